@@ -1,0 +1,325 @@
+"""RateLimiter pacing, learning and thread-safety; parse_throttle; RetryPolicy."""
+
+from __future__ import annotations
+
+import math
+import threading
+from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
+
+import pytest
+
+from twenty_migrate.errors import APIConnectionError, BadRequestError, RateLimitError, ServerError
+from twenty_migrate.ratelimit import (
+    RateLimit,
+    RateLimiter,
+    RetryPolicy,
+    Throttle,
+    parse_retry_after,
+    parse_throttle,
+)
+
+
+class FakeClock:
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def twenty_js_rejections(times: list[float], windows: list[tuple[int, float]]) -> int:
+    """Twenty's era-3 JS token buckets: integer refill, fraction dropped on each accepted call,
+    short bucket charged before the long one is checked."""
+    state: list[tuple[int, float] | None] = [None] * len(windows)
+    rejected = 0
+    for t in times:
+        for i, (limit, window) in enumerate(windows):
+            current = state[i]
+            if current is None:
+                available = limit
+            else:
+                tokens, last = current
+                available = min(tokens + math.floor((t - last) * limit / window), limit)
+            if available < 1:
+                rejected += 1
+                break
+            state[i] = (available - 1, t)
+    return rejected
+
+
+def twenty_lua_rejections(times: list[float], windows: list[tuple[int, float]]) -> int:
+    """The 2026 Lua version: fractional tokens kept, every bucket checked atomically."""
+    state = [(float(limit), None) for limit, _ in windows]
+    rejected = 0
+    for t in times:
+        new = []
+        for (limit, window), (tokens, last) in zip(windows, state, strict=True):
+            if last is not None:
+                tokens = min(limit, tokens + (t - last) * limit / window)
+            new.append((tokens, t))
+        if any(tokens < 1 for tokens, _ in new):
+            rejected += 1
+            continue
+        state = [(tokens - 1, t) for tokens, t in new]
+    return rejected
+
+
+def send_times(limiter: RateLimiter, clock: FakeClock, n: int) -> list[float]:
+    """One caller that waits as told before each send."""
+    times = []
+    for _ in range(n):
+        clock.sleep(limiter.reserve())
+        times.append(clock.now)
+    return times
+
+
+def test_burst_then_pacing_reaches_97_percent_of_the_ceiling():
+    clock = FakeClock()
+    rate = RateLimit()
+    times = send_times(RateLimiter(rate, clock=clock), clock, 1000)
+    windows = [(rate.short_limit, rate.short_window), (rate.long_limit, rate.long_window)]
+    assert twenty_js_rejections(times, windows) == 0
+    assert twenty_lua_rejections(times, windows) == 0
+    # The first 100 go at once; the other 900 are paced by the long window.
+    assert times[99] == times[0]
+    achieved = 900 / (times[-1] - times[99])
+    assert achieved >= 0.97 * rate.ceiling
+    assert times[100] - times[99] == pytest.approx(0.612)
+
+
+def test_many_reservations_at_once_are_spread_over_time():
+    clock = FakeClock()
+    limiter = RateLimiter(RateLimit(), clock=clock)
+    times = [clock.now + limiter.reserve() for _ in range(300)]
+    assert times == sorted(times)
+    assert twenty_js_rejections(times, [(100, 1.0), (100, 60.0)]) == 0
+    assert times[-1] - times[0] == pytest.approx(200 * 0.612)
+
+
+def test_short_window_binds_when_the_long_one_is_generous():
+    clock = FakeClock()
+    rate = RateLimit(short_limit=10, short_window=1.0, long_limit=10_000, long_window=60.0)
+    times = send_times(RateLimiter(rate, clock=clock), clock, 500)
+    windows = [(10, 1.0), (10_000, 60.0)]
+    assert twenty_js_rejections(times, windows) == 0
+    assert 490 / (times[-1] - times[9]) >= 0.97 * rate.ceiling
+
+
+def test_calls_spaced_under_the_interval_would_be_refused_without_margin():
+    # Why the margin exists: Twenty drops the fractional refill on every accepted call, so
+    # pacing a hair under window / limit gets every other call refused.
+    times = [0.0] * 100 + [0.599 * k for k in range(1, 21)]
+    assert twenty_js_rejections(times, [(100, 60.0)]) == 10
+
+
+def test_idle_time_refills_the_bucket():
+    clock = FakeClock()
+    limiter = RateLimiter(RateLimit(), clock=clock)
+    send_times(limiter, clock, 150)
+    clock.sleep(120)
+    assert [limiter.reserve() for _ in range(100)] == [0.0] * 100
+    assert limiter.reserve() > 0
+
+
+def test_reservations_from_threads_are_distinct_and_valid():
+    clock = FakeClock()
+    limiter = RateLimiter(RateLimit(), clock=clock)
+    times: list[float] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        for _ in range(125):
+            t = clock.now + limiter.reserve()
+            with lock:
+                times.append(t)
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    times.sort()
+    assert len(times) == 1000
+    assert twenty_js_rejections(times, [(100, 1.0), (100, 60.0)]) == 0
+    assert times[-1] - times[0] == pytest.approx(900 * 0.612)
+
+
+def test_on_throttled_with_retry_after_blocks_everyone_until_then():
+    clock = FakeClock()
+    limiter = RateLimiter(RateLimit(), clock=clock)
+    assert limiter.reserve() == 0
+    limiter.on_throttled(retry_after=12)
+    assert limiter.reserve() == pytest.approx(12)
+    assert limiter.reserve() == pytest.approx(12 + 0.612)
+
+
+def test_on_throttled_without_hint_waits_one_interval():
+    clock = FakeClock()
+    limiter = RateLimiter(RateLimit(), clock=clock)
+    limiter.reserve()
+    limiter.on_throttled()
+    assert limiter.reserve() == pytest.approx(0.612)
+
+
+def test_learns_a_smaller_long_budget_from_the_message():
+    clock = FakeClock()
+    limiter = RateLimiter(RateLimit(), clock=clock)
+    throttle = parse_throttle("Limit reached (50 tokens per 60000 ms)")
+    assert throttle is not None
+    limiter.on_throttled(throttle.retry_after, throttle.limit, throttle.window_ms)
+    assert limiter.rate_limit.long_limit == 50
+    assert limiter.rate_limit.short_limit == 100
+    assert limiter.reserve() == pytest.approx(60 / 50 * 1.02)
+    times = send_times(limiter, clock, 200)
+    assert twenty_js_rejections(times, [(50, 60.0)]) == 0
+
+
+def test_learns_the_short_window_by_its_length():
+    limiter = RateLimiter(RateLimit(), clock=FakeClock())
+    limiter.on_throttled(limit=20, window_ms=1000)
+    assert (limiter.rate_limit.short_limit, limiter.rate_limit.long_limit) == (20, 100)
+
+
+def test_learns_an_unexpected_window_as_the_server_states_it():
+    limiter = RateLimiter(RateLimit(), clock=FakeClock())
+    limiter.on_throttled(limit=40, window_ms=30_000)
+    assert limiter.rate_limit.long_limit == 40
+    assert limiter.rate_limit.long_window == 30.0
+
+
+def test_header_limit_without_window_applies_to_the_long_window():
+    limiter = RateLimiter(RateLimit(), clock=FakeClock())
+    limiter.learn(50)
+    assert limiter.rate_limit.long_limit == 50
+    limiter.learn(500)  # never raises the budget above the configured one
+    assert limiter.rate_limit.long_limit == 50
+
+
+def test_rate_limit_validates():
+    with pytest.raises(ValueError):
+        RateLimit(long_limit=0)
+    with pytest.raises(ValueError):
+        RateLimit(short_window=0)
+    with pytest.raises(ValueError):
+        RateLimit(margin=1.5)
+    assert RateLimit(long_limit=50).ceiling == pytest.approx(50 / 60)
+
+
+# ------------------------------------------------------------------ parse_throttle
+
+
+def test_parse_era3_rest_429_without_headers():
+    body = {
+        "statusCode": 429,
+        "error": "HttpException",
+        "messages": ["Limit reached (100 tokens per 60000 ms)"],
+    }
+    assert parse_throttle(body, status_code=429) == Throttle(
+        "Limit reached (100 tokens per 60000 ms)", None, 100, 60000, None
+    )
+
+
+def test_parse_era3_graphql_limit_reached():
+    body = {
+        "data": {"createPeople": None},
+        "errors": [
+            {
+                "message": "Limit reached (50 tokens per 60000 ms)",
+                "extensions": {"code": "BAD_USER_INPUT", "subCode": "LIMIT_REACHED"},
+            }
+        ],
+    }
+    throttle = parse_throttle(body, status_code=200)
+    assert throttle is not None
+    assert (throttle.limit, throttle.window_ms, throttle.retry_after) == (50, 60000, None)
+
+
+def test_parse_era4_rest_429_with_headers():
+    body = {
+        "statusCode": 429,
+        "error": "RATE_LIMITED",
+        "messages": ["Rate limit exceeded for apiKey: 3 requests per 60s."],
+        "limitKind": "speed",
+        "scope": {"spenderType": "apiKey", "spenderId": "key-1"},
+        "limit": 3,
+        "remaining": 0,
+        "periodCount": 60,
+        "periodUnit": "second",
+        "retryAfterSeconds": 12,
+    }
+    headers = {"Retry-After": "12", "X-RateLimit-Limit": "3", "X-RateLimit-Remaining": "0"}
+    throttle = parse_throttle(body, status_code=429, headers=headers)
+    assert throttle == Throttle(body["messages"][0], 12.0, 3, 60000, 0)
+
+
+def test_parse_era4_graphql_rate_limited():
+    error = {
+        "message": "Rate limit exceeded for apiKey: 100 requests per 60s.",
+        "extensions": {
+            "code": "RATE_LIMITED",
+            "limitKind": "speed",
+            "limit": 100,
+            "remaining": 0,
+            "periodCount": 60,
+            "periodUnit": "second",
+            "retryAfterMs": 2500,
+        },
+    }
+    throttle = parse_throttle({"errors": [error]})
+    assert throttle is not None
+    assert (throttle.retry_after, throttle.limit, throttle.window_ms) == (2.5, 100, 60000)
+
+
+def test_parse_bare_429_and_era1():
+    assert parse_throttle({"statusCode": 429, "messages": ["x"]}, status_code=429) == Throttle("x")
+    assert parse_throttle({"message": "Too many requests."}) == Throttle("Too many requests.")
+
+
+def test_parse_ignores_other_errors():
+    assert parse_throttle({"messages": ["Record not found"]}, status_code=404) is None
+    bad = {"message": "Invalid UUID", "extensions": {"code": "BAD_USER_INPUT"}}
+    assert parse_throttle({"errors": [bad]}) is None
+    assert parse_throttle(None) is None
+
+
+def test_parse_retry_after_forms():
+    assert parse_retry_after("7") == 7.0
+    assert parse_retry_after("1.5") == 1.5
+    assert parse_retry_after("soon") is None
+    assert parse_retry_after(None) is None
+    when = datetime.now(timezone.utc) + timedelta(seconds=30)
+    assert 25 < parse_retry_after(format_datetime(when, usegmt=True)) <= 30  # type: ignore[operator]
+
+
+# ------------------------------------------------------------------ RetryPolicy
+
+
+def test_retry_policy_gives_up_on_non_retryable_and_after_max_attempts():
+    policy = RetryPolicy(max_attempts=3, jitter=0)
+    assert policy.delay(1, BadRequestError("bad")) is None
+    assert policy.delay(1, ValueError("x")) is None
+    error = ServerError("boom")
+    assert [policy.delay(n, error) for n in (1, 2, 3)] == [0.5, 1.0, None]
+
+
+def test_retry_policy_backoff_is_capped_and_jittered():
+    policy = RetryPolicy(max_attempts=20, backoff=0.5, max_delay=10, jitter=0.25)
+    error = APIConnectionError("dropped")
+    assert policy.delay(2, error, rand=lambda: 0.0) == pytest.approx(0.75)
+    assert policy.delay(2, error, rand=lambda: 0.999999) == pytest.approx(1.25, rel=1e-5)
+    assert policy.delay(15, error, rand=lambda: 0.999999) == 10
+
+
+def test_retry_policy_honours_retry_after_and_counts_throttles_apart():
+    policy = RetryPolicy(max_attempts=2, max_throttled=3, max_delay=30)
+    throttle = RateLimitError("Limit reached", retry_after=12)
+    assert policy.delay(1, throttle) == 12
+    assert policy.delay(3, throttle) == 12  # throttles don't use max_attempts
+    assert policy.delay(4, throttle) is None
+    assert policy.delay(1, RateLimitError("x", retry_after=300)) == 30
+    with pytest.raises(ValueError):
+        RetryPolicy(max_attempts=0)

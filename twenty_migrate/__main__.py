@@ -1,0 +1,7 @@
+"""``python -m twenty_migrate`` runs the command-line interface."""
+
+from __future__ import annotations
+
+from twenty_migrate.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,680 @@
+"""Clean a DataFrame before mapping it: pure ``df -> df`` helpers, chainable with ``.pipe``.
+
+Every helper returns a new DataFrame and never changes its input. Pass a
+:class:`CleaningLog` as ``log=`` to see what changed, one row per changed cell
+(``_row, column, rule, before, after, note``); :func:`drop_duplicate_rows` logs each row it
+drops. Values are normalised the way Twenty stores them (twenty-api.md §3, §4.2), so keys
+computed on a cleaned frame match what Twenty compares when it upserts.
+
+Example:
+    log = CleaningLog()
+    df = (
+        pd.read_csv("sample_data/people.csv", dtype=str)
+        .pipe(add_row_ids)
+        .pipe(strip_whitespace, log=log)
+        .pipe(nullify_placeholders, log=log)
+        .pipe(normalize_emails, ["Email"], log=log)
+        .pipe(normalize_phones, ["Phone", "Mobile"], region_column="Country", log=log)
+    )
+    log.to_frame().head()
+
+Each helper is idempotent: applying it twice gives the same frame as applying it once.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+from collections.abc import Callable, Collection, Hashable, Sequence
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from twenty_migrate.values import (
+    canonical_email,
+    canonical_link,
+    country_code,
+    domain_key,
+    parse_phone,
+)
+
+__all__ = [
+    "DEFAULT_PLACEHOLDERS",
+    "LEGAL_SUFFIXES",
+    "CleaningLog",
+    "add_row_ids",
+    "clean_frame",
+    "drop_duplicate_rows",
+    "find_fuzzy_duplicates",
+    "name_key",
+    "normalize_case",
+    "normalize_domains",
+    "normalize_emails",
+    "normalize_links",
+    "normalize_phones",
+    "nullify_placeholders",
+    "strip_whitespace",
+]
+
+#: Column holding the stable source-row id, added first and kept by every stage.
+ROW_COLUMN = "_row"
+#: Cell texts that mean "no value" (compared case-insensitively, inner spaces collapsed).
+DEFAULT_PLACEHOLDERS: frozenset[str] = frozenset(
+    {
+        "",
+        "-",
+        "--",
+        "---",
+        "--none--",
+        ".",
+        "?",
+        "n/a",
+        "n.a.",
+        "#n/a",
+        "none",
+        "null",
+        "nil",
+        "nan",
+        "unknown",
+        "tbd",
+        "tba",
+        "no website",
+        "no phone",
+        "no email",
+        "not available",
+        "#value!",
+        "#ref!",
+        "#name?",
+        "#div/0!",
+        "#null!",
+        "#num!",
+    }
+)
+#: Company-form words ignored when comparing names for likely duplicates.
+LEGAL_SUFFIXES: frozenset[str] = frozenset(
+    "inc incorporated llc llp ltd limited corp corporation co company plc gmbh ag kg sa sas "
+    "sarl srl spa bv nv ab as aps oy pty sl sp zoo".split()
+)
+LOG_COLUMNS = ["_row", "column", "rule", "before", "after", "note"]
+
+_ZERO_WIDTH_RE = re.compile("[\u200b\u2060\ufeff]")
+_HSPACE_RE = re.compile(r"[^\S\n]+")
+_SPACE_NEWLINE_RE = re.compile(r" ?\n ?")
+_EMAIL_HEADER_RE = re.compile(r"e-?mail", re.I)
+_PHONE_HEADER_RE = re.compile(r"phone|mobile|\btel\b|fax|\bcell", re.I)
+_LINK_HEADER_RE = re.compile(r"website|\burl\b|\bweb\b|linkedin|domain|homepage|twitter", re.I)
+_COUNTRY_HEADER_RE = re.compile(r"^\s*country\s*$", re.I)
+
+
+class CleaningLog:
+    """What the cleaning helpers changed, one row per changed cell or dropped row.
+
+    Example:
+        log = CleaningLog()
+        df = strip_whitespace(df, log=log)
+        log.to_frame()   # _row, column, rule, before, after, note
+        log.summary()    # rule, column, rows
+    """
+
+    def __init__(self) -> None:
+        self._parts: list[pd.DataFrame] = []
+
+    def record(
+        self,
+        rule: str,
+        column: str,
+        rows: Sequence[Hashable] | pd.Index[Any] | pd.Series[Any],
+        before: Sequence[Any] | pd.Series[Any],
+        after: Sequence[Any] | pd.Series[Any],
+        note: str | Sequence[str | None] | None = None,
+    ) -> None:
+        """Add one entry per row; ``rows``, ``before`` and ``after`` have the same length."""
+        row_values = list(rows)
+        if not row_values:
+            return
+        notes = [note] * len(row_values) if note is None or isinstance(note, str) else list(note)
+        part = pd.DataFrame(
+            {
+                "_row": pd.array(row_values, dtype=object),
+                "column": column,
+                "rule": rule,
+                "before": pd.array(list(before), dtype=object),
+                "after": pd.array(list(after), dtype=object),
+                "note": pd.array(notes, dtype=object),
+            }
+        )
+        self._parts.append(part)
+
+    def to_frame(self) -> pd.DataFrame:
+        """All entries, in the order they were recorded."""
+        if not self._parts:
+            return pd.DataFrame({name: pd.Series(dtype=object) for name in LOG_COLUMNS})
+        return pd.concat(self._parts, ignore_index=True)
+
+    def summary(self) -> pd.DataFrame:
+        """Number of changed cells per rule and column."""
+        frame = self.to_frame()
+        return frame.groupby(["rule", "column"], sort=False).size().reset_index(name="rows")
+
+    def __len__(self) -> int:
+        return sum(len(part) for part in self._parts)
+
+    def __repr__(self) -> str:
+        return f"CleaningLog({len(self)} changes)"
+
+    def _repr_html_(self) -> str:
+        return f"<p>{len(self)} changes</p>" + self.summary().to_html(index=False)
+
+
+# --------------------------------------------------------------------------- internals
+def _row_ids(df: pd.DataFrame) -> pd.Series[Any]:
+    if ROW_COLUMN in df.columns:
+        return df[ROW_COLUMN]
+    return pd.Series(df.index, index=df.index)
+
+
+def _text_columns(df: pd.DataFrame, columns: Sequence[str] | None) -> list[str]:
+    if columns is not None:
+        missing = [c for c in columns if c not in df.columns]
+        if missing:
+            raise KeyError(f"columns not in the DataFrame: {missing}; it has {list(df.columns)}")
+        return list(columns)
+    return [
+        str(c)
+        for c in df.columns
+        if not str(c).startswith("_")
+        and (pd.api.types.is_string_dtype(df[c].dtype) or df[c].dtype == object)
+    ]
+
+
+def _string_mask(series: pd.Series[Any], values: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    if series.dtype != object and pd.api.types.is_string_dtype(series.dtype):
+        return series.notna().to_numpy()
+    return np.fromiter((isinstance(v, str) for v in values), dtype=bool, count=len(values))
+
+
+def _rebuild(series: pd.Series[Any], values: np.ndarray[Any, Any]) -> pd.Series[Any]:
+    dtype = series.dtype if series.dtype == object else None
+    if dtype is None and pd.api.types.is_string_dtype(series.dtype):
+        if all(v is None or isinstance(v, str) for v in values[:1000]):
+            dtype = series.dtype
+    try:
+        return pd.Series(values, index=series.index, name=series.name, dtype=dtype)
+    except (TypeError, ValueError):
+        return pd.Series(values, index=series.index, name=series.name, dtype=object)
+
+
+def map_strings(
+    series: pd.Series[Any], func: Callable[[str], Any]
+) -> tuple[pd.Series[Any], np.ndarray[Any, Any]]:
+    """Apply ``func`` to the string cells of ``series``, once per distinct value.
+
+    Returns the new series and a boolean mask of the cells that changed. Cells that are not
+    strings (numbers, dates, empties) are left as they are.
+    """
+    values = series.to_numpy(dtype=object)
+    is_str = _string_mask(series, values)
+    changed = np.zeros(len(values), dtype=bool)
+    if not is_str.any():
+        return series, changed
+    codes, uniques = pd.factorize(values[is_str])
+    mapped = np.empty(len(uniques), dtype=object)
+    mapped[:] = [func(u) for u in uniques]
+    differs = np.fromiter(
+        (m != u for m, u in zip(mapped, uniques, strict=True)), dtype=bool, count=len(uniques)
+    )
+    if not differs.any():
+        return series, changed
+    new_values = values.copy()
+    new_values[is_str] = mapped[codes]
+    changed[is_str] = differs[codes]
+    return _rebuild(series, new_values), changed
+
+
+def _transform(
+    df: pd.DataFrame,
+    columns: Sequence[str],
+    func: Callable[[str], Any],
+    rule: str,
+    log: CleaningLog | None,
+) -> pd.DataFrame:
+    out = df.copy(deep=False)
+    rows = _row_ids(df)
+    for column in columns:
+        before = df[column]
+        after, changed = map_strings(before, func)
+        if changed.any():
+            out[column] = after
+            if log is not None:
+                log.record(rule, column, rows[changed], before[changed], after[changed])
+    return out
+
+
+# --------------------------------------------------------------------------- helpers
+def add_row_ids(df: pd.DataFrame, start: int = 1, column: str = ROW_COLUMN) -> pd.DataFrame:
+    """Add stable source-row ids (``start``, ``start + 1``, ...) as the first column.
+
+    Raises:
+        ValueError: the column exists already (ids are assigned once, right after loading).
+    """
+    if column in df.columns:
+        raise ValueError(
+            f"the DataFrame already has a {column!r} column; row ids are assigned once, right "
+            "after loading, and kept by every later stage"
+        )
+    out = df.copy(deep=False)
+    out.insert(0, column, np.arange(start, start + len(df), dtype=np.int64))
+    return out
+
+
+def collapse_whitespace(text: str) -> str:
+    """Trim, turn non-breaking and other spaces into plain ones and collapse inner runs.
+
+    Line breaks are kept (one per break, without spaces around it) so multi-line notes keep
+    their paragraphs; zero-width characters are removed.
+    """
+    value = _ZERO_WIDTH_RE.sub("", text).replace("\r\n", "\n").replace("\r", "\n")
+    value = _SPACE_NEWLINE_RE.sub("\n", _HSPACE_RE.sub(" ", value))
+    return value.strip()
+
+
+def strip_whitespace(
+    df: pd.DataFrame,
+    columns: Sequence[str] | None = None,
+    *,
+    empty_to_null: bool = True,
+    log: CleaningLog | None = None,
+) -> pd.DataFrame:
+    """Trim text cells, normalise non-breaking spaces and collapse inner runs of spaces.
+
+    Args:
+        df: the frame.
+        columns: columns to clean; default every text column not starting with ``_``.
+        empty_to_null: turn cells that end up empty into nulls.
+        log: records each changed cell.
+    """
+
+    def clean(text: str) -> str | None:
+        value = collapse_whitespace(text)
+        return None if empty_to_null and not value else value
+
+    return _transform(df, _text_columns(df, columns), clean, "strip_whitespace", log)
+
+
+def _title(text: str) -> str:
+    lowered = text.lower()
+    return re.sub(
+        r"(^|[\s\-/(]|\b[od]')(\w)", lambda m: m.group(1) + m.group(2).upper(), lowered, flags=re.I
+    )
+
+
+def normalize_case(
+    df: pd.DataFrame,
+    columns: Sequence[str],
+    case: Literal["title", "lower", "upper"] = "title",
+    *,
+    only_uniform: bool = True,
+    log: CleaningLog | None = None,
+) -> pd.DataFrame:
+    """Change the letter case of text cells (names, cities, titles).
+
+    Args:
+        df: the frame.
+        columns: columns to change.
+        case: ``"title"`` (``"JANE o'neil"`` -> ``"Jane O'Neil"``), ``"lower"`` or ``"upper"``.
+        only_uniform: only change cells written all in upper or all in lower case, so a
+            deliberate ``"McDonald"`` or ``"iPhone"`` is kept.
+        log: records each changed cell.
+    """
+    convert: Callable[[str], str] = {"title": _title, "lower": str.lower, "upper": str.upper}[case]
+
+    def change(text: str) -> str:
+        if only_uniform and not (text.isupper() or text.islower()):
+            return text
+        return convert(text)
+
+    return _transform(df, list(columns), change, "normalize_case", log)
+
+
+def nullify_placeholders(
+    df: pd.DataFrame,
+    columns: Sequence[str] | None = None,
+    *,
+    placeholders: Collection[str] = DEFAULT_PLACEHOLDERS,
+    log: CleaningLog | None = None,
+) -> pd.DataFrame:
+    """Turn placeholder texts ("N/A", "-", "none", "TBD", "NO WEBSITE", "") into nulls.
+
+    Args:
+        df: the frame.
+        columns: columns to clean; default every text column not starting with ``_``.
+        placeholders: texts meaning "no value", compared case-insensitively after trimming
+            and collapsing spaces. Extend with ``DEFAULT_PLACEHOLDERS | {"see notes"}``.
+        log: records each changed cell.
+    """
+    folded = {" ".join(p.split()).casefold() for p in placeholders}
+
+    def nullify(text: str) -> str | None:
+        return None if " ".join(text.split()).casefold() in folded else text
+
+    return _transform(df, _text_columns(df, columns), nullify, "nullify_placeholder", log)
+
+
+def _auto_columns(df: pd.DataFrame, pattern: re.Pattern[str]) -> list[str]:
+    return [c for c in _text_columns(df, None) if pattern.search(c)]
+
+
+def normalize_emails(
+    df: pd.DataFrame, columns: Sequence[str] | None = None, *, log: CleaningLog | None = None
+) -> pd.DataFrame:
+    """Normalise emails as Twenty stores them: trimmed, lower-cased, IDN domain in punycode.
+
+    Also unwraps ``"Jane Doe <jane@x.com>"`` and ``"mailto:jane@x.com"``. Invalid addresses
+    are left for validation to report. ``columns`` defaults to columns named like "email".
+    """
+    cols = list(columns) if columns is not None else _auto_columns(df, _EMAIL_HEADER_RE)
+    return _transform(df, cols, canonical_email, "normalize_email", log)
+
+
+def normalize_links(
+    df: pd.DataFrame,
+    columns: Sequence[str] | None = None,
+    *,
+    scheme: str | None = None,
+    log: CleaningLog | None = None,
+) -> pd.DataFrame:
+    """Normalise URLs as Twenty does: scheme and host lower-cased, trailing ``/`` removed.
+
+    Args:
+        df: the frame.
+        columns: columns to clean; default columns named like website/url/linkedin/domain.
+        scheme: add this scheme (``"https"``) to links written without one; by default a
+            missing scheme is kept, as Twenty keeps it.
+        log: records each changed cell.
+    """
+    cols = list(columns) if columns is not None else _auto_columns(df, _LINK_HEADER_RE)
+    return _transform(
+        df, cols, lambda text: canonical_link(text, scheme=scheme), "normalize_link", log
+    )
+
+
+def normalize_domains(
+    df: pd.DataFrame,
+    columns: Sequence[str],
+    *,
+    suffix: str | None = None,
+    log: CleaningLog | None = None,
+) -> pd.DataFrame:
+    """Reduce URLs to bare domains for matching: ``"HTTPS://www.Acme.com/about"`` -> ``"acme.com"``.
+
+    Args:
+        df: the frame.
+        columns: columns holding URLs or domains.
+        suffix: write the domains to new columns ``column + suffix`` (for example
+            ``"_domain"``) and keep the originals; by default replace the cells.
+        log: records each changed cell.
+    """
+
+    def reduce(text: str) -> str:
+        return domain_key(text) or text
+
+    if suffix is None:
+        return _transform(df, list(columns), reduce, "normalize_domain", log)
+    out = df.copy(deep=False)
+    for column in columns:
+        out[column + suffix] = map_strings(df[column], reduce)[0]
+    return out
+
+
+def normalize_phones(
+    df: pd.DataFrame,
+    columns: Sequence[str] | None = None,
+    default_region: str = "US",
+    *,
+    region_column: str | None = None,
+    output: Literal["e164", "parts"] = "e164",
+    log: CleaningLog | None = None,
+) -> pd.DataFrame:
+    """Rewrite valid phone numbers in E.164 (``+14155552671``) or Twenty's three sub-fields.
+
+    Numbers that do not parse as a valid number are left untouched for the mapping stage
+    to report. An extension is dropped from the E.164 form and named in the log's note.
+
+    Args:
+        df: the frame.
+        columns: phone columns; default columns named like phone/mobile/tel/fax.
+        default_region: ISO country for numbers written without ``+`` or ``00``.
+        region_column: a column of countries (``"France"``, ``"DE"``, ``"Deutschland"``)
+            giving each row's region instead of ``default_region``.
+        output: ``"e164"`` rewrites the cells; ``"parts"`` keeps them and adds the columns
+            ``<column>.primaryPhoneNumber``, ``.primaryPhoneCountryCode`` and
+            ``.primaryPhoneCallingCode``.
+        log: records each changed cell.
+    """
+    cols = list(columns) if columns is not None else _auto_columns(df, _PHONE_HEADER_RE)
+    if region_column is not None:
+        regions = (
+            df[region_column]
+            .map(lambda v: country_code(v) if isinstance(v, str) else None)
+            .fillna(default_region)
+        )
+    else:
+        regions = pd.Series(default_region, index=df.index)
+    out = df.copy(deep=False)
+    rows = _row_ids(df)
+    for column in cols:
+        frame = pd.DataFrame({"text": df[column], "region": regions.to_numpy()})
+        texts = frame["text"].map(lambda v: _phone_text(v))
+        pairs = pd.Series(list(zip(texts, frame["region"], strict=True)), index=df.index)
+        codes, uniques = pd.factorize(pairs)
+        parsed = [parse_phone(t, r) if t else None for t, r in uniques]
+        if output == "parts":
+            for index, sub in enumerate(("Number", "CountryCode", "CallingCode")):
+                part = [None if p is None or not p.valid else p.parts[index] for p in parsed]
+                out[f"{column}.primaryPhone{sub}"] = pd.Series(
+                    np.array(part, dtype=object)[codes], index=df.index, dtype=object
+                ).where(codes >= 0, None)
+            continue
+        e164 = np.array(
+            [p.e164 if p is not None and p.valid else None for p in parsed], dtype=object
+        )
+        notes = np.array(
+            [f"extension {p.extension} dropped" if p and p.extension else None for p in parsed],
+            dtype=object,
+        )
+        new = np.where(codes >= 0, e164[codes], None)
+        values = df[column].to_numpy(dtype=object)
+        changed = np.array(
+            [n is not None and n != v for n, v in zip(new, values, strict=True)], dtype=bool
+        )
+        if not changed.any():
+            continue
+        merged = values.copy()
+        merged[changed] = new[changed]
+        out[column] = _rebuild(df[column], merged)
+        if log is not None:
+            log.record(
+                "normalize_phone",
+                column,
+                rows[changed],
+                values[changed],
+                new[changed],
+                list(notes[codes[changed]]),
+            )
+    return out
+
+
+def _phone_text(value: Any) -> str | None:
+    """A phone cell as text; spreadsheet numbers (4155552671.0) lose their ``.0``."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, (float, np.floating)) and np.isfinite(value) and float(value).is_integer():
+        return str(int(value))
+    return None
+
+
+def _dedupe_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return " ".join(value.split()).casefold()
+    return value
+
+
+def drop_duplicate_rows(
+    df: pd.DataFrame,
+    key: str | Sequence[str],
+    keep: Literal["first", "last"] = "first",
+    *,
+    log: CleaningLog | None = None,
+) -> pd.DataFrame:
+    """Keep one row per key and log each dropped row with the ``_row`` it duplicates.
+
+    Keys are compared after trimming, collapsing spaces and ignoring case (normalise emails
+    or links first for Twenty's exact comparison). Rows with an empty key part are kept.
+
+    Args:
+        df: the frame.
+        key: a column or columns that identify a record (``"Email"``).
+        keep: which row of a group survives.
+        log: records each dropped row (rule ``drop_duplicate``, note ``duplicate of _row N``).
+    """
+    columns = [key] if isinstance(key, str) else list(key)
+    keys = pd.DataFrame({c: df[c].map(_dedupe_value) for c in columns}, index=df.index)
+    complete = keys.notna().all(axis=1)
+    dropped = keys.duplicated(keep=keep) & complete
+    if not dropped.any():
+        return df.copy(deep=False)
+    if log is not None:
+        rows = _row_ids(df)
+        survivors = keys[complete & ~dropped].copy()
+        survivors["_survivor"] = rows[complete & ~dropped]
+        matched = keys[dropped].merge(survivors, how="left", on=columns)
+        before = df.loc[dropped, columns].astype(object)
+        values = before.iloc[:, 0] if len(columns) == 1 else before.apply(tuple, axis=1)
+        log.record(
+            "drop_duplicate",
+            ", ".join(columns),
+            rows[dropped],
+            list(values),
+            [None] * int(dropped.sum()),
+            [f"duplicate of _row {s}" for s in matched["_survivor"]],
+        )
+    return df.loc[~dropped]
+
+
+def name_key(text: str, stopwords: Collection[str] = LEGAL_SUFFIXES) -> str:
+    """A comparison key for a name: accents, case, punctuation, word order and company forms
+    ignored (``"Müller Maschinenbau GmbH"`` -> ``"maschinenbau muller"``)."""
+    folded = unicodedata.normalize("NFKD", text.replace("&", " and "))
+    folded = "".join(ch for ch in folded if not unicodedata.combining(ch)).casefold()
+    tokens = re.sub(r"[\W_]+", " ", folded).split()
+    kept = [t for t in tokens if t not in stopwords] or tokens
+    return " ".join(sorted(kept))
+
+
+def find_fuzzy_duplicates(
+    df: pd.DataFrame,
+    column: str,
+    threshold: float = 0.9,
+    *,
+    window: int = 6,
+    stopwords: Collection[str] = LEGAL_SUFFIXES,
+) -> pd.DataFrame:
+    """Report pairs of rows whose ``column`` values are probably the same name.
+
+    Names are reduced with :func:`name_key`. Rows with the same key are reported with score
+    1.0 (each against the group's first row). Distinct keys are compared with difflib's
+    ratio only against their ``window`` nearest neighbours in two sort orders (the key and
+    the reversed key), so typos anywhere in the name are caught and 100k rows take seconds.
+
+    Returns:
+        A DataFrame ``_row_a, _row_b, value_a, value_b, score`` sorted by score, highest
+        first. Nothing is dropped: decide per pair, then drop or merge.
+    """
+    rows = _row_ids(df)
+    values = df[column]
+    keys, _ = map_strings(values, lambda text: name_key(text, stopwords))
+    keys = keys.where(keys.map(lambda k: isinstance(k, str) and bool(k)), None)
+    valid = keys.notna()
+    first_of: dict[str, int] = {}
+    pairs: list[tuple[int, int, float]] = []
+    for position, key in zip(np.flatnonzero(valid.to_numpy()), keys[valid], strict=True):
+        if key in first_of:
+            pairs.append((first_of[key], int(position), 1.0))
+        else:
+            first_of[key] = int(position)
+    unique_keys = list(first_of)
+    candidates: set[tuple[str, str]] = set()
+    for order in (sorted(unique_keys), sorted(unique_keys, key=lambda k: k[::-1])):
+        for i, key in enumerate(order):
+            for other in order[i + 1 : i + 1 + window]:
+                candidates.add((key, other) if key < other else (other, key))
+    matcher = difflib.SequenceMatcher(autojunk=False)
+    for a, b in sorted(candidates):
+        if 2 * min(len(a), len(b)) < threshold * (len(a) + len(b)):
+            continue
+        matcher.set_seqs(a, b)
+        if matcher.quick_ratio() >= threshold and (score := matcher.ratio()) >= threshold:
+            pairs.append((first_of[a], first_of[b], round(score, 4)))
+    report = pd.DataFrame(pairs, columns=["a", "b", "score"])
+    result = pd.DataFrame(
+        {
+            "_row_a": rows.iloc[report["a"]].to_numpy(),
+            "_row_b": rows.iloc[report["b"]].to_numpy(),
+            "value_a": values.iloc[report["a"]].to_numpy(),
+            "value_b": values.iloc[report["b"]].to_numpy(),
+            "score": report["score"].astype(float).to_numpy(),
+        }
+    )
+    return result.sort_values(
+        ["score", "_row_a", "_row_b"], ascending=[False, True, True]
+    ).reset_index(drop=True)
+
+
+def clean_frame(
+    df: pd.DataFrame,
+    *,
+    emails: Sequence[str] | None = None,
+    phones: Sequence[str] | None = None,
+    links: Sequence[str] | None = None,
+    default_region: str = "US",
+    region_column: str | None = "auto",
+    placeholders: Collection[str] = DEFAULT_PLACEHOLDERS,
+    dedupe_on: str | Sequence[str] | None = None,
+    log: CleaningLog | None = None,
+) -> pd.DataFrame:
+    """The default cleaning pipeline.
+
+    Adds ``_row`` (when missing), strips whitespace, nullifies placeholders, normalises
+    emails, phones (E.164) and links, then optionally drops duplicate rows.
+
+    Args:
+        df: the raw frame, as loaded.
+        emails: email columns; default columns named like "email" (``[]`` to skip).
+        phones: phone columns; default columns named like phone/mobile/tel/fax.
+        links: URL columns; default columns named like website/url/linkedin/domain.
+        default_region: region for phone numbers written without a country code.
+        region_column: column of countries giving each row's phone region; ``"auto"`` uses
+            a column named "Country" when there is one, None uses ``default_region`` only.
+        placeholders: texts meaning "no value".
+        dedupe_on: drop later rows with the same value(s) in this column or columns.
+        log: records every change.
+
+    Example:
+        log = CleaningLog()
+        clean = clean_frame(pd.read_csv("sample_data/people.csv", dtype=str), log=log)
+    """
+    out = df if ROW_COLUMN in df.columns else add_row_ids(df)
+    if region_column == "auto":
+        region_column = next((str(c) for c in df.columns if _COUNTRY_HEADER_RE.match(str(c))), None)
+    out = strip_whitespace(out, log=log)
+    out = nullify_placeholders(out, placeholders=placeholders, log=log)
+    out = normalize_emails(out, emails, log=log)
+    out = normalize_phones(out, phones, default_region, region_column=region_column, log=log)
+    out = normalize_links(out, links, log=log)
+    if dedupe_on is not None:
+        out = drop_duplicate_rows(out, dedupe_on, log=log)
+    return out

@@ -1,0 +1,237 @@
+"""The ``twenty-migrate`` command line: the same pipeline as the notebooks, headless.
+
+Every subcommand is a thin wrapper over public functions of the package, so a migration
+prepared in a notebook (a saved plan file) can be re-run from a shell or a scheduler.
+Connection settings come from ``TWENTY_API_URL`` / ``TWENTY_API_KEY`` (environment or a
+``.env`` file); the key is never accepted as a flag, so it never shows in ``ps`` or shell
+history.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from twenty_migrate.errors import TwentyMigrateError
+
+if TYPE_CHECKING:
+    from twenty_migrate.client import TwentyClient
+
+LOG_FORMATS = ("csv", "xlsx", "jsonl", "parquet")
+
+
+def _connect_from_env(args: argparse.Namespace) -> TwentyClient:
+    """A client for a real (or loopback sandbox) workspace; never the throwaway in-process one."""
+    from twenty_migrate.client import TwentyClient
+    from twenty_migrate.config import Settings
+
+    overrides = {"base_url": args.url} if getattr(args, "url", None) else {}
+    settings = Settings.from_env(**overrides)
+    if not settings.api_key:
+        raise TwentyMigrateError(
+            "No Twenty API key: set TWENTY_API_URL and TWENTY_API_KEY (environment or .env). "
+            "To rehearse locally, start `twenty-migrate sandbox --port 3000 --api-key KEY` and "
+            "set TWENTY_API_URL=http://127.0.0.1:3000 TWENTY_API_KEY=KEY."
+        )
+    return TwentyClient(base_url=settings.base_url, api_key=settings.api_key)
+
+
+def _runs_dir(args: argparse.Namespace) -> Path:
+    from twenty_migrate.config import Settings
+
+    return Path(args.runs_dir) if args.runs_dir else Path(Settings.from_env().runs_dir)
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from twenty_migrate.demo import run_demo
+
+    return run_demo(runs_dir=args.runs_dir, progress=None if args.no_progress else "auto")
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    from twenty_migrate.schema import fetch_schema
+
+    with _connect_from_env(args) as client:
+        schema = fetch_schema(client)
+    if args.output:
+        schema.save(args.output)
+        print(f"Schema of {len(schema.objects)} objects written to {args.output}")
+    else:
+        print(schema.describe())
+    return 0
+
+
+def _cmd_import(args: argparse.Namespace) -> int:
+    from twenty_migrate.importer import Importer
+    from twenty_migrate.plan import ImportPlan
+
+    plan = ImportPlan.load(args.plan)
+    if args.dry_run:
+        print(plan.describe())
+        return 0
+    with _connect_from_env(args) as client:
+        importer = Importer(client, runs_dir=_runs_dir(args), progress=_progress(args))
+        result = importer.run(plan, run_id=args.run_id, test_batch=args.test_batch)
+    print(result.summary())
+    return 1 if result.has_failures else 0
+
+
+def _cmd_resume(args: argparse.Namespace) -> int:
+    from twenty_migrate.importer import Importer
+
+    with _connect_from_env(args) as client:
+        importer = Importer(client, runs_dir=_runs_dir(args), progress=_progress(args))
+        result = importer.resume(args.run_id)
+    print(result.summary())
+    return 1 if result.has_failures else 0
+
+
+def _cmd_rollback(args: argparse.Namespace) -> int:
+    from twenty_migrate.export import rollback
+    from twenty_migrate.journal import RunJournal
+
+    journal = RunJournal.open(_runs_dir(args), args.run_id)
+    with _connect_from_env(args) as client:
+        result = rollback(client, journal, destroy=args.destroy)
+    print(result)
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from twenty_migrate.export import fetch_records, write_frame
+
+    with _connect_from_env(args) as client:
+        frame = fetch_records(client, args.object, with_deleted=args.with_deleted)
+    output = Path(args.output or f"{args.object}.csv")
+    write_frame(frame, output)
+    print(f"{len(frame)} {args.object} records written to {output}")
+    return 0
+
+
+def _cmd_runs(args: argparse.Namespace) -> int:
+    from twenty_migrate.journal import list_runs
+
+    frame = list_runs(_runs_dir(args))
+    if frame.empty:
+        print(f"No runs in {_runs_dir(args)}")
+    else:
+        print(frame.to_string(index=False))
+    return 0
+
+
+def _cmd_logs(args: argparse.Namespace) -> int:
+    from twenty_migrate.export import write_fixme, write_log, write_summary
+    from twenty_migrate.journal import RunJournal
+
+    journal = RunJournal.open(_runs_dir(args), args.run_id)
+    directory = journal.path.parent
+    output = Path(args.output) if args.output else directory / f"rows.{args.format}"
+    write_log(journal, output, format=args.format)
+    print(f"Row log: {output}")
+    fixme = directory / ("fixme.xlsx" if args.format == "xlsx" else "fixme.csv")
+    write_fixme(journal, fixme)
+    print(f"Failed rows to fix and re-import: {fixme}")
+    summary = directory / "summary.json"
+    write_summary(journal, summary)
+    print(f"Summary: {summary}")
+    return 0
+
+
+def _progress(args: argparse.Namespace) -> str | None:
+    return None if getattr(args, "no_progress", False) else "auto"
+
+
+def _cmd_sandbox(args: argparse.Namespace) -> int:
+    from twenty_migrate.sandbox.server import run_from_args
+
+    return run_from_args(list(args.sandbox_args))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for ``twenty-migrate``."""
+    parser = argparse.ArgumentParser(
+        prog="twenty-migrate",
+        description="Migrate CRM exports and spreadsheets into Twenty, resumably and within "
+        "its rate limit. Connection: TWENTY_API_URL and TWENTY_API_KEY (env or .env).",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.add_argument("--runs-dir", help="where run journals live (TWENTY_MIGRATE_RUNS_DIR)")
+        sub.add_argument("--url", help="Twenty base URL (overrides TWENTY_API_URL)")
+        sub.add_argument("--no-progress", action="store_true", help="no progress bars")
+        return sub
+
+    add("demo", "run the sample migration end to end on the embedded sandbox").set_defaults(
+        handler=_cmd_demo
+    )
+
+    sandbox = commands.add_parser(
+        "sandbox",
+        help="serve the local Twenty emulator over HTTP (see `twenty-migrate sandbox --help`)",
+        add_help=False,
+    )
+    sandbox.add_argument("sandbox_args", nargs=argparse.REMAINDER)
+    sandbox.set_defaults(handler=_cmd_sandbox)
+
+    schema = add("schema", "show the workspace's objects and fields, or save them as JSON")
+    schema.add_argument("-o", "--output", help="write the schema cache to this JSON file")
+    schema.set_defaults(handler=_cmd_schema)
+
+    run = add("import", "run a saved migration plan")
+    run.add_argument("plan", help="plan file saved from a notebook (ImportPlan.save)")
+    run.add_argument("--dry-run", action="store_true", help="print calls and duration only")
+    run.add_argument("--test-batch", type=int, metavar="N", help="send only N records")
+    run.add_argument("--run-id", help="name of the run (default: timestamp and object)")
+    run.set_defaults(handler=_cmd_import)
+
+    resume = add("resume", "finish an interrupted run from its journal")
+    resume.add_argument("run_id")
+    resume.set_defaults(handler=_cmd_resume)
+
+    rollback = add("rollback", "delete the records a run created (soft by default)")
+    rollback.add_argument("run_id")
+    rollback.add_argument("--destroy", action="store_true", help="hard delete instead")
+    rollback.set_defaults(handler=_cmd_rollback)
+
+    export = add("export", "read every record of an object into a file (backup, check)")
+    export.add_argument("object", help="object plural name, e.g. people")
+    export.add_argument("-o", "--output", help="file (.csv, .xlsx, .jsonl, .parquet)")
+    export.add_argument("--with-deleted", action="store_true", help="include soft-deleted")
+    export.set_defaults(handler=_cmd_export)
+
+    add("runs", "list runs and their status").set_defaults(handler=_cmd_runs)
+
+    logs = add("logs", "export a run's per-row log, its fix-me file and summary")
+    logs.add_argument("run_id")
+    logs.add_argument("--format", choices=LOG_FORMATS, default="csv")
+    logs.add_argument("-o", "--output", help="row log file (default: in the run directory)")
+    logs.set_defaults(handler=_cmd_logs)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``twenty-migrate`` console script."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    args = parser.parse_args(args_list)
+    try:
+        return int(args.handler(args))
+    except TwentyMigrateError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(
+            "interrupted: the run journal is intact; `twenty-migrate resume RUN` finishes it",
+            file=sys.stderr,
+        )
+        return 130
+
+
+def _print_json(value: object) -> None:
+    print(json.dumps(value, indent=2, default=str))

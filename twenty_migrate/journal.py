@@ -1,0 +1,945 @@
+"""The durable record of one import run: one SQLite file per run.
+
+``<runs_dir>/<run_id>/journal.sqlite`` (WAL, ``synchronous=FULL``) holds the plan, the id
+each row will carry in Twenty (assigned before anything is sent), every request attempt and
+each row's outcome. The importer writes *before* a request goes out (batch ``sent``, an
+attempt row) and *after* its answer (row outcomes, batch status and the attempt's result in
+one transaction), so a crash at any instant, even ``kill -9``, leaves a journal that says
+exactly what may have reached Twenty: a batch found ``sent`` without an answer is
+*ambiguous* and is reconciled on resume by re-sending the same idempotent upsert.
+
+Tables::
+
+    run       run_id, name, kind, fingerprint, plan (JSON), settings (JSON, never the API
+              key), base_url, status, created_at, started_at, finished_at, duration_s,
+              calls, throttled, retried, schema_version
+    batches   batch_id, seq, step, object, upsert, key, parent, status
+              (pending/sent/succeeded/failed/ambiguous/split), attempts, n_rows, updated_at
+    rows      object, _row, seq, step, batch_id, sent_id (the id assigned here), twenty_id
+              (the record's id in Twenty), payload (JSON), source (JSON), status
+              (pending/created/updated/unchanged/failed), error, error_code, attempts,
+              first_sent_at, finished_at
+    attempts  batch_id, attempt, started_at, finished_at, outcome (ok/throttled/
+              server_error/dropped/bad_request/timeout/error/lookup), http_status, message,
+              n_records, elapsed_ms
+
+Other tools may add tables of their own (rollback does).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Literal, TypeAlias
+
+import pandas as pd
+
+from .errors import JournalError, PlanMismatchError
+from .plan import ImportPlan, RowId, canonical_json
+
+__all__ = [
+    "BATCH_STATUSES",
+    "JOURNAL_FILE",
+    "ROW_STATUSES",
+    "BatchState",
+    "PendingRow",
+    "RowOutcome",
+    "RunJournal",
+    "list_runs",
+    "reusable_ids",
+]
+
+JOURNAL_FILE = "journal.sqlite"
+SCHEMA_VERSION = 1
+RowStatus: TypeAlias = Literal["pending", "created", "updated", "unchanged", "failed"]
+BatchStatus: TypeAlias = Literal["pending", "sent", "succeeded", "failed", "ambiguous", "split"]
+ROW_STATUSES: tuple[str, ...] = ("created", "updated", "unchanged", "failed", "pending")
+BATCH_STATUSES: tuple[str, ...] = ("pending", "sent", "succeeded", "failed", "ambiguous", "split")
+#: Batch statuses with nothing left to do.
+DONE_BATCH = ("succeeded", "failed", "split")
+#: Settings keys never written, whatever a caller passes (belt and braces: the importer
+#: never passes the key in the first place).
+_SECRET_KEY_RE = re.compile(r"key|token|secret|password|authorization|bearer", re.IGNORECASE)
+_RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS run (
+    run_id TEXT PRIMARY KEY,
+    name TEXT,
+    kind TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    plan TEXT NOT NULL,
+    settings TEXT NOT NULL,
+    base_url TEXT,
+    status TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    started_at TEXT,
+    finished_at TEXT,
+    duration_s REAL NOT NULL DEFAULT 0,
+    calls INTEGER NOT NULL DEFAULT 0,
+    throttled INTEGER NOT NULL DEFAULT 0,
+    retried INTEGER NOT NULL DEFAULT 0,
+    schema_version INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS batches (
+    batch_id TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL,
+    step INTEGER NOT NULL,
+    object TEXT NOT NULL,
+    upsert INTEGER NOT NULL,
+    key TEXT,
+    parent TEXT,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    n_rows INTEGER NOT NULL,
+    updated_at TEXT
+);
+CREATE TABLE IF NOT EXISTS rows (
+    object TEXT NOT NULL,
+    _row NOT NULL,
+    seq INTEGER NOT NULL,
+    step INTEGER NOT NULL,
+    batch_id TEXT NOT NULL,
+    sent_id TEXT NOT NULL,
+    twenty_id TEXT,
+    payload TEXT NOT NULL,
+    source TEXT,
+    status TEXT NOT NULL,
+    error TEXT,
+    error_code TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    first_sent_at TEXT,
+    finished_at TEXT,
+    PRIMARY KEY (object, _row)
+);
+CREATE INDEX IF NOT EXISTS rows_by_batch ON rows (batch_id);
+CREATE TABLE IF NOT EXISTS attempts (
+    batch_id TEXT NOT NULL,
+    attempt INTEGER NOT NULL,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    outcome TEXT,
+    http_status INTEGER,
+    message TEXT,
+    n_records INTEGER NOT NULL,
+    elapsed_ms REAL,
+    PRIMARY KEY (batch_id, attempt)
+);
+"""
+
+ROW_COLUMNS = [
+    "object",
+    "_row",
+    "twenty_id",
+    "status",
+    "error",
+    "error_code",
+    "attempts",
+    "batch_id",
+    "first_sent_at",
+    "finished_at",
+    "duration_ms",
+    "sent_id",
+    "step",
+]
+
+
+def now_iso() -> str:
+    """UTC now as ``2026-11-23T12:30:05.123Z``."""
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class RowOutcome:
+    """The outcome of one row, as the importer records it."""
+
+    object: str
+    row: RowId
+    status: str
+    twenty_id: str | None = None
+    error: str | None = None
+    error_code: str | None = None
+
+
+@dataclass(frozen=True)
+class PendingRow:
+    """A row still to be written: its id in the plan, the id it is sent with, its payload."""
+
+    row: RowId
+    sent_id: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class BatchState:
+    """A batch with work left, as read back from the journal."""
+
+    batch_id: str
+    object: str
+    step: int
+    status: BatchStatus
+    upsert: bool
+    key: str | None
+    attempts: int
+    rows: tuple[PendingRow, ...]
+
+    @property
+    def unanswered(self) -> bool:
+        """Sent before without an answer: Twenty may already have applied it."""
+        return self.status in ("sent", "ambiguous")
+
+
+def _slug(text: str) -> str:
+    slug = re.sub(r"[^A-Za-z0-9_+-]+", "-", text).strip("-")
+    return slug[:60] or "run"
+
+
+def _check_run_id(run_id: str) -> str:
+    if not isinstance(run_id, str) or not _RUN_ID_RE.match(run_id) or ".." in run_id:
+        raise JournalError(
+            f"invalid run id {run_id!r}: use letters, digits and . _ + - only", run_id=str(run_id)
+        )
+    return run_id
+
+
+def _scrub(settings: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in settings.items():
+        if _SECRET_KEY_RE.search(str(key)):
+            continue
+        out[str(key)] = _scrub(value) if isinstance(value, Mapping) else value
+    return out
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(str(path), timeout=30.0, isolation_level=None, check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    return conn
+
+
+class RunJournal:
+    """One run's SQLite journal. Thread-safe: every method is one transaction under a lock.
+
+    Create one with :meth:`create` (the importer does) and reopen it with :meth:`open`.
+
+    Example:
+        >>> journal = RunJournal.open("runs", "2026-11-23T12-30-05_people")
+        >>> journal.summary()["counts"]
+        {'people': {'created': 940, 'updated': 52, 'unchanged': 0, 'failed': 8, 'pending': 0}}
+        >>> journal.rows_frame().query("status == 'failed'")
+    """
+
+    def __init__(self, path: Path, run_id: str, conn: sqlite3.Connection) -> None:
+        self.path = path
+        self.run_id = run_id
+        self._conn = conn
+        self._lock = threading.RLock()
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"RunJournal(run_id={self.run_id!r}, path={str(self.path)!r})"
+
+    # ------------------------------------------------------------------ opening
+
+    @staticmethod
+    def path_for(runs_dir: str | os.PathLike[str], run_id: str) -> Path:
+        """Where the journal of ``run_id`` lives."""
+        return Path(runs_dir) / _check_run_id(run_id) / JOURNAL_FILE
+
+    @classmethod
+    def exists(cls, runs_dir: str | os.PathLike[str], run_id: str) -> bool:
+        """Whether a complete journal for ``run_id`` is in ``runs_dir``."""
+        path = cls.path_for(runs_dir, run_id)
+        if not path.is_file():
+            return False
+        conn = _connect(path)
+        try:
+            return _has_run(conn)
+        finally:
+            conn.close()
+
+    @classmethod
+    def open(cls, runs_dir: str | os.PathLike[str], run_id: str) -> RunJournal:
+        """Open the journal of an existing run.
+
+        Raises:
+            JournalError: No such run, or its journal was never completed (the process
+                stopped while planning, before anything was sent).
+        """
+        path = cls.path_for(runs_dir, run_id)
+        if not path.is_file():
+            known = ", ".join(list_run_ids(runs_dir)[-5:]) or "none"
+            raise JournalError(
+                f"no run {run_id!r} in {Path(runs_dir)} (recent runs: {known})", run_id=run_id
+            )
+        conn = _connect(path)
+        if not _has_run(conn):
+            conn.close()
+            raise JournalError(
+                f"run {run_id!r} was never fully planned (the process stopped before sending "
+                "anything); start it again with the same run_id",
+                run_id=run_id,
+            )
+        return cls(path, run_id, conn)
+
+    @classmethod
+    def create(
+        cls,
+        runs_dir: str | os.PathLike[str],
+        plan: ImportPlan,
+        *,
+        run_id: str | None = None,
+        kind: str = "run",
+        settings: Mapping[str, Any] | None = None,
+        base_url: str | None = None,
+        reuse_ids: Mapping[tuple[str, RowId], str] | None = None,
+    ) -> RunJournal:
+        """Write a new run's journal: the plan, its batches and one id per row.
+
+        Everything is written in one transaction before anything can be sent.
+
+        Args:
+            runs_dir: Directory of runs (created if needed).
+            plan: The plan to run.
+            run_id: Name of the run (default: UTC timestamp and plan label, e.g.
+                ``2026-11-23T12-30-05_people``, with ``-2``, ``-3`` ... when taken).
+            kind: ``"run"`` or ``"test_batch"``.
+            settings: JSON-safe settings to keep; keys that look secret are dropped.
+            base_url: The workspace written to.
+            reuse_ids: Ids to send for some ``(object, _row)`` (from an earlier test batch,
+                so its records are updated rather than created twice).
+
+        Raises:
+            JournalError: ``run_id`` is already a complete run.
+        """
+        root = Path(runs_dir)
+        root.mkdir(parents=True, exist_ok=True)
+        directory = cls._claim(root, run_id, plan.label)
+        path = directory / JOURNAL_FILE
+        if path.exists():  # an earlier attempt stopped before its plan was committed
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+        conn = _connect(path)
+        journal = cls(path, directory.name, conn)
+        try:
+            journal._initialise(plan, kind, settings or {}, base_url, reuse_ids or {})
+        except BaseException:
+            conn.close()
+            raise
+        return journal
+
+    @staticmethod
+    def _claim(root: Path, run_id: str | None, label: str) -> Path:
+        if run_id is not None:
+            directory = root / _check_run_id(run_id)
+            directory.mkdir(exist_ok=True)
+            path = directory / JOURNAL_FILE
+            if path.is_file():
+                conn = _connect(path)
+                try:
+                    if _has_run(conn):
+                        raise JournalError(
+                            f"run {run_id!r} already exists in {root}; resume it or pick "
+                            "another run_id",
+                            run_id=run_id,
+                        )
+                finally:
+                    conn.close()
+            return directory
+        base = f"{datetime.now(timezone.utc):%Y-%m-%dT%H-%M-%S}_{_slug(label)}"
+        for n in range(1, 1000):
+            directory = root / (base if n == 1 else f"{base}-{n}")
+            try:
+                directory.mkdir()
+            except FileExistsError:
+                continue
+            return directory
+        raise JournalError(f"could not find a free run id for {base!r} in {root}")
+
+    def _initialise(
+        self,
+        plan: ImportPlan,
+        kind: str,
+        settings: Mapping[str, Any],
+        base_url: str | None,
+        reuse_ids: Mapping[tuple[str, RowId], str],
+    ) -> None:
+        sources = [step.sources() for step in plan.steps]
+        batch_rows = []
+        row_rows = []
+        seq = 0
+        for number, batch in enumerate(plan.batches()):
+            batch_rows.append(
+                (batch.batch_id, number, batch.step, batch.object, int(batch.upsert), batch.key,
+                 None, "pending", 0, len(batch))
+            )  # fmt: skip
+            for row, payload in zip(batch.rows, batch.payloads, strict=True):
+                given = payload.get("id")
+                sent_id = str(given) if isinstance(given, str) and given else None
+                sent_id = sent_id or reuse_ids.get((batch.object, row)) or str(uuid.uuid4())
+                source = sources[batch.step].get(row)
+                row_rows.append(
+                    (batch.object, row, seq, batch.step, batch.batch_id, sent_id, sent_id,
+                     canonical_json(payload),
+                     None if source is None else canonical_json(source), "pending")
+                )  # fmt: skip
+                seq += 1
+        with self._transaction() as conn:
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute(
+                "INSERT INTO run (run_id, name, kind, fingerprint, plan, settings, base_url,"
+                " status, created_at, schema_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    self.run_id,
+                    plan.label,
+                    kind,
+                    plan.fingerprint(),
+                    json.dumps(plan.to_json(), ensure_ascii=False),
+                    canonical_json(_scrub(settings)),
+                    base_url,
+                    "planned",
+                    now_iso(),
+                    SCHEMA_VERSION,
+                ),
+            )
+            conn.executemany(
+                "INSERT INTO batches (batch_id, seq, step, object, upsert, key, parent, status,"
+                " attempts, n_rows) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                batch_rows,
+            )
+            conn.executemany(
+                "INSERT INTO rows (object, _row, seq, step, batch_id, sent_id, twenty_id, payload,"
+                " source, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                row_rows,
+            )
+
+    # ------------------------------------------------------------------ plumbing
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            if self._closed:
+                raise JournalError(f"journal of run {self.run_id!r} is closed", run_id=self.run_id)
+            conn = self._conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            if self._closed:
+                raise JournalError(f"journal of run {self.run_id!r} is closed", run_id=self.run_id)
+            return list(self._conn.execute(sql, params).fetchall())
+
+    def close(self) -> None:
+        """Checkpoint the WAL into the main file and close. Safe to call twice."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self._conn.close()
+
+    def __enter__(self) -> RunJournal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ the run
+
+    def info(self) -> dict[str, Any]:
+        """The run row (without the plan), settings decoded."""
+        row = self._query(
+            "SELECT run_id, name, kind, fingerprint, settings, base_url, status, created_at,"
+            " started_at, finished_at, duration_s, calls, throttled, retried, schema_version"
+            " FROM run"
+        )[0]
+        data = dict(row)
+        data["settings"] = json.loads(data["settings"])
+        return data
+
+    @property
+    def fingerprint(self) -> str:
+        """The plan fingerprint the run started with."""
+        return str(self._query("SELECT fingerprint FROM run")[0][0])
+
+    @property
+    def kind(self) -> str:
+        """``"run"`` or ``"test_batch"``."""
+        return str(self._query("SELECT kind FROM run")[0][0])
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """The settings the run was started with (never the API key)."""
+        value: dict[str, Any] = json.loads(self._query("SELECT settings FROM run")[0][0])
+        return value
+
+    def plan(self) -> ImportPlan:
+        """The plan, rebuilt from the journal."""
+        return ImportPlan.from_json(json.loads(self._query("SELECT plan FROM run")[0][0]))
+
+    def check_plan(self, plan: ImportPlan) -> None:
+        """Raise :class:`PlanMismatchError` unless ``plan`` is the one the run started with."""
+        if plan.fingerprint() != self.fingerprint:
+            raise PlanMismatchError(
+                f"run {self.run_id!r} was started with another plan (fingerprint "
+                f"{self.fingerprint[:12]}, this one {plan.fingerprint()[:12]}). Resume it with "
+                "its own plan (Importer.resume(run_id) reads it from the journal), or start a "
+                "new run for the changed data.",
+                run_id=self.run_id,
+            )
+
+    def set_status(self, status: str, *, started: bool = False, finished: bool = False) -> None:
+        """Set the run status (``running``, ``interrupted``, ``incomplete``, ``completed`` ...)."""
+        with self._transaction() as conn:
+            conn.execute("UPDATE run SET status = ?", (status,))
+            if started:
+                conn.execute("UPDATE run SET started_at = COALESCE(started_at, ?)", (now_iso(),))
+            if finished:
+                conn.execute("UPDATE run SET finished_at = ?", (now_iso(),))
+
+    def add_stats(
+        self, *, duration_s: float = 0.0, calls: int = 0, throttled: int = 0, retried: int = 0
+    ) -> None:
+        """Add to the run's running totals (kept across resumed sessions)."""
+        with self._transaction() as conn:
+            _add_stats(conn, duration_s, calls, throttled, retried)
+
+    # ------------------------------------------------------------------ batches
+
+    def pending_batches(self) -> list[BatchState]:
+        """Batches with work left, in plan order; within a step, unanswered ones first."""
+        batches = self._query(
+            "SELECT batch_id, object, step, status, upsert, key, attempts FROM batches"
+            " WHERE status NOT IN ('succeeded', 'failed', 'split')"
+            " ORDER BY step, CASE WHEN status IN ('sent', 'ambiguous') THEN 0 ELSE 1 END,"
+            " seq, batch_id"
+        )
+        out = []
+        for b in batches:
+            rows = self._query(
+                "SELECT _row, sent_id, payload FROM rows WHERE batch_id = ? AND status = 'pending'"
+                " ORDER BY seq",
+                (b["batch_id"],),
+            )
+            out.append(
+                BatchState(
+                    batch_id=b["batch_id"],
+                    object=b["object"],
+                    step=int(b["step"]),
+                    status=b["status"],
+                    upsert=bool(b["upsert"]),
+                    key=b["key"],
+                    attempts=int(b["attempts"]),
+                    rows=tuple(
+                        PendingRow(r["_row"], r["sent_id"], json.loads(r["payload"])) for r in rows
+                    ),
+                )
+            )
+        return out
+
+    def mark_sent(
+        self,
+        batch_id: str,
+        rows: Sequence[RowId],
+        *,
+        outcome: str | None = None,
+        n_records: int | None = None,
+    ) -> int:
+        """Record that a request for ``rows`` of ``batch_id`` is about to go out.
+
+        Args:
+            batch_id: The batch.
+            rows: The rows in the request (their ``attempts`` go up by one).
+            outcome: Preset outcome (``"lookup"`` for a read that checks what landed).
+            n_records: Records in the request when not ``len(rows)``.
+
+        Returns:
+            The attempt number (1 for the first request of this batch).
+        """
+        started = now_iso()
+        with self._transaction() as conn:
+            row = conn.execute(
+                "SELECT object, attempts FROM batches WHERE batch_id = ?", (batch_id,)
+            ).fetchone()
+            if row is None:
+                raise JournalError(f"unknown batch {batch_id!r}", run_id=self.run_id)
+            attempt = int(row["attempts"]) + 1
+            conn.execute(
+                "UPDATE batches SET status = 'sent', attempts = ?, updated_at = ?"
+                " WHERE batch_id = ?",
+                (attempt, started, batch_id),
+            )
+            conn.execute(
+                "INSERT INTO attempts (batch_id, attempt, started_at, n_records, outcome)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (batch_id, attempt, started, len(rows) if n_records is None else n_records,
+                 outcome),
+            )  # fmt: skip
+            conn.executemany(
+                "UPDATE rows SET attempts = attempts + 1,"
+                " first_sent_at = COALESCE(first_sent_at, ?) WHERE object = ? AND _row = ?",
+                [(started, row["object"], r) for r in rows],
+            )
+        return attempt
+
+    def settle_rows(self, rows: Sequence[RowOutcome]) -> None:
+        """Give rows an outcome without a request (e.g. the record they point to failed)."""
+        with self._transaction() as conn:
+            _write_outcomes(conn, rows, now_iso())
+
+    def targets(self, keys: Iterable[tuple[str, RowId]]) -> dict[tuple[str, RowId], sqlite3.Row]:
+        """``status``, ``twenty_id`` and ``error`` of the rows ``(object, _row)`` (known ones)."""
+        found: dict[tuple[str, RowId], sqlite3.Row] = {}
+        for obj, row in keys:
+            hit = self._query(
+                "SELECT status, twenty_id, error FROM rows WHERE object = ? AND _row = ?",
+                (obj, row),
+            )
+            if hit:
+                found[(obj, row)] = hit[0]
+        return found
+
+    def close_batch(self, batch_id: str) -> None:
+        """Settle a batch none of whose rows is pending any more."""
+        with self._transaction() as conn:
+            failed = conn.execute(
+                "SELECT COUNT(*) FROM rows WHERE batch_id = ? AND status = 'failed'", (batch_id,)
+            ).fetchone()[0]
+            total = conn.execute(
+                "SELECT COUNT(*) FROM rows WHERE batch_id = ?", (batch_id,)
+            ).fetchone()[0]
+            status = "failed" if total and failed == total else "succeeded"
+            conn.execute(
+                "UPDATE batches SET status = ?, updated_at = ? WHERE batch_id = ?",
+                (status, now_iso(), batch_id),
+            )
+
+    def record_answer(
+        self,
+        batch_id: str,
+        attempt: int,
+        *,
+        outcome: str,
+        batch_status: BatchStatus,
+        rows: Sequence[RowOutcome] = (),
+        http_status: int | None = None,
+        message: str | None = None,
+        elapsed_ms: float | None = None,
+        stats: Mapping[str, float] | None = None,
+    ) -> None:
+        """Record an answer (or its absence) in one transaction: the attempt's result, the
+        row outcomes and the batch status (plus optional run totals)."""
+        finished = now_iso()
+        with self._transaction() as conn:
+            _finish_attempt(conn, batch_id, attempt, finished, outcome, http_status, message,
+                            elapsed_ms)  # fmt: skip
+            _write_outcomes(conn, rows, finished)
+            conn.execute(
+                "UPDATE batches SET status = ?, updated_at = ? WHERE batch_id = ?",
+                (batch_status, finished, batch_id),
+            )
+            if stats:
+                _add_stats(conn, **stats)
+
+    def split(
+        self,
+        batch_id: str,
+        attempt: int | None,
+        children: Sequence[tuple[str, Sequence[RowId]]],
+        *,
+        outcome: str,
+        failed: Sequence[RowOutcome] = (),
+        http_status: int | None = None,
+        message: str | None = None,
+        elapsed_ms: float | None = None,
+        stats: Mapping[str, float] | None = None,
+    ) -> None:
+        """Replace a refused batch by smaller ones, in one transaction.
+
+        ``failed`` rows (the ones Twenty's message named) get their outcome now; the others
+        move to the ``children`` batches, which start ``pending``.
+        """
+        finished = now_iso()
+        with self._transaction() as conn:
+            parent = conn.execute(
+                "SELECT seq, step, object, upsert, key FROM batches WHERE batch_id = ?",
+                (batch_id,),
+            ).fetchone()
+            if parent is None:
+                raise JournalError(f"unknown batch {batch_id!r}", run_id=self.run_id)
+            if attempt is not None:
+                _finish_attempt(conn, batch_id, attempt, finished, outcome, http_status, message,
+                                elapsed_ms)  # fmt: skip
+            _write_outcomes(conn, failed, finished)
+            for child_id, child_rows in children:
+                conn.execute(
+                    "INSERT INTO batches (batch_id, seq, step, object, upsert, key, parent,"
+                    " status, attempts, n_rows, updated_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)",
+                    (child_id, parent["seq"], parent["step"], parent["object"], parent["upsert"],
+                     parent["key"], batch_id, len(child_rows), finished),
+                )  # fmt: skip
+                conn.executemany(
+                    "UPDATE rows SET batch_id = ? WHERE object = ? AND _row = ?",
+                    [(child_id, parent["object"], r) for r in child_rows],
+                )
+            conn.execute(
+                "UPDATE batches SET status = 'split', updated_at = ? WHERE batch_id = ?",
+                (finished, batch_id),
+            )
+            if stats:
+                _add_stats(conn, **stats)
+
+    # ------------------------------------------------------------------ reading
+
+    def rows_frame(self, *, payload: bool = False, source: bool = False) -> pd.DataFrame:
+        """One line per planned row: its outcome, Twenty id, error and timings.
+
+        Columns: ``object, _row, twenty_id, status, error, error_code, attempts, batch_id,
+        first_sent_at, finished_at, duration_ms, sent_id, step`` (+ ``payload`` / ``source``
+        as dicts when asked). ``twenty_id`` is the record the row landed in: the id
+        assigned here when ``created``, the existing record's id when ``updated``.
+        """
+        extra = (", payload" if payload else "") + (", source" if source else "")
+        rows = self._query(
+            "SELECT object, _row, twenty_id, status, error, error_code, attempts, batch_id,"
+            " first_sent_at, finished_at, sent_id, step" + extra + " FROM rows ORDER BY seq"
+        )
+        records = []
+        for r in rows:
+            record = dict(r)
+            record["duration_ms"] = _duration_ms(record["first_sent_at"], record["finished_at"])
+            for name in ("payload", "source"):
+                if name in record:
+                    record[name] = None if record[name] is None else json.loads(record[name])
+            records.append(record)
+        columns = ROW_COLUMNS + [c for c in ("payload", "source") if c in extra]
+        frame = pd.DataFrame.from_records(records, columns=columns)
+        frame["_row"] = frame["_row"].astype(object)
+        frame["attempts"] = frame["attempts"].astype("int64")
+        frame["step"] = frame["step"].astype("int64")
+        return frame
+
+    def failures_frame(self) -> pd.DataFrame:
+        """The failed rows (``rows_frame`` columns plus ``source``)."""
+        frame = self.rows_frame(source=True)
+        return frame[frame["status"] == "failed"].reset_index(drop=True)
+
+    def batches_frame(self) -> pd.DataFrame:
+        """One line per batch (split parents included)."""
+        rows = self._query(
+            "SELECT batch_id, object, step, status, attempts, n_rows, parent, upsert, key,"
+            " updated_at FROM batches ORDER BY seq, batch_id"
+        )
+        columns = ["batch_id", "object", "step", "status", "attempts", "n_rows", "parent"]
+        columns += ["upsert", "key", "updated_at"]
+        return pd.DataFrame.from_records([dict(r) for r in rows], columns=columns)
+
+    def attempts_frame(self) -> pd.DataFrame:
+        """One line per request attempt (an unfinished one has no ``finished_at``)."""
+        rows = self._query(
+            "SELECT batch_id, attempt, started_at, finished_at, outcome, http_status, message,"
+            " n_records, elapsed_ms FROM attempts ORDER BY started_at, batch_id, attempt"
+        )
+        columns = ["batch_id", "attempt", "started_at", "finished_at", "outcome", "http_status"]
+        columns += ["message", "n_records", "elapsed_ms"]
+        return pd.DataFrame.from_records([dict(r) for r in rows], columns=columns)
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Rows per object and status (every status present, in plan order of objects)."""
+        rows = self._query(
+            "SELECT object, status, COUNT(*) AS n, MIN(seq) AS first FROM rows"
+            " GROUP BY object, status ORDER BY first"
+        )
+        out: dict[str, dict[str, int]] = {}
+        for r in sorted(rows, key=lambda r: r["first"]):
+            counts = out.setdefault(r["object"], dict.fromkeys(ROW_STATUSES, 0))
+            counts[r["status"]] = int(r["n"])
+        return out
+
+    def step_counts(self) -> dict[int, dict[str, int]]:
+        """Rows per plan step and status."""
+        out: dict[int, dict[str, int]] = {}
+        for r in self._query("SELECT step, status, COUNT(*) AS n FROM rows GROUP BY step, status"):
+            out.setdefault(int(r["step"]), dict.fromkeys(ROW_STATUSES, 0))[r["status"]] = int(
+                r["n"]
+            )
+        return out
+
+    def summary(self) -> dict[str, Any]:
+        """The run's state, counts per object/status and totals, as a JSON-safe dict.
+
+        Keys: ``run_id, name, kind, status, fingerprint, base_url, created_at,
+        started_at, finished_at, duration_s, calls, throttled, retried, rows, counts
+        (object -> status -> n), totals (status -> n), batches (status -> n), path``.
+        """
+        info = self.info()
+        counts = self.counts()
+        totals = dict.fromkeys(ROW_STATUSES, 0)
+        for per_object in counts.values():
+            for status, n in per_object.items():
+                totals[status] += n
+        batches = {
+            r["status"]: int(r["n"])
+            for r in self._query("SELECT status, COUNT(*) AS n FROM batches GROUP BY status")
+        }
+        info.pop("settings", None)
+        info.update(
+            rows=sum(totals.values()),
+            counts=counts,
+            totals=totals,
+            batches=batches,
+            path=str(self.path),
+        )
+        return info
+
+    def twenty_ids(self, status: str = "created") -> pd.DataFrame:
+        """``object, _row, twenty_id`` of the rows with ``status`` (for rollback)."""
+        frame = self.rows_frame()
+        picked = frame[(frame["status"] == status) & frame["twenty_id"].notna()]
+        return picked[["object", "_row", "twenty_id"]].reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def _has_run(conn: sqlite3.Connection) -> bool:
+    exists = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'run'"
+    ).fetchone()
+    return bool(exists) and conn.execute("SELECT 1 FROM run").fetchone() is not None
+
+
+def _finish_attempt(
+    conn: sqlite3.Connection,
+    batch_id: str,
+    attempt: int,
+    finished: str,
+    outcome: str,
+    http_status: int | None,
+    message: str | None,
+    elapsed_ms: float | None,
+) -> None:
+    conn.execute(
+        "UPDATE attempts SET finished_at = ?, outcome = ?, http_status = ?, message = ?,"
+        " elapsed_ms = ? WHERE batch_id = ? AND attempt = ?",
+        (finished, outcome, http_status, message, elapsed_ms, batch_id, attempt),
+    )
+
+
+def _write_outcomes(conn: sqlite3.Connection, rows: Sequence[RowOutcome], finished: str) -> None:
+    conn.executemany(
+        "UPDATE rows SET status = ?, twenty_id = COALESCE(?, twenty_id), error = ?,"
+        " error_code = ?, finished_at = ? WHERE object = ? AND _row = ?",
+        [(r.status, r.twenty_id, r.error, r.error_code, finished, r.object, r.row) for r in rows],
+    )
+
+
+def _add_stats(
+    conn: sqlite3.Connection,
+    duration_s: float = 0.0,
+    calls: float = 0,
+    throttled: float = 0,
+    retried: float = 0,
+) -> None:
+    conn.execute(
+        "UPDATE run SET duration_s = duration_s + ?, calls = calls + ?,"
+        " throttled = throttled + ?, retried = retried + ?",
+        (float(duration_s), int(calls), int(throttled), int(retried)),
+    )
+
+
+def _duration_ms(start: str | None, end: str | None) -> float | None:
+    if not start or not end:
+        return None
+    begin = datetime.fromisoformat(start.replace("Z", "+00:00"))
+    stop = datetime.fromisoformat(end.replace("Z", "+00:00"))
+    return (stop - begin).total_seconds() * 1000
+
+
+def list_run_ids(runs_dir: str | os.PathLike[str]) -> list[str]:
+    """Ids of the runs in ``runs_dir`` that have a journal file, sorted."""
+    root = Path(runs_dir)
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if (p / JOURNAL_FILE).is_file())
+
+
+def list_runs(runs_dir: str | os.PathLike[str]) -> pd.DataFrame:
+    """Every run in ``runs_dir``, oldest first.
+
+    Columns: ``run_id, name, kind, status, created_at, finished_at, rows, created,
+    updated, unchanged, failed, pending``.
+
+    Example:
+        >>> list_runs("runs").tail()
+    """
+    columns = ["run_id", "name", "kind", "status", "created_at", "finished_at", "rows"]
+    columns += list(ROW_STATUSES)
+    records = []
+    for run_id in list_run_ids(runs_dir):
+        try:
+            journal = RunJournal.open(runs_dir, run_id)
+        except JournalError:
+            continue
+        try:
+            summary = journal.summary()
+        finally:
+            journal.close()
+        record = {c: summary.get(c) for c in columns[:7]}
+        record.update(summary["totals"])
+        records.append(record)
+    frame = pd.DataFrame.from_records(records, columns=columns)
+    return frame.sort_values(["created_at", "run_id"], kind="stable").reset_index(drop=True)
+
+
+def reusable_ids(
+    runs_dir: str | os.PathLike[str], name: str, *, kind: str = "test_batch"
+) -> dict[tuple[str, RowId], str]:
+    """Ids that earlier runs named ``name`` (of ``kind``) created, by ``(object, _row)``.
+
+    A full run re-sends a test batch's rows with the ids they were created with, so the
+    test records are updated rather than created twice (also for objects without a unique
+    field). Newer runs win.
+    """
+    found: dict[tuple[str, RowId], str] = {}
+    for run_id in list_run_ids(runs_dir):
+        try:
+            journal = RunJournal.open(runs_dir, run_id)
+        except JournalError:
+            continue
+        try:
+            info = journal.info()
+            if info["kind"] != kind or info["name"] != name:
+                continue
+            rows = journal._query(
+                "SELECT object, _row, sent_id FROM rows"
+                " WHERE status = 'created' AND twenty_id = sent_id"
+            )
+        finally:
+            journal.close()
+        for r in rows:
+            found[(r["object"], r["_row"])] = r["sent_id"]
+    return found

@@ -1,0 +1,769 @@
+"""What to import, in which order and in which batches: :class:`ImportPlan`.
+
+A plan is a plain value. It holds one :class:`ObjectStep` per object, in the order they
+must be written (companies before the people who point to them), and cuts each step into
+deterministic :class:`Batch` es sized by record count and by serialised bytes, so the same
+plan always yields the same batch ids (``"people-b00001"``) and a resumed run finds its
+place again. A plan can be shown (:meth:`ImportPlan.describe`), inspected as a DataFrame
+(:meth:`ImportPlan.to_frame`), fingerprinted (:meth:`ImportPlan.fingerprint`, used to refuse
+resuming a run with different data) and saved to JSON so the CLI can run it headless.
+
+The records of a step are a DataFrame whose columns are Twenty field paths::
+
+    _row | name.firstName | emails.primaryEmail | companyId | amount.amountMicros
+
+``_row`` is the stable source-row id (str or int, unique). Dotted paths become nested
+objects (``{"name": {"firstName": ...}}``) and empty cells (NaN, None, pd.NA) are left out
+of the payload: a field not provided is left untouched by an upsert.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import hashlib
+import json
+import math
+import os
+import tempfile
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol, TypeAlias
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "DEFAULT_BATCH_SIZE",
+    "MAX_BATCH_BYTES",
+    "Api",
+    "Batch",
+    "ImportPlan",
+    "ObjectStep",
+    "RateBudget",
+    "RowId",
+    "budget_seconds",
+    "build_plan",
+]
+
+RowId: TypeAlias = int | str
+Api: TypeAlias = Literal["graphql", "rest"]
+
+#: Records per create call. Twenty refuses more than QUERY_MAX_RECORDS per call: 60 in
+#: older releases and in the docs, 200 on later main (twenty-api.md §2.3), so 60 works on
+#: every version. The importer also splits a batch when Twenty names a smaller cap.
+DEFAULT_BATCH_SIZE = 60
+#: Most serialised payload bytes per call. Twenty's request body limit was not determined
+#: (twenty-api.md §6.4, [uncertain]); 1 MB stays well inside common defaults, and the
+#: importer splits a batch that gets 413 Payload Too Large anyway.
+MAX_BATCH_BYTES = 1_000_000
+#: Bytes the importer adds to each record (its ``"id": "<uuid>"``) when sizing batches.
+ID_OVERHEAD_BYTES = 48
+#: Column holding the stable source-row id.
+ROW_COLUMN = "_row"
+#: Marker of a relation to another step's row in a payload: ``{"$ref": [object, _row]}``.
+REF_KEY = "$ref"
+#: Version of the saved plan format (:meth:`ImportPlan.save`).
+PLAN_FORMAT = "twenty_migrate.plan"
+PLAN_FORMAT_VERSION = 1
+#: Twenty's default API budget per workspace (twenty-api.md §6.2): 100 calls per second
+#: and 100 per minute. Used only when no RateLimit is given to an estimate.
+DEFAULT_BUDGET = ((100, 1.0), (100, 60.0))
+
+_MISSING = object()
+
+
+class RateBudget(Protocol):
+    """The parts of ``twenty_migrate.ratelimit.RateLimit`` an estimate needs."""
+
+    @property
+    def short_limit(self) -> int: ...
+    @property
+    def short_window(self) -> float: ...
+    @property
+    def long_limit(self) -> int: ...
+    @property
+    def long_window(self) -> float: ...
+
+
+def canonical_json(value: Any) -> str:
+    """Compact, key-sorted JSON: the same value always gives the same text."""
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
+
+
+def _is_missing(value: Any) -> bool:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    if isinstance(value, float | np.floating):
+        return math.isnan(value)
+    if isinstance(value, np.datetime64 | np.timedelta64):
+        return bool(np.isnat(value))
+    return False
+
+
+def to_json_value(value: Any) -> Any:
+    """Convert one DataFrame cell to a JSON-safe Python value (``_MISSING`` when empty).
+
+    numpy scalars become Python scalars, timestamps ISO strings, arrays lists, and the
+    empties pandas uses (NaN, None, NA, NaT) the ``_MISSING`` marker.
+    """
+    if _is_missing(value):
+        return _MISSING
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        number = float(value)
+        if math.isinf(number):
+            raise ValueError(f"infinite number {value!r} cannot be sent to Twenty")
+        return number
+    if isinstance(value, str):
+        return value
+    if isinstance(value, pd.Timestamp | dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, np.datetime64):
+        return pd.Timestamp(value).isoformat()
+    if isinstance(value, decimal.Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, Mapping):
+        return {str(k): _inner(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | np.ndarray | pd.Series):
+        return [_inner(v) for v in value]
+    raise TypeError(f"cannot send a {type(value).__name__} value to Twenty: {value!r}")
+
+
+def _inner(value: Any) -> Any:
+    """Like :func:`to_json_value` inside a list or dict, where an empty stays ``None``."""
+    converted = to_json_value(value)
+    return None if converted is _MISSING else converted
+
+
+def _row_id(value: Any, position: int) -> RowId:
+    if _is_missing(value):
+        raise ValueError(f"`_row` is empty at position {position}; every row needs an id")
+    if isinstance(value, bool | np.bool_):
+        raise TypeError(f"`_row` must hold str or int ids, not bool (position {position})")
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return int(value)  # an int column pandas turned to float (it had an empty cell)
+    raise TypeError(
+        f"`_row` must hold str or int ids, not {type(value).__name__} {value!r} (position "
+        f"{position}); e.g. df['_row'] = range(len(df)) right after loading"
+    )
+
+
+def unflatten(flat: Mapping[str, Any]) -> dict[str, Any]:
+    """``{"name.firstName": "Ada"}`` -> ``{"name": {"firstName": "Ada"}}``."""
+    nested: dict[str, Any] = {}
+    for path, value in flat.items():
+        parts = path.split(".")
+        node = nested
+        for part in parts[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ValueError(f"field path {path!r} conflicts with a value at {part!r}")
+            node = child
+        if parts[-1] in node:
+            raise ValueError(f"field path {path!r} is given twice")
+        node[parts[-1]] = value
+    return nested
+
+
+def is_ref(value: Any) -> bool:
+    """Whether ``value`` is a relation marker ``{"$ref": [object, _row]}``."""
+    return isinstance(value, dict) and len(value) == 1 and REF_KEY in value
+
+
+def iter_refs(payload: Mapping[str, Any], prefix: str = "") -> Iterable[tuple[str, str, RowId]]:
+    """``(field path, object, _row)`` of every relation marker in a payload."""
+    for key, value in payload.items():
+        if is_ref(value):
+            target, row = value[REF_KEY]
+            yield f"{prefix}{key}", str(target), row
+        elif isinstance(value, Mapping):
+            yield from iter_refs(value, f"{prefix}{key}.")
+
+
+def replace_refs(payload: Mapping[str, Any], ids: Mapping[str, str]) -> dict[str, Any]:
+    """A copy of ``payload`` with each marker replaced by ``ids[field path]``."""
+
+    def walk(node: Mapping[str, Any], prefix: str) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in node.items():
+            path = f"{prefix}{key}"
+            if is_ref(value):
+                out[key] = ids[path]
+            elif isinstance(value, Mapping):
+                out[key] = walk(value, path + ".")
+            else:
+                out[key] = value
+        return out
+
+    return walk(payload, "")
+
+
+def _check_paths(columns: Iterable[str]) -> None:
+    names = sorted(columns)
+    for column in names:
+        if not column or any(not part for part in column.split(".")):
+            raise ValueError(f"invalid field path {column!r}")
+    for first, second in zip(names, names[1:], strict=False):
+        if second.startswith(first + "."):
+            raise ValueError(f"columns {first!r} and {second!r} overlap; keep one of them")
+
+
+def _frame_cells(frame: pd.DataFrame) -> list[list[Any]]:
+    """Converted cells, row by row, with ``None`` for empties (the saved-plan form)."""
+    return [[_inner(v) for v in row] for row in frame.itertuples(index=False, name=None)]
+
+
+@dataclass(frozen=True, eq=False)
+class ObjectStep:
+    """The rows to write into one Twenty object.
+
+    Args:
+        object: Twenty object name as Twenty spells it (``"people"``, ``"companies"``).
+        records: One row per record; a ``_row`` column (unique str/int source-row ids) and
+            columns named by field paths (``"emails.primaryEmail"``, ``"companyId"``).
+        key: A unique field path used to recognise the record Twenty matched when it
+            updates an existing one (default: the object's known unique fields).
+        upsert: Update records that already exist (by id or unique field) instead of
+            failing on them. Keeps replays idempotent; leave it on unless you know why.
+        source: Optional original rows (with ``_row``) kept in the journal for the
+            fix-me file; by default the step's own columns are kept.
+        refs: Relation columns that hold ``_row`` ids of an earlier step, by field path:
+            ``{"companyId": "companies"}``. The importer sends the id that row got in
+            Twenty (its own, or the existing record's when it was an update); a row whose
+            target failed fails too, with a message naming it.
+
+    Example:
+        >>> step = ObjectStep("people", df[["_row", "name.firstName", "companyId"]],
+        ...                   key="emails.primaryEmail", refs={"companyId": "companies"})
+    """
+
+    object: str
+    records: pd.DataFrame
+    key: str | None = None
+    upsert: bool = True
+    source: pd.DataFrame | None = None
+    refs: Mapping[str, str] | None = None
+    _rows: tuple[RowId, ...] = field(init=False, repr=False)
+    _payloads: tuple[dict[str, Any], ...] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.object, str) or not self.object:
+            raise ValueError("object must be a Twenty object name such as 'people'")
+        if not isinstance(self.records, pd.DataFrame):
+            raise TypeError(f"records must be a DataFrame, not {type(self.records).__name__}")
+        if ROW_COLUMN not in self.records.columns:
+            raise ValueError(
+                "records need a `_row` column (a stable source-row id); add it right after "
+                "loading, e.g. df.insert(0, '_row', range(len(df)))"
+            )
+        records = self.records.copy()
+        records.columns = [str(c) for c in records.columns]
+        fields = [c for c in records.columns if c != ROW_COLUMN]
+        _check_paths(fields)
+        if self.key is not None and self.key not in fields:
+            raise ValueError(f"key {self.key!r} is not a column of the {self.object} records")
+        refs = {str(k): str(v) for k, v in (self.refs or {}).items()}
+        for column in refs:
+            if column not in fields:
+                raise ValueError(f"ref {column!r} is not a column of the {self.object} records")
+        rows = tuple(_row_id(v, i) for i, v in enumerate(records[ROW_COLUMN].tolist()))
+        if len(set(rows)) != len(rows):
+            seen: set[RowId] = set()
+            dupes = [r for r in rows if r in seen or seen.add(r)]  # type: ignore[func-returns-value]
+            raise ValueError(f"`_row` must be unique; repeated: {dupes[:5]}")
+        payloads = []
+        for position, values in enumerate(records[fields].itertuples(index=False, name=None)):
+            flat = {}
+            for column, value in zip(fields, values, strict=True):
+                try:
+                    converted = to_json_value(value)
+                except (TypeError, ValueError) as exc:
+                    raise type(exc)(
+                        f"{self.object} _row={rows[position]!r} {column}: {exc}"
+                    ) from None
+                if converted is not _MISSING:
+                    if column in refs:
+                        converted = {REF_KEY: [refs[column], _row_id(converted, position)]}
+                    flat[column] = converted
+            payloads.append(unflatten(flat))
+        source = self.source
+        if source is not None:
+            if ROW_COLUMN not in source.columns:
+                raise ValueError("source needs the same `_row` column as records")
+            source = source.copy()
+        object.__setattr__(self, "records", records)
+        object.__setattr__(self, "source", source)
+        object.__setattr__(self, "refs", refs or None)
+        object.__setattr__(self, "_rows", rows)
+        object.__setattr__(self, "_payloads", tuple(payloads))
+
+    def __repr__(self) -> str:
+        fields = [c for c in self.records.columns if c != ROW_COLUMN]
+        return (
+            f"ObjectStep(object={self.object!r}, rows={len(self._rows)}, fields={fields!r}, "
+            f"key={self.key!r}, upsert={self.upsert!r})"
+        )
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    @property
+    def rows(self) -> tuple[RowId, ...]:
+        """The ``_row`` ids, in record order."""
+        return self._rows
+
+    def to_payloads(self) -> list[dict[str, Any]]:
+        """One nested JSON-safe dict per record, empty cells left out.
+
+        Example:
+            >>> ObjectStep("people", pd.DataFrame({"_row": [1], "name.firstName": ["Ada"],
+            ...     "emails.primaryEmail": [None]})).to_payloads()
+            [{'name': {'firstName': 'Ada'}}]
+        """
+        return [json.loads(json.dumps(p)) for p in self._payloads]
+
+    def sources(self) -> dict[RowId, dict[str, Any]]:
+        """Original values per ``_row`` (``source`` if given, else the step's columns)."""
+        frame = self.source if self.source is not None else self.records
+        columns = [str(c) for c in frame.columns]
+        ids = [_row_id(v, i) for i, v in enumerate(frame[ROW_COLUMN].tolist())]
+        out: dict[RowId, dict[str, Any]] = {}
+        for row_id, cells in zip(ids, _frame_cells(frame), strict=True):
+            out[row_id] = dict(zip(columns, cells, strict=True))
+        return out
+
+    def head(self, n: int) -> ObjectStep:
+        """The same step with only its first ``n`` records."""
+        source = self.source
+        if source is not None:
+            source = source[source[ROW_COLUMN].isin(list(self._rows[:n]))]
+        return ObjectStep(
+            self.object, self.records.head(n), self.key, self.upsert, source, self.refs
+        )
+
+    def _to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "object": self.object,
+            "key": self.key,
+            "upsert": self.upsert,
+            "refs": dict(self.refs or {}),
+            "columns": [str(c) for c in self.records.columns],
+            "data": _frame_cells(self.records),
+            "source": None,
+        }
+        if self.source is not None:
+            data["source"] = {
+                "columns": [str(c) for c in self.source.columns],
+                "data": _frame_cells(self.source),
+            }
+        return data
+
+    @classmethod
+    def _from_json(cls, data: Mapping[str, Any]) -> ObjectStep:
+        records = pd.DataFrame(data["data"], columns=data["columns"], dtype=object)
+        source = None
+        if data.get("source"):
+            src = data["source"]
+            source = pd.DataFrame(src["data"], columns=src["columns"], dtype=object)
+        upsert = bool(data.get("upsert", True))
+        return cls(data["object"], records, data.get("key"), upsert, source, data.get("refs"))
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One create call: consecutive records of one step.
+
+    Attributes:
+        batch_id: ``"{object}-b00001"``; stable for the same plan.
+        object: Twenty object name.
+        step: Index of the step in the plan.
+        rows: ``_row`` ids, in order.
+        payloads: The records as sent (without the ids the journal assigns).
+        upsert: Whether the call upserts.
+        key: Unique field path used to match results (or ``None``).
+        n_bytes: Serialised size used for sizing.
+    """
+
+    batch_id: str
+    object: str
+    step: int
+    rows: tuple[RowId, ...]
+    payloads: tuple[dict[str, Any], ...] = field(repr=False)
+    upsert: bool = True
+    key: str | None = None
+    n_bytes: int = 0
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+def budget_seconds(calls: int, rate_limit: RateBudget | None = None) -> float:
+    """Least time ``calls`` requests need under Twenty's token buckets.
+
+    Each bucket (limit L per window W) allows a burst of L calls, then L/W calls per
+    second; the slowest bucket decides. Network time is not included.
+    """
+    if calls <= 0:
+        return 0.0
+    seconds = 0.0
+    for limit, window in _buckets(rate_limit):
+        if limit <= 0 or calls <= limit:
+            continue
+        seconds = max(seconds, (calls - limit) * window / limit)
+    return seconds
+
+
+def _buckets(rate_limit: RateBudget | None) -> list[tuple[float, float]]:
+    """``(burst, window)`` per bucket; the margin stretches the window as the limiter does."""
+    if rate_limit is None:
+        return [(float(limit), window) for limit, window in DEFAULT_BUDGET]
+    stretch = 1.0 + float(getattr(rate_limit, "margin", 0.0) or 0.0)
+    return [
+        (float(rate_limit.short_limit), float(rate_limit.short_window) * stretch),
+        (float(rate_limit.long_limit), float(rate_limit.long_window) * stretch),
+    ]
+
+
+def _format_duration(seconds: float) -> str:
+    """``"at least 2 min 05 s"``; the budget allows no faster."""
+    if seconds < 1:
+        return "under 1 s of rate budget"
+    return "at least " + _format_span(seconds)
+
+
+def _format_span(seconds: float) -> str:
+    seconds = int(math.ceil(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, secs = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+@dataclass(frozen=True, eq=False)
+class ImportPlan:
+    """Ordered steps cut into batches: everything an import will send.
+
+    Args:
+        steps: Steps in write order (a later step may point to records of earlier ones).
+        batch_size: Most records per call (60 works on every Twenty version).
+        api: ``"graphql"`` (``create{Plural}``) or ``"rest"`` (``POST /rest/batch/...``).
+        name: Label used in run ids (default: the object names).
+        max_batch_bytes: Most serialised bytes per call.
+
+    Example:
+        >>> plan = ImportPlan([ObjectStep("companies", companies), ObjectStep("people", people)])
+        >>> print(plan.describe())
+    """
+
+    steps: Sequence[ObjectStep]
+    batch_size: int = DEFAULT_BATCH_SIZE
+    api: Api = "graphql"
+    name: str | None = None
+    max_batch_bytes: int = MAX_BATCH_BYTES
+
+    def __post_init__(self) -> None:
+        steps = tuple(self.steps)
+        if not steps:
+            raise ValueError("a plan needs at least one step")
+        for step in steps:
+            if not isinstance(step, ObjectStep):
+                raise TypeError(f"steps must be ObjectStep, not {type(step).__name__}")
+        if int(self.batch_size) < 1:
+            raise ValueError(f"batch_size must be at least 1, not {self.batch_size}")
+        if self.api not in ("graphql", "rest"):
+            raise ValueError(f"api must be 'graphql' or 'rest', not {self.api!r}")
+        if int(self.max_batch_bytes) < 1:
+            raise ValueError("max_batch_bytes must be positive")
+        seen: set[tuple[str, RowId]] = set()
+        for step in steps:
+            for column, target in (step.refs or {}).items():
+                if target not in {s.object for s in steps[: steps.index(step)]}:
+                    raise ValueError(
+                        f"{step.object}.{column} refers to {target!r}, which is not an earlier "
+                        "step of the plan"
+                    )
+            for row in step.rows:
+                if (step.object, row) in seen:
+                    raise ValueError(f"{step.object} _row={row!r} appears in two steps")
+                seen.add((step.object, row))
+        object.__setattr__(self, "steps", steps)
+        object.__setattr__(self, "batch_size", int(self.batch_size))
+        object.__setattr__(self, "max_batch_bytes", int(self.max_batch_bytes))
+
+    def __repr__(self) -> str:
+        parts = ", ".join(f"{s.object}: {len(s)}" for s in self.steps)
+        return (
+            f"ImportPlan({parts}; batch_size={self.batch_size}, api={self.api!r}, "
+            f"name={self.name!r})"
+        )
+
+    @property
+    def label(self) -> str:
+        """The name, or the object names joined by ``+``."""
+        return self.name or "+".join(dict.fromkeys(s.object for s in self.steps))
+
+    @property
+    def n_rows(self) -> int:
+        """Records in the whole plan."""
+        return sum(len(s) for s in self.steps)
+
+    def batches(self) -> list[Batch]:
+        """The plan's batches, step by step, each within the count and byte limits."""
+        cached: list[Batch] | None = self.__dict__.get("_batches")
+        if cached is None:
+            cached = self._split()
+            self.__dict__["_batches"] = cached
+        return list(cached)
+
+    def _split(self) -> list[Batch]:
+        batches: list[Batch] = []
+        numbers: dict[str, int] = {}
+        for index, step in enumerate(self.steps):
+            current_rows: list[RowId] = []
+            current: list[dict[str, Any]] = []
+            size = 0
+
+            def flush(step: ObjectStep = step, index: int = index) -> None:
+                nonlocal current_rows, current, size
+                if not current:
+                    return
+                numbers[step.object] = numbers.get(step.object, 0) + 1
+                batches.append(
+                    Batch(
+                        batch_id=f"{step.object}-b{numbers[step.object]:05d}",
+                        object=step.object,
+                        step=index,
+                        rows=tuple(current_rows),
+                        payloads=tuple(current),
+                        upsert=step.upsert,
+                        key=step.key,
+                        n_bytes=size,
+                    )
+                )
+                current_rows, current, size = [], [], 0
+
+            for row, payload in zip(step.rows, step._payloads, strict=True):
+                n = len(canonical_json(payload).encode()) + ID_OVERHEAD_BYTES
+                if current and (len(current) >= self.batch_size or size + n > self.max_batch_bytes):
+                    flush()
+                current_rows.append(row)
+                current.append(payload)
+                size += n
+            flush()
+        return batches
+
+    def fingerprint(self) -> str:
+        """SHA-256 of what would be sent and how (payloads, rows, settings)."""
+        cached: str | None = self.__dict__.get("_fingerprint")
+        if cached is None:
+            content = {
+                "format": PLAN_FORMAT_VERSION,
+                "api": self.api,
+                "batch_size": self.batch_size,
+                "max_batch_bytes": self.max_batch_bytes,
+                "steps": [
+                    {
+                        "object": s.object,
+                        "key": s.key,
+                        "upsert": s.upsert,
+                        "rows": list(s.rows),
+                        "payloads": list(s._payloads),
+                    }
+                    for s in self.steps
+                ],
+            }
+            cached = hashlib.sha256(canonical_json(content).encode()).hexdigest()
+            self.__dict__["_fingerprint"] = cached
+        return cached
+
+    def estimate(self, rate_limit: RateBudget | None = None) -> pd.DataFrame:
+        """Per step: object, rows, calls and the least seconds under the rate budget.
+
+        Steps share one budget: the first burst goes to the first steps, so a later step's
+        estimate is the extra time it adds.
+        """
+        per_step: dict[int, int] = {}
+        for batch in self.batches():
+            per_step[batch.step] = per_step.get(batch.step, 0) + 1
+        records = []
+        calls_before = 0
+        for index, step in enumerate(self.steps):
+            calls = per_step.get(index, 0)
+            seconds = budget_seconds(calls_before + calls, rate_limit) - budget_seconds(
+                calls_before, rate_limit
+            )
+            records.append(
+                {
+                    "object": step.object,
+                    "rows": len(step),
+                    "calls": calls,
+                    "upsert": step.upsert,
+                    "est_seconds": round(seconds, 1),
+                }
+            )
+            calls_before += calls
+        return pd.DataFrame(records, columns=["object", "rows", "calls", "upsert", "est_seconds"])
+
+    def describe(self, rate_limit: RateBudget | None = None) -> str:
+        """Plain text: rows, calls and estimated duration per object, then the total.
+
+        Example:
+            >>> print(plan.describe())
+            Import plan 'people' (fingerprint 3f2a9c1b0d4e): 1 step, 5000 rows, 84 calls
+              people: 5000 rows in 84 calls (upsert), at least 0 s
+            ...
+        """
+        frame = self.estimate(rate_limit)
+        total_calls = int(frame["calls"].sum())
+        steps = len(self.steps)
+        lines = [
+            f"Import plan {self.label!r} (fingerprint {self.fingerprint()[:12]}): "
+            f"{steps} step{'s' if steps != 1 else ''}, {self.n_rows} rows, {total_calls} calls "
+            f"via {self.api}, up to {self.batch_size} records per call"
+        ]
+        for rec in frame.to_dict("records"):
+            mode = "upsert" if rec["upsert"] else "create only"
+            lines.append(
+                f"  {rec['object']}: {rec['rows']} rows in {rec['calls']} calls ({mode}), "
+                f"{_format_duration(float(rec['est_seconds']))}"
+            )
+        budget = _buckets(rate_limit)
+        rule = " and ".join(f"{int(limit)} calls per {window:.4g} s" for limit, window in budget)
+        lines.append(
+            f"  total: {_format_duration(budget_seconds(total_calls, rate_limit))} "
+            f"under a budget of {rule} (burst first, then the sustained rate; network time "
+            "not included)"
+        )
+        return "\n".join(lines)
+
+    def dry_run(self, rate_limit: RateBudget | None = None) -> str:
+        """:meth:`describe`, stated as what a run would do; nothing is sent."""
+        return "Dry run, nothing sent.\n" + self.describe(rate_limit)
+
+    def __str__(self) -> str:
+        return self.describe()
+
+    def _repr_html_(self) -> str:
+        head = self.describe().splitlines()[0]
+        table = self.estimate().to_html(index=False)
+        return f"<p><b>{_html_escape(head)}</b></p>{table}"
+
+    def to_frame(self) -> pd.DataFrame:
+        """One line per batch: step, object, batch_id, records, bytes, first and last _row."""
+        columns = ["step", "object", "batch_id", "records", "bytes", "first_row", "last_row"]
+        columns += ["upsert", "key"]
+        data = [
+            [
+                b.step,
+                b.object,
+                b.batch_id,
+                len(b),
+                b.n_bytes,
+                b.rows[0],
+                b.rows[-1],
+                b.upsert,
+                b.key,
+            ]
+            for b in self.batches()
+        ]
+        return pd.DataFrame(data, columns=columns)
+
+    def head(self, n: int) -> ImportPlan:
+        """A plan with only the first ``n`` rows of the first step (a test batch)."""
+        if n < 1:
+            raise ValueError("a test batch needs at least one row")
+        step = self.steps[0].head(n)
+        return ImportPlan([step], min(self.batch_size, n), self.api, f"{self.label}-test")
+
+    def to_json(self) -> dict[str, Any]:
+        """The plan as a JSON-safe dict (payload values included)."""
+        return {
+            "format": PLAN_FORMAT,
+            "version": PLAN_FORMAT_VERSION,
+            "name": self.name,
+            "api": self.api,
+            "batch_size": self.batch_size,
+            "max_batch_bytes": self.max_batch_bytes,
+            "fingerprint": self.fingerprint(),
+            "steps": [s._to_json() for s in self.steps],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ImportPlan:
+        """Rebuild a plan from :meth:`to_json` output."""
+        if data.get("format") != PLAN_FORMAT:
+            raise ValueError("not a twenty_migrate plan (missing 'format')")
+        if int(data.get("version", 0)) > PLAN_FORMAT_VERSION:
+            raise ValueError(f"plan format version {data['version']} is newer than supported")
+        return cls(
+            [ObjectStep._from_json(s) for s in data["steps"]],
+            batch_size=int(data.get("batch_size", DEFAULT_BATCH_SIZE)),
+            api=data.get("api", "graphql"),
+            name=data.get("name"),
+            max_batch_bytes=int(data.get("max_batch_bytes", MAX_BATCH_BYTES)),
+        )
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the plan as JSON (atomically), for ``twenty-migrate import PLAN``."""
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(self.to_json(), ensure_ascii=False, allow_nan=False)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return target
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> ImportPlan:
+        """Read a plan written by :meth:`save`."""
+        with open(path, encoding="utf-8") as handle:
+            return cls.from_json(json.load(handle))
+
+
+def _html_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def build_plan(
+    df: pd.DataFrame,
+    object: str,
+    *,
+    key: str | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    upsert: bool = True,
+    api: Api = "graphql",
+    name: str | None = None,
+    source: pd.DataFrame | None = None,
+) -> ImportPlan:
+    """A one-object plan from a mapped DataFrame (``_row`` plus field-path columns).
+
+    Example:
+        >>> plan = build_plan(mapped, "people", key="emails.primaryEmail")
+        >>> plan.to_frame().head()
+    """
+    step = ObjectStep(object, df, key=key, upsert=upsert, source=source)
+    return ImportPlan([step], batch_size=batch_size, api=api, name=name)

@@ -1,0 +1,468 @@
+"""When a request may go, and whether and when to retry it.
+
+Twenty throttles API-key traffic per workspace with two token buckets, a short and a long
+window (``API_RATE_LIMITING_SHORT_*`` / ``..._LONG_*``; defaults 100 per 1 s and 100 per
+60 s). :class:`RateLimiter` mirrors both buckets on the client so that several threads
+sharing one client keep many requests in flight without being refused: after the initial
+burst it paces calls at ``window / limit`` plus a small margin. When the server throttles
+anyway, :meth:`RateLimiter.on_throttled` backs everyone off and learns a smaller real
+budget from the answer (:func:`parse_throttle` reads every throttle shape Twenty has used).
+
+Nothing here sleeps or does I/O: the clock is injected and :meth:`RateLimiter.reserve`
+returns how long the caller should wait, so tests run on a fake clock.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import math
+import random
+import re
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "DEFAULT_RATE_LIMIT",
+    "DEFAULT_RETRY",
+    "RateLimit",
+    "RateLimiter",
+    "RetryPolicy",
+    "Throttle",
+    "parse_retry_after",
+    "parse_throttle",
+]
+
+# Era 3 (common API): ThrottlerException "Limit reached (100 tokens per 60000 ms)",
+# REST 429 without headers, GraphQL BAD_USER_INPUT with subCode LIMIT_REACHED.
+LIMIT_REACHED_RE = re.compile(r"Limit reached \((\d+) tokens? per (\d+) ?ms\)", re.IGNORECASE)
+# Era 4 (usage-limit module): "Rate limit exceeded for apiKey: 100 requests per 60s."
+REQUESTS_PER_RE = re.compile(
+    r"(\d+) requests? per (\d+(?:\.\d+)?) ?"
+    r"(ms|milliseconds?|s|secs?|seconds?|m|mins?|minutes?|h|hours?)\b",
+    re.IGNORECASE,
+)
+# Era 1 (2024, GraphQL Yoga plugin): plain "Too many requests."
+TOO_MANY_REQUESTS_RE = re.compile(r"too many requests", re.IGNORECASE)
+# Sub-codes Twenty put on throttle errors (the older throttler code name, then LIMIT_REACHED).
+THROTTLE_SUB_CODES = frozenset({"LIMIT_REACHED", "TOO_MANY_REQUESTS"})
+THROTTLE_CODES = frozenset({"RATE_LIMITED"})
+
+# Adaptive spacing: each throttle the budget does not explain (network jitter reorders or
+# bunches arrivals, and Twenty refuses a call that lands a hair early) widens that window's
+# spacing by JITTER_STEP of its interval, up to JITTER_MAX; each accepted call narrows it by
+# JITTER_DECAY, so the client settles where about 1 call in 50 is throttled at worst.
+JITTER_STEP = 0.05
+JITTER_DECAY = JITTER_STEP / 50
+JITTER_MAX = 0.5
+
+_UNIT_MS = {"ms": 1, "millisecond": 1, "s": 1000, "sec": 1000, "second": 1000}
+_UNIT_MS.update({"m": 60_000, "min": 60_000, "minute": 60_000, "h": 3_600_000, "hour": 3_600_000})
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """Twenty's two throttle windows, as the client should respect them.
+
+    Args:
+        short_limit: Calls allowed per short window (Twenty ``API_RATE_LIMITING_SHORT_LIMIT``).
+        short_window: Length of the short window in seconds.
+        long_limit: Calls allowed per long window (``API_RATE_LIMITING_LONG_LIMIT``).
+        long_window: Length of the long window in seconds.
+        margin: Fraction added to the pacing interval. Twenty discards the fractional refill
+            on each accepted call, so calls spaced a hair under ``window / limit`` never earn
+            a token; the margin also absorbs network jitter.
+
+    Example:
+        >>> RateLimit(long_limit=50).ceiling  # calls per second in the steady state
+        0.8333333333333334
+    """
+
+    short_limit: int = 100
+    short_window: float = 1.0
+    long_limit: int = 100
+    long_window: float = 60.0
+    margin: float = 0.02
+
+    def __post_init__(self) -> None:
+        for name in ("short_limit", "long_limit"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"RateLimit.{name} must be at least 1")
+        for name in ("short_window", "long_window"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"RateLimit.{name} must be a positive number of seconds")
+        if not 0 <= self.margin < 1:
+            raise ValueError("RateLimit.margin must be in [0, 1)")
+
+    @property
+    def ceiling(self) -> float:
+        """The steady-state calls per second the server allows (the slower window)."""
+        return min(self.short_limit / self.short_window, self.long_limit / self.long_window)
+
+
+DEFAULT_RATE_LIMIT = RateLimit()
+
+
+@dataclass(frozen=True)
+class Throttle:
+    """What a throttle answer told us. Every field may be missing.
+
+    Attributes:
+        message: The server's message.
+        retry_after: Seconds to wait (``Retry-After``, ``retryAfterMs``, ``retryAfterSeconds``).
+        limit: The budget of the exhausted window, in calls.
+        window_ms: The length of that window, in milliseconds.
+        remaining: Calls left (``X-RateLimit-Remaining``).
+    """
+
+    message: str
+    retry_after: float | None = None
+    limit: int | None = None
+    window_ms: int | None = None
+    remaining: int | None = None
+
+
+def parse_throttle(
+    body: Any,
+    *,
+    status_code: int | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Throttle | None:
+    """Recognise a throttle answer from Twenty, or return None.
+
+    Recognised shapes (twenty-api.md §6):
+
+    * REST 429, with or without ``Retry-After`` / ``X-RateLimit-*`` headers, body
+      ``{"messages": ["Limit reached (100 tokens per 60000 ms)"]}`` (era 3) or
+      ``{"error": "RATE_LIMITED", "limit": 3, "periodCount": 60, "periodUnit": "second",
+      "retryAfterSeconds": 12, ...}`` (era 4).
+    * GraphQL (HTTP 200) error with ``extensions.code == "BAD_USER_INPUT"`` and
+      ``subCode == "LIMIT_REACHED"`` / message ``Limit reached (N tokens per M ms)`` (era 3).
+    * GraphQL error with ``extensions.code == "RATE_LIMITED"`` and ``retryAfterMs`` (era 4).
+    * The 2024 plugin's plain ``Too many requests.``
+
+    Args:
+        body: A REST error body, a GraphQL response (``{"errors": [...]}``), one GraphQL
+            error object, or a bare message string.
+        status_code: HTTP status of the answer, if any.
+        headers: HTTP headers of the answer, if any.
+
+    Returns:
+        A :class:`Throttle` with whatever limit, window and wait the answer gave, or None
+        when the answer is not a throttle.
+    """
+    headers = headers or {}
+    if isinstance(body, dict) and isinstance(body.get("errors"), list):
+        for error in body["errors"]:
+            found = parse_throttle(error, status_code=status_code, headers=headers)
+            if found is not None:
+                return found
+        return None
+    message = _first_message(body)
+    ext: Mapping[str, Any] = {}
+    if isinstance(body, dict):
+        raw_ext = body.get("extensions")
+        # REST era-4 bodies carry the extras at top level; GraphQL errors in extensions.
+        ext = raw_ext if isinstance(raw_ext, dict) else body
+    code, sub_code = ext.get("code"), ext.get("subCode")
+    limit, window_ms = _limit_from_message(message)
+    is_throttle = (
+        status_code == 429
+        or code in THROTTLE_CODES
+        or ext.get("error") in THROTTLE_CODES
+        or sub_code in THROTTLE_SUB_CODES
+        or limit is not None
+        or bool(TOO_MANY_REQUESTS_RE.search(message))
+    )
+    if not is_throttle:
+        return None
+    retry_after = parse_retry_after(headers.get("retry-after") or headers.get("Retry-After"))
+    if retry_after is None and _number(ext.get("retryAfterMs")) is not None:
+        retry_after = _number(ext.get("retryAfterMs")) / 1000  # type: ignore[operator]
+    if retry_after is None:
+        retry_after = _number(ext.get("retryAfterSeconds"))
+    if limit is None:
+        limit = _int(ext.get("limit"))
+    if limit is None:
+        limit = _int(headers.get("x-ratelimit-limit") or headers.get("X-RateLimit-Limit"))
+    if window_ms is None:
+        count, unit = _number(ext.get("periodCount")), ext.get("periodUnit")
+        if count is not None and isinstance(unit, str):
+            window_ms = _to_ms(count, unit)
+    remaining = _int(ext.get("remaining"))
+    if remaining is None:
+        remaining = _int(headers.get("x-ratelimit-remaining"))
+    return Throttle(message, retry_after, limit, window_ms, remaining)
+
+
+def _first_message(body: Any) -> str:
+    if isinstance(body, str):
+        return body
+    if not isinstance(body, dict):
+        return ""
+    messages = body.get("messages")
+    if isinstance(messages, list) and messages:
+        return str(messages[0])
+    message = body.get("message")
+    if isinstance(message, list) and message:
+        return str(message[0])
+    return str(message) if message is not None else ""
+
+
+def _limit_from_message(message: str) -> tuple[int | None, int | None]:
+    match = LIMIT_REACHED_RE.search(message)
+    if match:
+        return int(match.group(1)), int(match.group(2))
+    match = REQUESTS_PER_RE.search(message)
+    if match:
+        return int(match.group(1)), _to_ms(float(match.group(2)), match.group(3))
+    return None, None
+
+
+def _to_ms(count: float, unit: str) -> int | None:
+    unit = unit.lower()
+    factor = _UNIT_MS.get(unit) or _UNIT_MS.get(unit.rstrip("s"))
+    return round(count * factor) if factor else None
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) and number >= 0 else None
+
+
+def _int(value: Any) -> int | None:
+    number = _number(value)
+    return int(number) if number is not None else None
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a ``Retry-After`` header value: delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    number = _number(value.strip())
+    if number is not None:
+        return number
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+class _Bucket:
+    """Twenty's JS token bucket, as seen from the client (integer tokens, fraction dropped)."""
+
+    def __init__(self, limit: int, window: float, margin: float) -> None:
+        self.limit = limit
+        self.window = window
+        self.margin = margin
+        self.boost = 0.0  # adaptive extra margin (see JITTER_STEP)
+        self.tokens = limit  # an unseen key starts full, as on the server
+        self.last: float | None = None
+
+    @property
+    def interval(self) -> float:
+        return self.window / self.limit * (1 + self.margin + self.boost)
+
+    def available(self, t: float) -> int:
+        if self.last is None:
+            return self.tokens
+        earned = math.floor((t - self.last) / self.interval + 1e-9)
+        return min(self.limit, self.tokens + max(0, earned))
+
+    def earliest(self, t: float) -> float:
+        if self.last is None or self.available(t) >= 1:
+            return t
+        return self.last + (1 - self.tokens) * self.interval
+
+    def take(self, t: float) -> None:
+        self.tokens = self.available(t) - 1
+        self.last = t
+
+    def empty(self, since: float) -> None:
+        self.tokens = 0
+        self.last = since if self.last is None else max(self.last, since)
+
+
+class RateLimiter:
+    """Hands out send times that respect both of Twenty's windows. Thread-safe.
+
+    Args:
+        rate_limit: The budget to respect.
+        clock: Monotonic clock in seconds (injectable for tests).
+
+    Example:
+        >>> limiter = RateLimiter(RateLimit(), clock=lambda: 0.0)
+        >>> [limiter.reserve() for _ in range(100)][-1]   # the burst goes at once
+        0.0
+        >>> round(limiter.reserve(), 3)                   # then 60 s / 100 + 2 %
+        0.612
+    """
+
+    def __init__(
+        self,
+        rate_limit: RateLimit = DEFAULT_RATE_LIMIT,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._margin = rate_limit.margin
+        self._short = _Bucket(rate_limit.short_limit, rate_limit.short_window, rate_limit.margin)
+        self._long = _Bucket(rate_limit.long_limit, rate_limit.long_window, rate_limit.margin)
+        self._not_before = -math.inf
+
+    @property
+    def rate_limit(self) -> RateLimit:
+        """The budget in force now, including anything learned from the server."""
+        with self._lock:
+            return RateLimit(
+                self._short.limit,
+                self._short.window,
+                self._long.limit,
+                self._long.window,
+                self._margin,
+            )
+
+    def reserve(self) -> float:
+        """Reserve the next send slot.
+
+        Returns:
+            Seconds the caller must wait before sending (0.0 to send now). The slot is
+            taken whether or not the caller uses it; this method never sleeps.
+        """
+        with self._lock:
+            now = self._clock()
+            t = max(now, self._not_before)
+            for bucket in (self._short, self._long):
+                if bucket.last is not None:
+                    t = max(t, bucket.last)  # send times never go backwards
+            t = max(t, self._short.earliest(t), self._long.earliest(t))
+            self._short.take(t)
+            self._long.take(t)
+            return t - now
+
+    def on_throttled(
+        self,
+        retry_after: float | None = None,
+        limit: int | None = None,
+        window_ms: int | None = None,
+    ) -> None:
+        """Back everyone off after the server refused a call, and learn its real budget.
+
+        Args:
+            retry_after: Seconds the server asked us to wait, if it said.
+            limit: The exhausted window's budget, if the answer said (``Limit reached (50
+                tokens per 60000 ms)``, ``X-RateLimit-Limit``, ``limit``).
+            window_ms: That window's length in milliseconds, if known. Without it the
+                learned limit applies to the long window.
+        """
+        with self._lock:
+            now = self._clock()
+            buckets, learned = self._learn(limit, window_ms)
+            if not learned:
+                for bucket in buckets:
+                    bucket.boost = min(JITTER_MAX, bucket.boost + JITTER_STEP)
+            if retry_after is not None:
+                self._not_before = max(self._not_before, now + retry_after)
+            for bucket in buckets:
+                # The server's bucket is empty now; the next token is one interval away,
+                # or exactly at the Retry-After instant when the server gave one.
+                since = now if retry_after is None else now + retry_after - bucket.interval
+                bucket.empty(since)
+
+    def on_accepted(self) -> None:
+        """Note that a charged call went through (slowly narrows the adaptive spacing)."""
+        with self._lock:
+            for bucket in (self._short, self._long):
+                if bucket.boost:
+                    bucket.boost = max(0.0, bucket.boost - JITTER_DECAY)
+
+    def learn(self, limit: int | None, window_ms: int | None = None) -> None:
+        """Adopt a smaller budget the server reported outside a throttle (``X-RateLimit-Limit``)."""
+        with self._lock:
+            self._learn(limit, window_ms)
+
+    def _learn(self, limit: int | None, window_ms: int | None) -> tuple[list[_Bucket], bool]:
+        """Update budgets; return the buckets the answer was about (both when unknown) and
+        whether their budget changed."""
+        if window_ms is None:
+            if limit is None:
+                return [self._short, self._long], False
+            bucket = self._long
+        else:
+            # The window closest to the reported one (in ratio) is the one that was exhausted.
+            seconds = max(window_ms, 1) / 1000
+            bucket = min((self._short, self._long), key=lambda b: abs(math.log(seconds / b.window)))
+            if not math.isclose(seconds, bucket.window, rel_tol=0.01):
+                bucket.window = seconds
+                if limit is not None:
+                    bucket.limit = limit
+                    bucket.tokens = min(bucket.tokens, limit)
+                return [bucket], True
+        if limit is not None and 0 < limit < bucket.limit:
+            bucket.limit = limit
+            bucket.tokens = min(bucket.tokens, limit)
+            return [bucket], True
+        return [bucket], False
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how long to retry failures that are safe to retry.
+
+    Args:
+        max_attempts: Total attempts for one call that fails with a retryable error
+            (server errors, timeouts, dropped connections).
+        backoff: First delay in seconds, doubled after each failed attempt.
+        max_delay: Upper bound of any single delay.
+        jitter: Each backoff delay is multiplied by a random factor in
+            ``[1 - jitter, 1 + jitter]`` so parallel workers don't retry in step.
+        max_throttled: How many throttle answers one call may receive before giving up
+            (throttled calls were not applied, so they are retried separately from failures).
+    """
+
+    max_attempts: int = 6
+    backoff: float = 0.5
+    max_delay: float = 60.0
+    jitter: float = 0.25
+    max_throttled: int = 50
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1 or self.max_throttled < 0:
+            raise ValueError("RetryPolicy.max_attempts must be >= 1 and max_throttled >= 0")
+        if self.backoff < 0 or self.max_delay < 0 or not 0 <= self.jitter <= 1:
+            raise ValueError("RetryPolicy delays must be >= 0 and jitter in [0, 1]")
+
+    def delay(
+        self, attempt: int, error: BaseException, *, rand: Callable[[], float] = random.random
+    ) -> float | None:
+        """Seconds to wait before the next attempt, or None to give up.
+
+        Args:
+            attempt: How many attempts have failed so far (1 after the first failure). For a
+                throttle error, how many throttle answers this call has had.
+            error: The failure. Only errors whose class says ``retryable`` are retried; a
+                ``retry_after`` on the error is honoured exactly (capped at ``max_delay``).
+            rand: Source of uniform [0, 1) numbers for the jitter.
+        """
+        if not getattr(error, "retryable", False):
+            return None
+        cap = self.max_throttled + 1 if getattr(error, "is_throttle", False) else self.max_attempts
+        if attempt >= cap:
+            return None
+        hinted: object = getattr(error, "retry_after", None)
+        if isinstance(hinted, (int, float)):
+            return min(self.max_delay, float(hinted))
+        base = min(self.max_delay, self.backoff * 2.0 ** max(0, attempt - 1))
+        return min(self.max_delay, base * (1 + self.jitter * (2 * rand() - 1)))
+
+
+DEFAULT_RETRY = RetryPolicy()

@@ -1,0 +1,611 @@
+"""The data-arg processor: validation and transforms of record input, per field type.
+
+:func:`process_data` turns one record of a create or update call into the values the
+engine stores, with Twenty's exact error messages (twenty-api.md §4). It does not look at
+other records: uniqueness and relation targets are checked by the store.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+from .errors import SandboxError, bad_request, inspect_js
+from .metadata import ACTOR_SOURCES, COMPOSITE_TYPES, FieldMeta, ObjectMeta
+from .phones import transform_phones
+from .richtext import blocknote_to_markdown, markdown_to_blocknote
+
+# [inferred] null for a non-nullable field that has a default: treated as "not given"
+# (the default applies on create, the stored value stays on update).
+NULL_WITH_DEFAULT_IS_UNDEFINED = True
+# [inferred] empty strings in TEXT sub-fields of composites are kept ("" is Twenty's
+# column default); only the unique/identity sub-fields below turn "" into null.
+EMPTY_TO_NULL_SUBFIELDS: frozenset[str] = frozenset(
+    {"primaryEmail", "primaryPhoneNumber", "primaryLinkUrl"}
+)
+# [version-dependent] `additionalEmails: []` is stored as null.
+EMPTY_ADDITIONAL_EMAILS_TO_NULL = True
+# Fields never written by a client, whatever the input says (kept from the stored row).
+UNWRITABLE_TYPES: frozenset[str] = frozenset({"RICH_TEXT", "TS_VECTOR"})
+
+_UUID_RE = re.compile(
+    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+)
+_DATE_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+_EMAIL_RE = re.compile(
+    r"^[\w.!#$%&'*+/=?^`{|}~-]+@"
+    r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})$"
+)
+_ISO_RE = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})"
+    r"(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?"
+    r"\s*(Z|z|UTC|[+-]\d{2}(?::?\d{2})?)?$"
+)
+_BASIC_RE = re.compile(
+    r"^(\d{4})(\d{2})(\d{2})(?:T(\d{2})(\d{2})(\d{2})?(?:[.,](\d+))?)?(Z|[+-]\d{2}:?\d{2})?$"
+)
+_TIME_PART = (
+    r"(?:[\s,T]+(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AaPp][Mm])?)?\s*(Z|UTC|GMT|[+-]\d{2}:?\d{2})?"
+)
+_WEEKDAY = r"(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,?\s+)?"
+_MONTH_FIRST_RE = re.compile(
+    rf"^{_WEEKDAY}([a-z]+)\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}}){_TIME_PART}$", re.I
+)
+_DAY_FIRST_RE = re.compile(
+    rf"^{_WEEKDAY}(\d{{1,2}})(?:st|nd|rd|th)?\s+([a-z]+)\.?,?\s+(\d{{4}}){_TIME_PART}$", re.I
+)
+_MONTHS = {
+    name: i + 1
+    for i, names in enumerate(
+        [
+            ("january", "jan"),
+            ("february", "feb"),
+            ("march", "mar"),
+            ("april", "apr"),
+            ("may",),
+            ("june", "jun"),
+            ("july", "jul"),
+            ("august", "aug"),
+            ("september", "sep", "sept"),
+            ("october", "oct"),
+            ("november", "nov"),
+            ("december", "dec"),
+        ]
+    )
+    for name in names
+}
+
+
+# ------------------------------------------------------------------------------- helpers
+def _error(message: str, code: str, **kwargs: Any) -> SandboxError:
+    return bad_request(message, code=code, **kwargs)
+
+
+def is_uuid(value: Any) -> bool:
+    """True when ``value`` is a UUID string (any version)."""
+    return isinstance(value, str) and _UUID_RE.match(value) is not None
+
+
+def format_datetime(moment: datetime) -> str:
+    """UTC ``YYYY-MM-DDTHH:mm:ssZ``, with ``.sss`` only when the milliseconds are not zero."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc)
+    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
+    millis = moment.microsecond // 1000
+    return f"{text}.{millis:03d}Z" if millis else f"{text}Z"
+
+
+def _offset(zone: str | None) -> timedelta:
+    if not zone or zone.upper() in ("Z", "UTC", "GMT"):
+        return timedelta(0)
+    sign = -1 if zone[0] == "-" else 1
+    digits = zone[1:].replace(":", "")
+    hours = int(digits[:2])
+    minutes = int(digits[2:4] or 0)
+    if hours > 23 or minutes > 59:
+        raise ValueError("bad offset")
+    return sign * timedelta(hours=hours, minutes=minutes)
+
+
+def _build(
+    year: int,
+    month: int,
+    day: int,
+    hour: str | None,
+    minute: str | None,
+    second: str | None,
+    fraction: str | None,
+    zone: str | None,
+) -> datetime:
+    micro = int((fraction or "0")[:3].ljust(3, "0")) * 1000
+    naive = datetime(year, month, day, int(hour or 0), int(minute or 0), int(second or 0), micro)
+    return (naive - _offset(zone)).replace(tzinfo=timezone.utc)
+
+
+def parse_datetime(value: str) -> datetime | None:
+    """Parse the date-time strings Twenty accepts; None when not a date-time."""
+    text = value.strip()
+    try:
+        match = _ISO_RE.match(text) or _BASIC_RE.match(text)
+        if match:
+            y, mo, d, h, mi, s, frac, zone = match.groups()
+            return _build(int(y), int(mo), int(d), h, mi, s, frac, zone)
+        named = _MONTH_FIRST_RE.match(text)
+        if named:
+            month_name, day, year = named.group(1), named.group(2), named.group(3)
+        else:
+            named = _DAY_FIRST_RE.match(text)
+            if named is None:
+                return None
+            day, month_name, year = named.group(1), named.group(2), named.group(3)
+        month = _MONTHS.get(month_name.lower())
+        if month is None:
+            return None
+        hour, minute, second, meridiem, zone = named.groups()[3:]
+        hours = int(hour or 0)
+        if meridiem:
+            if not 1 <= hours <= 12:
+                return None
+            hours = hours % 12 + (12 if meridiem.lower() == "pm" else 0)
+        return _build(int(year), month, int(day), str(hours), minute, second, None, zone)
+    except (ValueError, OverflowError):
+        return None
+
+
+def normalize_link(url: str) -> str:
+    """Lower-case scheme and host, drop one trailing ``/``; keep a missing protocol."""
+    match = re.match(r"^([a-zA-Z][a-zA-Z0-9+.-]*://)?([^/?#]*)(.*)$", url.strip(), re.S)
+    if match is None:  # pragma: no cover - the pattern matches every string
+        return url
+    scheme, host, rest = match.groups()
+    result = (scheme or "").lower() + host.lower() + rest
+    return result[:-1] if result.endswith("/") else result
+
+
+def normalize_email(value: str, where: str) -> str | None:
+    """Trim, lower-case and IDN-encode an email; "" -> None."""
+    email = value.strip().lower()
+    if not email:
+        return None
+    local, at, domain = email.rpartition("@")
+    try:
+        ascii_domain = domain.encode("idna").decode("ascii") if at else domain
+    except UnicodeError:
+        ascii_domain = ""
+    email = f"{local}@{ascii_domain}"
+    if not at or not _EMAIL_RE.match(email):
+        raise _error(
+            f'Invalid string value {inspect_js(value)} for email field "{where}"', "INVALID_TEXT"
+        )
+    return email
+
+
+def _number(value: Any) -> float | int | None:
+    """A NUMERIC value: number or numeric string; None when not numeric."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return None if math.isnan(value) or math.isinf(value) else value
+    if isinstance(value, str):
+        text = value.strip()
+        if re.match(r"^[+-]?\d+$", text):
+            return int(text)
+        try:
+            parsed = float(text)
+        except ValueError:
+            return None
+        if math.isnan(parsed) or math.isinf(parsed):
+            return None
+        return int(parsed) if parsed.is_integer() and "e" not in text.lower() else parsed
+    return None
+
+
+# --------------------------------------------------------------------------- scalars
+def transform_scalar(f: FieldMeta, key: str, value: Any) -> Any:
+    """Validate and transform a non-null value of a scalar field (not composite)."""
+    ftype = f.type
+    if ftype == "TEXT":
+        if not isinstance(value, str):
+            raise _error(
+                f'Invalid string value {inspect_js(value)} for text field "{key}"', "INVALID_TEXT"
+            )
+        return value if value != "" else None
+    if ftype == "NUMBER":
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not math.isfinite(value)
+        ):
+            raise _error(
+                f'Invalid number value {inspect_js(value)} for field "{key}"', "INVALID_NUMBER"
+            )
+        return value
+    if ftype == "NUMERIC":
+        number = _number(value)
+        if number is None:
+            raise _error(f'Invalid number value NaN for field "{key}"', "INVALID_NUMBER")
+        return number
+    if ftype == "BOOLEAN":
+        if not isinstance(value, bool):
+            raise _error(
+                f'Invalid boolean value {inspect_js(value)} for field "{key}"', "INVALID_BOOLEAN"
+            )
+        return value
+    if ftype == "UUID":
+        if not is_uuid(value):
+            raise _error(
+                f'Invalid UUID value {inspect_js(value)} for field "{key}"', "INVALID_UUID"
+            )
+        return value
+    if ftype == "DATE":
+        return _transform_date(key, value)
+    if ftype == "DATE_TIME":
+        moment = parse_datetime(value) if isinstance(value, str) else None
+        if moment is None:
+            raise _error(
+                f'Invalid value {inspect_js(value)} for date-time field "{key}". '
+                "Expected format: 'YYYY-MM-DDTHH:mm:ssZ'",
+                "INVALID_DATE_OR_DATE_TIME",
+            )
+        return format_datetime(moment)
+    if ftype in ("SELECT", "RATING"):
+        return _transform_select(f, key, value)
+    if ftype == "MULTI_SELECT":
+        return _transform_multi_select(f, key, value)
+    if ftype == "ARRAY":
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list):
+            raise _error(_array_message(value, key), "INVALID_ARRAY")
+        for item in value:
+            if not isinstance(item, str):
+                raise _error(_array_message(item, key), "INVALID_ARRAY")
+        return list(value)
+    if ftype in ("RAW_JSON", "FILES"):
+        return _transform_raw_json(key, value)
+    if ftype == "POSITION":
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not math.isfinite(value)
+        ):
+            raise _error(
+                f'Invalid position value {inspect_js(value)} for field "{key}"', "INVALID_POSITION"
+            )
+        return value
+    raise _error(
+        f"{key} {ftype}-typed field does not support write operations", "INVALID_ARGS_DATA"
+    )
+
+
+def _array_message(value: Any, key: str) -> str:
+    return f'Invalid value {inspect_js(value)} for field "{key} - Array values need to be string"'
+
+
+def _transform_date(key: str, value: Any) -> str:
+    match = _DATE_RE.match(value) if isinstance(value, str) else None
+    valid = False
+    if match:
+        try:
+            date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+            valid = True
+        except ValueError:
+            valid = False
+    if not valid:
+        raise _error(
+            f'Invalid value {inspect_js(value)} for date field "{key}". '
+            "Expected format: 'YYYY-MM-DD'",
+            "INVALID_DATE_OR_DATE_TIME",
+        )
+    return str(value)
+
+
+def _transform_select(f: FieldMeta, key: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise _error(
+            f'Invalid string value {inspect_js(value)} for text field "{key}"', "INVALID_TEXT"
+        )
+    if value not in f.option_values():
+        raise _error(f'Invalid value {inspect_js(value)} for field "{key}"', "INVALID_SELECT")
+    return value
+
+
+def _transform_multi_select(f: FieldMeta, key: str, value: Any) -> list[str]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list):
+        raise _error(_array_message(value, key), "INVALID_MULTI_SELECT")
+    allowed = f.option_values()
+    for item in value:
+        if not isinstance(item, str):
+            raise _error(_array_message(item, key), "INVALID_MULTI_SELECT")
+        if item not in allowed:
+            raise _error(
+                f'Invalid value {inspect_js(item)} for multi select field "{key}"',
+                "INVALID_MULTI_SELECT",
+            )
+    return list(value)
+
+
+def _transform_raw_json(key: str, value: Any) -> Any:
+    parsed = value
+    if isinstance(value, str):
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            parsed = None
+    if not isinstance(parsed, (dict, list)):
+        raise _error(
+            f'Invalid object value {inspect_js(value)} for field "{key}"', "INVALID_RAW_JSON"
+        )
+    return parsed
+
+
+# -------------------------------------------------------------------------- composites
+def empty_composite(ftype: str) -> dict[str, Any]:
+    """The stored value of an omitted composite field: every sub-field null."""
+    return {prop.name: None for prop in COMPOSITE_TYPES[ftype]}
+
+
+def _composite_error(key: str, value: Any) -> SandboxError:
+    return _error(
+        f'Invalid object value {inspect_js(value)} for field "{key}"', "INVALID_COMPOSITE_FIELD"
+    )
+
+
+def transform_composite(f: FieldMeta, key: str, value: Any) -> dict[str, Any]:
+    """Validate and transform a composite value; returns only the sub-fields given."""
+    ftype = f.type
+    if ftype == "RICH_TEXT_V2":
+        return _transform_rich_text(key, value)
+    if not isinstance(value, dict):
+        raise _composite_error(key, value)
+    props = {p.name: p for p in COMPOSITE_TYPES[ftype] if not p.hidden}
+    for sub in value:
+        if sub not in props:
+            raise _composite_error(key, value)
+    if ftype == "PHONES":
+        return transform_phones(key, value)
+    result: dict[str, Any] = {}
+    for sub, raw in value.items():
+        prop = props[sub]
+        where = f"{key}.{sub}"
+        if raw is None:
+            result[sub] = None
+        elif ftype == "EMAILS":
+            result[sub] = _email_part(sub, where, raw)
+        elif ftype == "LINKS" and sub == "secondaryLinks":
+            result[sub] = _secondary_links(key, value, raw)
+        elif ftype == "LINKS" and sub == "primaryLinkUrl":
+            if not isinstance(raw, str):
+                raise _composite_error(key, value)
+            result[sub] = normalize_link(raw) or None
+        elif ftype == "ACTOR" and sub == "source":
+            if raw not in ACTOR_SOURCES:
+                raise _error(
+                    f'Invalid value {inspect_js(raw)} for field "{where}"', "INVALID_SELECT"
+                )
+            result[sub] = raw
+        elif prop.type == "NUMERIC":
+            number = _number(raw)
+            if number is None:
+                raise _error(f'Invalid number value NaN for field "{where}"', "INVALID_NUMBER")
+            result[sub] = number
+        elif prop.type == "RAW_JSON":
+            result[sub] = _transform_raw_json(where, raw)
+        else:
+            if not isinstance(raw, str):
+                raise _error(
+                    f'Invalid string value {inspect_js(raw)} for text field "{where}"',
+                    "INVALID_TEXT",
+                )
+            result[sub] = None if raw == "" and sub in EMPTY_TO_NULL_SUBFIELDS else raw
+    return result
+
+
+def _email_part(sub: str, where: str, raw: Any) -> Any:
+    if sub == "primaryEmail":
+        if not isinstance(raw, str):
+            raise _error(
+                f'Invalid string value {inspect_js(raw)} for email field "{where}"', "INVALID_TEXT"
+            )
+        return normalize_email(raw, where)
+    if not isinstance(raw, list):
+        raise _error(
+            f'Invalid string value {inspect_js(raw)} for email field "{where}"', "INVALID_TEXT"
+        )
+    emails: list[str] = []
+    for item in raw:
+        if not isinstance(item, str):
+            raise _error(
+                f'Invalid string value {inspect_js(item)} for email field "{where}"', "INVALID_TEXT"
+            )
+        email = normalize_email(item, where)
+        if email is not None:
+            emails.append(email)
+    return None if not emails and EMPTY_ADDITIONAL_EMAILS_TO_NULL else emails
+
+
+def _secondary_links(key: str, value: Any, raw: Any) -> list[dict[str, Any]]:
+    if not isinstance(raw, list):
+        raise _composite_error(key, value)
+    links: list[dict[str, Any]] = []
+    for item in raw:
+        if not isinstance(item, dict) or set(item) - {"url", "label"}:
+            raise _composite_error(key, value)
+        url, label = item.get("url"), item.get("label")
+        if (url is not None and not isinstance(url, str)) or (
+            label is not None and not isinstance(label, str)
+        ):
+            raise _composite_error(key, value)
+        links.append({"url": normalize_link(url) if url else url, "label": label})
+    return links
+
+
+def _transform_rich_text(key: str, value: Any) -> dict[str, Any]:
+    message = (
+        f'Invalid rich text v2 value {inspect_js(value)} for field "{key}" - Should be an object'
+    )
+    if not isinstance(value, dict) or set(value) - {"markdown", "blocknote"}:
+        raise _error(message, "INVALID_COMPOSITE_FIELD")
+    markdown, blocknote = value.get("markdown"), value.get("blocknote")
+    if isinstance(blocknote, list):
+        blocknote = json.dumps(blocknote, separators=(",", ":"))
+    if (markdown is not None and not isinstance(markdown, str)) or (
+        blocknote is not None and not isinstance(blocknote, str)
+    ):
+        raise _error(message, "INVALID_COMPOSITE_FIELD")
+    if markdown is not None and blocknote is None:
+        blocknote = markdown_to_blocknote(markdown) if markdown else None
+    elif blocknote is not None and markdown is None:
+        try:
+            markdown = blocknote_to_markdown(blocknote) if blocknote else None
+        except (ValueError, TypeError):
+            raise _error(message, "INVALID_COMPOSITE_FIELD") from None
+    return {"blocknote": blocknote or None, "markdown": markdown or None}
+
+
+# ------------------------------------------------------------------------ processor
+@dataclass
+class Connect:
+    """A ``{relation: {connect: {where}}}`` or ``{relation: {disconnect: true}}`` input."""
+
+    field: FieldMeta
+    where: dict[str, Any] | None  # None for disconnect
+
+
+@dataclass
+class ProcessedData:
+    """One record's input after validation and transforms.
+
+    ``values`` maps field names and join-column names to stored values; composite fields
+    hold only the sub-fields given (the store merges them).
+    """
+
+    values: dict[str, Any]
+    connects: list[Connect] = field(default_factory=list)
+
+
+def not_nullable_error(key: str) -> SandboxError:
+    """Twenty's error for null in a required field."""
+    return _error(
+        f"Field {key} is not nullable and has no default value.",
+        "INVALID_ARGS_DATA",
+        user_friendly_message="A required field is missing.",
+    )
+
+
+def process_data(obj: ObjectMeta, data: Any, *, update: bool = False) -> ProcessedData:
+    """Validate and transform one record's input (create or update).
+
+    Args:
+        obj: the object written to.
+        data: the record input (a JSON object).
+        update: True for updates (``createdBy`` is then ignored).
+
+    Returns:
+        The stored values and the relation connects to resolve.
+
+    Raises:
+        SandboxError: the first invalid key or value, with Twenty's message.
+    """
+    if not isinstance(data, dict):
+        raise _error(f"Invalid data {inspect_js(data)}", "INVALID_ARGS_DATA")
+    join_columns = obj.join_columns()
+    values: dict[str, Any] = {}
+    connects: list[Connect] = []
+    for key, value in data.items():
+        f = obj.fields.get(key)
+        if f is not None and not f.is_active:
+            f = None
+        if f is None:
+            owner = join_columns.get(key)
+            if owner is None:
+                raise _error(
+                    f'Object {obj.name_singular} doesn\'t have any "{key}" field.',
+                    "INVALID_ARGS_DATA",
+                )
+            if value is None:
+                if not owner.is_nullable:
+                    raise not_nullable_error(key)
+                values[key] = None
+            elif not is_uuid(value):
+                raise _error(
+                    f'Invalid UUID value {inspect_js(value)} for field "{key}"', "INVALID_UUID"
+                )
+            else:
+                values[key] = value
+            continue
+        if f.relation is not None:
+            connects.append(_relation_input(obj, f, key, value, data))
+            continue
+        if f.type in UNWRITABLE_TYPES:
+            raise _error(
+                f"{key} {f.type}-typed field does not support write operations", "INVALID_ARGS_DATA"
+            )
+        if update and key == "createdBy" and not f.is_custom:
+            continue  # the original creator is kept on update
+        if value is None:
+            if f.type == "POSITION":
+                raise _error(f'Invalid position value null for field "{key}"', "INVALID_POSITION")
+            if not f.is_nullable:
+                if f.default_value is None:
+                    raise not_nullable_error(key)
+                if NULL_WITH_DEFAULT_IS_UNDEFINED:
+                    continue
+            values[key] = empty_composite(f.type) if f.is_composite else None
+            continue
+        if f.is_composite:
+            values[key] = transform_composite(f, key, value)
+        else:
+            values[key] = transform_scalar(f, key, value)
+    return ProcessedData(values, connects)
+
+
+def _relation_input(
+    obj: ObjectMeta, f: FieldMeta, key: str, value: Any, data: dict[str, Any]
+) -> Connect:
+    relation = f.relation
+    assert relation is not None
+    if relation.type == "ONE_TO_MANY":
+        raise _error(
+            f"One-to-many relation {key} field does not support write operations.",
+            "INVALID_ARGS_DATA",
+        )
+    join = relation.join_column or f"{key}Id"
+    if join in data:
+        raise _error(f"{key} and {join} cannot be both provided.", "INVALID_ARGS_DATA")
+    if isinstance(value, dict) and value.get("disconnect") is True and len(value) == 1:
+        return Connect(f, None)
+    connect = value.get("connect") if isinstance(value, dict) and len(value) == 1 else None
+    where = connect.get("where") if isinstance(connect, dict) else None
+    if not isinstance(where, dict) or not where:
+        raise _error(
+            f'Invalid relation value {inspect_js(value)} for field "{key}"', "INVALID_ARGS_DATA"
+        )
+    return Connect(f, dict(where))
+
+
+def default_value(f: FieldMeta, now: str) -> Any:
+    """The stored value of an omitted field on create (SQL-literal defaults resolved)."""
+    if f.is_composite:
+        return empty_composite(f.type)
+    return _literal(f.default_value, now)
+
+
+def _literal(value: Any, now: str) -> Any:
+    if isinstance(value, str):
+        if value == "now":
+            return now
+        if len(value) >= 2 and value[0] == value[-1] == "'":
+            return value[1:-1]
+        return None if value == "uuid" else value
+    if isinstance(value, dict):
+        return {k: _literal(v, now) for k, v in value.items()}
+    return value
