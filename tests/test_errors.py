@@ -31,8 +31,8 @@ def test_tree_shape_and_retryability():
     assert issubclass(e.ServerError, e.APIStatusError)
     assert issubclass(e.MappingError, e.SchemaError)
     assert issubclass(e.PlanMismatchError, e.JournalError)
-    for cls in (e.SchemaError, e.ValidationFailed, e.ImportFailed, e.JournalError):
-        assert issubclass(cls, e.TwentyMigrateError)
+    for other in (e.SchemaError, e.ValidationFailed, e.ImportFailed, e.JournalError):
+        assert issubclass(other, e.TwentyMigrateError)
     retryable = {
         cls
         for cls in vars(e).values()

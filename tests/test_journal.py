@@ -50,11 +50,15 @@ def test_create_assigns_every_row_an_id_before_sending(tmp_path, plan):
     assert list(rows["_row"][:3]) == ["c1", "c2", 0]  # str and int ids kept as given
     batches = journal.pending_batches()
     assert [b.batch_id for b in batches] == [
-        "companies-b00001", "people-b00001", "people-b00002", "people-b00003",
-    ]  # fmt: skip
+        "companies-b00001",
+        "people-b00001",
+        "people-b00002",
+        "people-b00003",
+    ]
     assert batches[1].rows[0].payload == {
-        "name": {"firstName": "P0"}, "emails": {"primaryEmail": "p0@example.com"},
-    }  # fmt: skip
+        "name": {"firstName": "P0"},
+        "emails": {"primaryEmail": "p0@example.com"},
+    }
     info = journal.info()
     assert info["status"] == "planned" and info["fingerprint"] == plan.fingerprint()
     assert info["base_url"] == "https://x" and info["settings"] == {"api": "graphql"}
@@ -88,16 +92,25 @@ def test_sent_then_answered_in_one_transaction(tmp_path, plan):
     outcomes = [RowOutcome("people", r.row, "created", r.sent_id) for r in batch.rows[:59]]
     outcomes.append(RowOutcome("people", 59, "failed", None, "Invalid email", "INVALID"))
     journal.record_answer(
-        batch.batch_id, attempt, outcome="ok", batch_status="succeeded", rows=outcomes,
-        elapsed_ms=12.5, stats={"calls": 1},
-    )  # fmt: skip
+        batch.batch_id,
+        attempt,
+        outcome="ok",
+        batch_status="succeeded",
+        rows=outcomes,
+        elapsed_ms=12.5,
+        stats={"calls": 1},
+    )
     rows = journal.rows_frame().set_index("_row")
     assert rows.loc[0, "status"] == "created" and rows.loc[0, "attempts"] == 1
     assert rows.loc[59, "error"] == "Invalid email" and rows.loc[59, "error_code"] == "INVALID"
     assert rows.loc[0, "duration_ms"] >= 0
     assert journal.summary()["counts"]["people"] == {
-        "created": 59, "updated": 0, "unchanged": 0, "failed": 1, "pending": 70,
-    }  # fmt: skip
+        "created": 59,
+        "updated": 0,
+        "unchanged": 0,
+        "failed": 1,
+        "pending": 70,
+    }
     assert journal.info()["calls"] == 1
     assert batch.batch_id not in [b.batch_id for b in journal.pending_batches()]
     assert journal.attempts_frame().loc[0, "outcome"] == "ok"
@@ -108,15 +121,18 @@ def test_split_moves_rows_to_children_and_fails_named_rows(tmp_path):
     batch = journal.pending_batches()[0]
     attempt = journal.mark_sent(batch.batch_id, [r.row for r in batch.rows])
     journal.split(
-        batch.batch_id, attempt,
+        batch.batch_id,
+        attempt,
         [("people-b00001.1", [0, 1]), ("people-b00001.2", [3, 4, 5])],
-        outcome="bad_request", failed=[RowOutcome("people", 2, "failed", None, "bad", "X")],
+        outcome="bad_request",
+        failed=[RowOutcome("people", 2, "failed", None, "bad", "X")],
         message="bad",
-    )  # fmt: skip
+    )
     pending = journal.pending_batches()
     assert [(b.batch_id, [r.row for r in b.rows]) for b in pending] == [
-        ("people-b00001.1", [0, 1]), ("people-b00001.2", [3, 4, 5]),
-    ]  # fmt: skip
+        ("people-b00001.1", [0, 1]),
+        ("people-b00001.2", [3, 4, 5]),
+    ]
     frame = journal.batches_frame().set_index("batch_id")
     assert frame.loc["people-b00001", "status"] == "split"
     assert frame.loc["people-b00001.2", "parent"] == "people-b00001"
@@ -159,16 +175,21 @@ def test_kill_9_between_send_and_answer_loses_nothing(tmp_path):
     }
     proc = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(_CRASH_SCRIPT), str(tmp_path)],
-        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == -9, proc.stderr
     journal = RunJournal.open(tmp_path, "crashed")
     rows = journal.rows_frame()
     assert (rows["status"][:60] == "created").all()
     pending = journal.pending_batches()
     assert [(b.batch_id, b.status, b.unanswered) for b in pending] == [
-        ("people-b00002", "sent", True), ("people-b00003", "pending", False),
-    ]  # fmt: skip
+        ("people-b00002", "sent", True),
+        ("people-b00003", "pending", False),
+    ]
     # the ids the lost request carried are the ones a resume will send again
     assert [r.sent_id for r in pending[0].rows] == list(rows["sent_id"][60:120])
     assert (rows["attempts"][60:120] == 1).all()
@@ -214,8 +235,14 @@ def test_list_runs_and_summaries(tmp_path, plan):
     frame = list_runs(tmp_path)
     assert list(frame["run_id"]) == ["a", "b"]
     assert list(frame.columns[:7]) == [
-        "run_id", "name", "kind", "status", "created_at", "finished_at", "rows",
-    ]  # fmt: skip
+        "run_id",
+        "name",
+        "kind",
+        "status",
+        "created_at",
+        "finished_at",
+        "rows",
+    ]
     assert frame.set_index("run_id").loc["a", "pending"] == 132
     assert frame.set_index("run_id").loc["b", "kind"] == "test_batch"
 
@@ -227,11 +254,16 @@ def test_reusable_ids_come_from_created_rows_of_test_batches(tmp_path):
     batch = test.pending_batches()[0]
     attempt = test.mark_sent(batch.batch_id, [r.row for r in batch.rows])
     test.record_answer(
-        batch.batch_id, attempt, outcome="ok", batch_status="succeeded",
-        rows=[RowOutcome("people", 0, "created", batch.rows[0].sent_id),
-              RowOutcome("people", 1, "updated", "someone-else"),
-              RowOutcome("people", 2, "failed", None, "bad")],
-    )  # fmt: skip
+        batch.batch_id,
+        attempt,
+        outcome="ok",
+        batch_status="succeeded",
+        rows=[
+            RowOutcome("people", 0, "created", batch.rows[0].sent_id),
+            RowOutcome("people", 1, "updated", "someone-else"),
+            RowOutcome("people", 2, "failed", None, "bad"),
+        ],
+    )
     test.close()
     assert reusable_ids(tmp_path, "crm-test") == {("people", 0): batch.rows[0].sent_id}
     assert reusable_ids(tmp_path, "other-test") == {}

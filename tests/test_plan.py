@@ -54,8 +54,12 @@ def test_payloads_unflatten_paths_and_leave_out_empty_cells():
         "isActive": True,
     }
     assert payloads[1] == {"name": {"lastName": "X"}, "isActive": False}
-    assert payloads[2] == {"name": {"firstName": "Grace"}, "amount": {"amountMicros": 7},
-                           "employees": 2.5, "tags": []}  # fmt: skip
+    assert payloads[2] == {
+        "name": {"firstName": "Grace"},
+        "amount": {"amountMicros": 7},
+        "employees": 2.5,
+        "tags": [],
+    }
     # numpy scalars became Python scalars (JSON-serialisable, exact types)
     assert type(payloads[0]["amount"]["amountMicros"]) is int
     assert type(payloads[0]["isActive"]) is bool
@@ -110,15 +114,20 @@ def test_step_copies_its_frame():
 
 def test_batches_have_stable_ids_and_respect_count():
     plan = ImportPlan(
-        [ObjectStep("companies", pd.DataFrame({"_row": range(70), "name": ["c"] * 70})),
-         ObjectStep("people", people(130))],
+        [
+            ObjectStep("companies", pd.DataFrame({"_row": range(70), "name": ["c"] * 70})),
+            ObjectStep("people", people(130)),
+        ],
         batch_size=60,
-    )  # fmt: skip
+    )
     batches = plan.batches()
     assert [b.batch_id for b in batches] == [
-        "companies-b00001", "companies-b00002",
-        "people-b00001", "people-b00002", "people-b00003",
-    ]  # fmt: skip
+        "companies-b00001",
+        "companies-b00002",
+        "people-b00001",
+        "people-b00002",
+        "people-b00003",
+    ]
     assert [len(b) for b in batches] == [60, 10, 60, 60, 10]
     assert [b.step for b in batches] == [0, 0, 1, 1, 1]
     assert plan.batches()[2].rows[:2] == (0, 1)
@@ -192,10 +201,14 @@ def test_save_and_load_round_trip(tmp_path):
     source = pd.DataFrame({"_row": range(5), "Full name": [f"F{i} L{i}" for i in range(5)]})
     companies = pd.DataFrame({"_row": ["c1", "c2"], "name": ["Acme", "Globex"]})
     plan = ImportPlan(
-        [ObjectStep("companies", companies, upsert=False),
-         ObjectStep("people", df, key="emails.primaryEmail", source=source)],
-        batch_size=2, api="rest", name="crm",
-    )  # fmt: skip
+        [
+            ObjectStep("companies", companies, upsert=False),
+            ObjectStep("people", df, key="emails.primaryEmail", source=source),
+        ],
+        batch_size=2,
+        api="rest",
+        name="crm",
+    )
     path = plan.save(tmp_path / "plans" / "crm.json")
     loaded = ImportPlan.load(path)
     assert loaded.fingerprint() == plan.fingerprint()
@@ -210,9 +223,12 @@ def test_save_and_load_round_trip(tmp_path):
 def test_sources_default_to_the_step_columns():
     step = ObjectStep("people", people(2).assign(note=[None, "x"]))
     assert step.sources()[0] == {
-        "_row": 0, "name.firstName": "First0", "name.lastName": "Last0",
-        "emails.primaryEmail": "p0@example.com", "note": None,
-    }  # fmt: skip
+        "_row": 0,
+        "name.firstName": "First0",
+        "name.lastName": "Last0",
+        "emails.primaryEmail": "p0@example.com",
+        "note": None,
+    }
 
 
 def test_budget_seconds_burst_then_sustained():
@@ -227,9 +243,11 @@ def test_budget_seconds_burst_then_sustained():
 
 def test_describe_and_dry_run_text():
     plan = ImportPlan(
-        [ObjectStep("companies", pd.DataFrame({"_row": range(120), "name": ["c"] * 120})),
-         ObjectStep("people", people(6000))],
-    )  # fmt: skip
+        [
+            ObjectStep("companies", pd.DataFrame({"_row": range(120), "name": ["c"] * 120})),
+            ObjectStep("people", people(6000)),
+        ],
+    )
     estimate = plan.estimate(RateLimit(margin=0))
     assert list(estimate["calls"]) == [2, 100]
     assert estimate["est_seconds"].iloc[0] == 0
@@ -244,10 +262,12 @@ def test_describe_and_dry_run_text():
 
 def test_head_is_a_small_test_plan():
     plan = ImportPlan(
-        [ObjectStep("people", people(100), key="emails.primaryEmail"),
-         ObjectStep("companies", pd.DataFrame({"_row": [1], "name": ["x"]}))],
+        [
+            ObjectStep("people", people(100), key="emails.primaryEmail"),
+            ObjectStep("companies", pd.DataFrame({"_row": [1], "name": ["x"]})),
+        ],
         name="crm",
-    )  # fmt: skip
+    )
     test = plan.head(5)
     assert [s.object for s in test.steps] == ["people"]
     assert test.steps[0].rows == (0, 1, 2, 3, 4)
@@ -265,3 +285,19 @@ def test_plan_refuses_bad_settings():
         ImportPlan([])
     with pytest.raises(ValueError, match="two steps"):
         ImportPlan([step, ObjectStep("people", people(1))])
+
+
+def test_refs_become_markers_and_must_point_to_an_earlier_step():
+    companies = ObjectStep("companies", pd.DataFrame({"_row": ["c1"], "name": ["Acme"]}))
+    staff = pd.DataFrame({"_row": [1, 2], "companyId": ["c1", None], "name.firstName": ["A", "B"]})
+    step = ObjectStep("people", staff, refs={"companyId": "companies"})
+    assert step.to_payloads() == [
+        {"companyId": {"$ref": ["companies", "c1"]}, "name": {"firstName": "A"}},
+        {"name": {"firstName": "B"}},
+    ]
+    plan = ImportPlan([companies, step])
+    assert ImportPlan.from_json(plan.to_json()).steps[1].refs == {"companyId": "companies"}
+    with pytest.raises(ValueError, match="not an earlier step"):
+        ImportPlan([step, companies])
+    with pytest.raises(ValueError, match="ref 'ownerId'"):
+        ObjectStep("people", staff, refs={"ownerId": "workspaceMembers"})

@@ -11,6 +11,9 @@ import pytest
 
 from twenty_migrate.errors import APIConnectionError, BadRequestError, RateLimitError, ServerError
 from twenty_migrate.ratelimit import (
+    JITTER_DECAY,
+    JITTER_MAX,
+    JITTER_STEP,
     RateLimit,
     RateLimiter,
     RetryPolicy,
@@ -18,17 +21,6 @@ from twenty_migrate.ratelimit import (
     parse_retry_after,
     parse_throttle,
 )
-
-
-class FakeClock:
-    def __init__(self, now: float = 1000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
 
 
 def twenty_js_rejections(times: list[float], windows: list[tuple[int, float]]) -> int:
@@ -53,10 +45,10 @@ def twenty_js_rejections(times: list[float], windows: list[tuple[int, float]]) -
 
 def twenty_lua_rejections(times: list[float], windows: list[tuple[int, float]]) -> int:
     """The 2026 Lua version: fractional tokens kept, every bucket checked atomically."""
-    state = [(float(limit), None) for limit, _ in windows]
+    state: list[tuple[float, float | None]] = [(float(limit), None) for limit, _ in windows]
     rejected = 0
     for t in times:
-        new = []
+        new: list[tuple[float, float | None]] = []
         for (limit, window), (tokens, last) in zip(windows, state, strict=True):
             if last is not None:
                 tokens = min(limit, tokens + (t - last) * limit / window)
@@ -68,7 +60,7 @@ def twenty_lua_rejections(times: list[float], windows: list[tuple[int, float]]) 
     return rejected
 
 
-def send_times(limiter: RateLimiter, clock: FakeClock, n: int) -> list[float]:
+def send_times(limiter: RateLimiter, clock, n: int) -> list[float]:
     """One caller that waits as told before each send."""
     times = []
     for _ in range(n):
@@ -77,8 +69,8 @@ def send_times(limiter: RateLimiter, clock: FakeClock, n: int) -> list[float]:
     return times
 
 
-def test_burst_then_pacing_reaches_97_percent_of_the_ceiling():
-    clock = FakeClock()
+def test_burst_then_pacing_reaches_97_percent_of_the_ceiling(fake_clock):
+    clock = fake_clock
     rate = RateLimit()
     times = send_times(RateLimiter(rate, clock=clock), clock, 1000)
     windows = [(rate.short_limit, rate.short_window), (rate.long_limit, rate.long_window)]
@@ -91,8 +83,8 @@ def test_burst_then_pacing_reaches_97_percent_of_the_ceiling():
     assert times[100] - times[99] == pytest.approx(0.612)
 
 
-def test_many_reservations_at_once_are_spread_over_time():
-    clock = FakeClock()
+def test_many_reservations_at_once_are_spread_over_time(fake_clock):
+    clock = fake_clock
     limiter = RateLimiter(RateLimit(), clock=clock)
     times = [clock.now + limiter.reserve() for _ in range(300)]
     assert times == sorted(times)
@@ -100,8 +92,8 @@ def test_many_reservations_at_once_are_spread_over_time():
     assert times[-1] - times[0] == pytest.approx(200 * 0.612)
 
 
-def test_short_window_binds_when_the_long_one_is_generous():
-    clock = FakeClock()
+def test_short_window_binds_when_the_long_one_is_generous(fake_clock):
+    clock = fake_clock
     rate = RateLimit(short_limit=10, short_window=1.0, long_limit=10_000, long_window=60.0)
     times = send_times(RateLimiter(rate, clock=clock), clock, 500)
     windows = [(10, 1.0), (10_000, 60.0)]
@@ -116,8 +108,8 @@ def test_calls_spaced_under_the_interval_would_be_refused_without_margin():
     assert twenty_js_rejections(times, [(100, 60.0)]) == 10
 
 
-def test_idle_time_refills_the_bucket():
-    clock = FakeClock()
+def test_idle_time_refills_the_bucket(fake_clock):
+    clock = fake_clock
     limiter = RateLimiter(RateLimit(), clock=clock)
     send_times(limiter, clock, 150)
     clock.sleep(120)
@@ -125,8 +117,8 @@ def test_idle_time_refills_the_bucket():
     assert limiter.reserve() > 0
 
 
-def test_reservations_from_threads_are_distinct_and_valid():
-    clock = FakeClock()
+def test_reservations_from_threads_are_distinct_and_valid(fake_clock):
+    clock = fake_clock
     limiter = RateLimiter(RateLimit(), clock=clock)
     times: list[float] = []
     lock = threading.Lock()
@@ -148,25 +140,56 @@ def test_reservations_from_threads_are_distinct_and_valid():
     assert times[-1] - times[0] == pytest.approx(900 * 0.612)
 
 
-def test_on_throttled_with_retry_after_blocks_everyone_until_then():
-    clock = FakeClock()
+def test_on_throttled_with_retry_after_blocks_everyone_until_then(fake_clock):
+    clock = fake_clock
     limiter = RateLimiter(RateLimit(), clock=clock)
     assert limiter.reserve() == 0
     limiter.on_throttled(retry_after=12)
     assert limiter.reserve() == pytest.approx(12)
-    assert limiter.reserve() == pytest.approx(12 + 0.612)
+    # A throttle the budget does not explain widens the spacing by JITTER_STEP (5 %).
+    assert limiter.reserve() == pytest.approx(12 + 0.642)
 
 
-def test_on_throttled_without_hint_waits_one_interval():
-    clock = FakeClock()
+def test_on_throttled_without_hint_waits_one_interval(fake_clock):
+    clock = fake_clock
     limiter = RateLimiter(RateLimit(), clock=clock)
     limiter.reserve()
     limiter.on_throttled()
-    assert limiter.reserve() == pytest.approx(0.612)
+    assert limiter.reserve() == pytest.approx(0.6 * (1 + 0.02 + JITTER_STEP))
 
 
-def test_learns_a_smaller_long_budget_from_the_message():
-    clock = FakeClock()
+def test_unexplained_throttles_widen_the_spacing_and_successes_narrow_it(fake_clock):
+    clock = fake_clock
+    limiter = RateLimiter(RateLimit(), clock=clock)
+    send_times(limiter, clock, 100)  # the burst
+
+    def spacing() -> float:
+        before: float = clock.now
+        clock.sleep(limiter.reserve())
+        return float(clock.now - before)
+
+    assert spacing() == pytest.approx(0.612)
+    for _ in range(3):  # jitter: refused although the budget is the configured one
+        limiter.on_throttled(limit=100, window_ms=60000)
+        spacing()
+    assert spacing() == pytest.approx(0.6 * (1.02 + 3 * JITTER_STEP))
+    for _ in range(100):
+        limiter.on_accepted()
+    assert spacing() == pytest.approx(0.6 * (1.02 + 3 * JITTER_STEP - 100 * JITTER_DECAY))
+    for _ in range(1000):
+        limiter.on_accepted()
+    assert spacing() == pytest.approx(0.612)
+    for _ in range(100):
+        limiter.on_throttled(window_ms=60000)
+    assert spacing() == pytest.approx(0.6 * (1.02 + JITTER_MAX))
+    # A throttle that teaches a smaller budget is explained: no widening.
+    limiter = RateLimiter(RateLimit(), clock=clock)
+    limiter.on_throttled(limit=50, window_ms=60000)
+    assert spacing() == pytest.approx(1.2 * 1.02)
+
+
+def test_learns_a_smaller_long_budget_from_the_message(fake_clock):
+    clock = fake_clock
     limiter = RateLimiter(RateLimit(), clock=clock)
     throttle = parse_throttle("Limit reached (50 tokens per 60000 ms)")
     assert throttle is not None
@@ -178,21 +201,21 @@ def test_learns_a_smaller_long_budget_from_the_message():
     assert twenty_js_rejections(times, [(50, 60.0)]) == 0
 
 
-def test_learns_the_short_window_by_its_length():
-    limiter = RateLimiter(RateLimit(), clock=FakeClock())
+def test_learns_the_short_window_by_its_length(fake_clock):
+    limiter = RateLimiter(RateLimit(), clock=fake_clock)
     limiter.on_throttled(limit=20, window_ms=1000)
     assert (limiter.rate_limit.short_limit, limiter.rate_limit.long_limit) == (20, 100)
 
 
-def test_learns_an_unexpected_window_as_the_server_states_it():
-    limiter = RateLimiter(RateLimit(), clock=FakeClock())
+def test_learns_an_unexpected_window_as_the_server_states_it(fake_clock):
+    limiter = RateLimiter(RateLimit(), clock=fake_clock)
     limiter.on_throttled(limit=40, window_ms=30_000)
     assert limiter.rate_limit.long_limit == 40
     assert limiter.rate_limit.long_window == 30.0
 
 
-def test_header_limit_without_window_applies_to_the_long_window():
-    limiter = RateLimiter(RateLimit(), clock=FakeClock())
+def test_header_limit_without_window_applies_to_the_long_window(fake_clock):
+    limiter = RateLimiter(RateLimit(), clock=fake_clock)
     limiter.learn(50)
     assert limiter.rate_limit.long_limit == 50
     limiter.learn(500)  # never raises the budget above the configured one
@@ -253,7 +276,8 @@ def test_parse_era4_rest_429_with_headers():
     }
     headers = {"Retry-After": "12", "X-RateLimit-Limit": "3", "X-RateLimit-Remaining": "0"}
     throttle = parse_throttle(body, status_code=429, headers=headers)
-    assert throttle == Throttle(body["messages"][0], 12.0, 3, 60000, 0)
+    message = "Rate limit exceeded for apiKey: 3 requests per 60s."
+    assert throttle == Throttle(message, 12.0, 3, 60000, 0)
 
 
 def test_parse_era4_graphql_rate_limited():

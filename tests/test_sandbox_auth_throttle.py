@@ -7,7 +7,7 @@ import pytest
 
 from twenty_migrate.sandbox import Sandbox
 from twenty_migrate.sandbox.errors import SandboxError
-from twenty_migrate.sandbox.throttle import RateLimitedError, Throttle
+from twenty_migrate.sandbox.throttle import API_KEY_SPENDER_ID, RateLimitedError, Throttle
 
 CREATE_PEOPLE = "mutation($data: [PersonCreateInput!]!) { createPeople(data: $data) { id } }"
 
@@ -119,7 +119,7 @@ def test_newest_rest_and_graphql_shapes(fake_clock):
         "error": "RATE_LIMITED",
         "messages": ["Rate limit exceeded for apiKey: 3 requests per 60s."],
         "limitKind": "speed",
-        "scope": {"spenderType": "apiKey", "spenderId": error.rest_body()["scope"]["spenderId"]},
+        "scope": {"spenderType": "apiKey", "spenderId": API_KEY_SPENDER_ID},
         "limit": 3,
         "remaining": 0,
         "periodCount": 60,
@@ -130,7 +130,7 @@ def test_newest_rest_and_graphql_shapes(fake_clock):
     assert extensions["code"] == "RATE_LIMITED"
     assert extensions["retryAfterMs"] == 19500
     assert extensions["limit"] == 3
-    assert extensions["scope"]["spenderType"] == "apiKey"
+    assert extensions["scope"] == {"spenderType": "apiKey", "spenderId": API_KEY_SPENDER_ID}
     assert "retryAfterSeconds" not in extensions
 
 

@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 
 from twenty_migrate.sandbox import Sandbox
 from twenty_migrate.sandbox.app import REQUEST_LOG_MAXLEN
-from twenty_migrate.sandbox.faults import FaultInjector
+from twenty_migrate.sandbox.faults import Fault, FaultInjector
 
 CREATE_PEOPLE = "mutation($data: [PersonCreateInput!]!) { createPeople(data: $data) { id } }"
 
 
-def people(n: int, start: int = 0) -> list[dict]:
+def people(n: int, start: int = 0) -> list[dict[str, Any]]:
     return [{"emails": {"primaryEmail": f"p{i}@example.com"}} for i in range(start, start + n)]
 
 
 @pytest.fixture
-def sandbox(fake_clock) -> Sandbox:
+def sandbox(fake_clock):
     return Sandbox(throttle=False, clock=fake_clock, sleep=fake_clock.sleep)
 
 
@@ -44,7 +46,7 @@ def test_scripted_faults_come_first_and_in_order():
 
 
 def test_random_faults_are_repeatable_by_seed():
-    def run(seed: int) -> list[object]:
+    def run(seed: int) -> list[tuple[Fault | None, float]]:
         faults = FaultInjector(error_rate=0.3, drop_rate=0.3, jitter_ms=10, seed=seed)
         return [(faults.next_fault(), faults.delay()) for _ in range(50)]
 

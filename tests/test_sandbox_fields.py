@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
+from typing import Any
 
 import pytest
 
@@ -52,11 +53,11 @@ def person(registry: Registry) -> ObjectMeta:
     return found
 
 
-def values(person: ObjectMeta, data: dict) -> dict:
+def values(person: ObjectMeta, data: dict[str, Any]) -> dict[str, Any]:
     return process_data(person, data).values
 
 
-def error(person: ObjectMeta, data: dict) -> SandboxError:
+def error(person: ObjectMeta, data: dict[str, Any]) -> SandboxError:
     with pytest.raises(SandboxError) as info:
         process_data(person, data)
     assert info.value.status == 400

@@ -7,8 +7,10 @@ import pytest
 from twenty_migrate.sandbox.errors import SandboxError
 from twenty_migrate.sandbox.metadata import (
     SEEDED_WORKSPACE_MEMBERS,
+    FieldMeta,
     ObjectMeta,
     Registry,
+    RelationMeta,
     standard_registry,
 )
 from twenty_migrate.sandbox.metadata_ops import name_from_label
@@ -17,6 +19,11 @@ from twenty_migrate.sandbox.metadata_ops import name_from_label
 @pytest.fixture
 def registry() -> Registry:
     return standard_registry()
+
+
+def rel(field: FieldMeta) -> RelationMeta:
+    assert field.relation is not None
+    return field.relation
 
 
 def obj(registry: Registry, name: str) -> ObjectMeta:
@@ -85,11 +92,10 @@ def test_relations_have_both_sides(registry):
     person = obj(registry, "person")
     company = obj(registry, "company")
     m2o = person.fields["company"]
-    assert m2o.relation is not None
-    assert m2o.relation.type == "MANY_TO_ONE"
-    assert m2o.relation.join_column == "companyId"
-    assert m2o.relation.target_object == "company"
-    assert m2o.relation.target_field == "people"
+    assert rel(m2o).type == "MANY_TO_ONE"
+    assert rel(m2o).join_column == "companyId"
+    assert rel(m2o).target_object == "company"
+    assert rel(m2o).target_field == "people"
     o2m = company.fields["people"]
     assert o2m.relation is not None
     assert o2m.relation.type == "ONE_TO_MANY"
@@ -101,7 +107,7 @@ def test_relations_have_both_sides(registry):
         "companyId",
         "ownerId",
     }
-    assert obj(registry, "taskTarget").fields["task"].relation.on_delete == "CASCADE"
+    assert rel(obj(registry, "taskTarget").fields["task"]).on_delete == "CASCADE"
 
 
 def test_targets_depend_on_era():
@@ -121,7 +127,7 @@ def test_targets_depend_on_era():
         "targetOpportunityId",
     }
     assert target.fields["targetPerson"].type == "MORPH_RELATION"
-    assert obj(new, "person").fields["noteTargets"].relation.target_field == "targetPerson"
+    assert rel(obj(new, "person").fields["noteTargets"]).target_field == "targetPerson"
 
 
 def test_field_to_api_shape(registry):
@@ -231,7 +237,7 @@ def test_create_custom_fields(registry):
     assert field.is_custom
     assert person.fields["tier"] is field
     assert field.option_values() == ["GOLD", "SILVER"]
-    assert field.options[0]["color"]
+    assert field.options is not None and field.options[0]["color"]
     assert registry.field_by_id(field.id) is field
     code = registry.create_field(
         {"objectMetadataId": person.id, "type": "TEXT", "name": "code", "isUnique": True}
@@ -287,10 +293,10 @@ def test_create_many_to_one_relation_creates_both_sides(registry):
             },
         }
     )
-    assert owner.relation.join_column == "ownerId"
+    assert rel(owner).join_column == "ownerId"
     assert pet.join_columns()["ownerId"] is owner
     back = person.fields["pets"]
-    assert back.relation.type == "ONE_TO_MANY"
+    assert rel(back).type == "ONE_TO_MANY"
     assert back.icon == "IconDog"
     api = owner.to_api()["relation"]
     assert api["targetFieldMetadata"] == {"id": back.id, "name": "pets"}
@@ -313,8 +319,8 @@ def test_create_one_to_many_relation(registry):
             },
         }
     )
-    assert field.relation.type == "ONE_TO_MANY"
-    assert pet.fields["mascotOf"].relation.join_column == "mascotOfId"
+    assert rel(field).type == "ONE_TO_MANY"
+    assert rel(pet.fields["mascotOf"]).join_column == "mascotOfId"
     assert "mascotOfId" in pet.join_columns()
 
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from typing import Any
 
+import httpx
 import pytest
 
 from twenty_migrate.sandbox import Sandbox
@@ -22,7 +25,7 @@ COMPANY = REGISTRY.by_plural("companies")
 PERSON = REGISTRY.by_plural("people")
 
 
-def message_of(call, *args, **kwargs) -> str:
+def message_of(call: Callable[..., object], *args: Any, **kwargs: Any) -> str:
     with pytest.raises(SandboxError) as info:
         call(*args, **kwargs)
     assert info.value.status == 400
@@ -169,7 +172,7 @@ def http(sandbox):
         yield client
 
 
-def person(n: int, **extra):
+def person(n: int, **extra: Any) -> dict[str, Any]:
     return {
         "name": {"firstName": f"First{n}", "lastName": f"Last{n}"},
         "emails": {"primaryEmail": f"person{n}@example.com"},
@@ -177,11 +180,12 @@ def person(n: int, **extra):
     }
 
 
-def create_people(http, n: int, start: int = 0, **extra) -> list[dict]:
+def create_people(http: httpx.Client, n: int, start: int = 0, **extra: Any) -> list[dict[str, Any]]:
     batch = [person(i, **extra) for i in range(start, start + n)]
     response = http.post("/rest/batch/people", json=batch)
     assert response.status_code == 201, response.text
-    return response.json()["data"]["createPeople"]
+    records: list[dict[str, Any]] = response.json()["data"]["createPeople"]
+    return records
 
 
 def test_create_one_get_one(http):

@@ -32,13 +32,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from twenty_migrate.values import (
-    canonical_email,
-    canonical_link,
-    country_code,
-    domain_key,
-    parse_phone,
-)
+from twenty_migrate.convert import phones_column
+from twenty_migrate.values import canonical_email, canonical_link, country_code, domain_key, words
 
 __all__ = [
     "DEFAULT_PLACEHOLDERS",
@@ -94,8 +89,10 @@ DEFAULT_PLACEHOLDERS: frozenset[str] = frozenset(
 )
 #: Company-form words ignored when comparing names for likely duplicates.
 LEGAL_SUFFIXES: frozenset[str] = frozenset(
-    "inc incorporated llc llp ltd limited corp corporation co company plc gmbh ag kg sa sas "
-    "sarl srl spa bv nv ab as aps oy pty sl sp zoo".split()
+    words(
+        "inc incorporated llc llp ltd limited corp corporation co company plc gmbh ag kg sa sas "
+        "sarl srl spa bv nv ab as aps oy pty sl sp zoo"
+    )
 )
 LOG_COLUMNS = ["_row", "column", "rule", "before", "after", "note"]
 
@@ -196,14 +193,13 @@ def _string_mask(series: pd.Series[Any], values: np.ndarray[Any, Any]) -> np.nda
 
 
 def _rebuild(series: pd.Series[Any], values: np.ndarray[Any, Any]) -> pd.Series[Any]:
-    dtype = series.dtype if series.dtype == object else None
-    if dtype is None and pd.api.types.is_string_dtype(series.dtype):
-        if all(v is None or isinstance(v, str) for v in values[:1000]):
-            dtype = series.dtype
-    try:
-        return pd.Series(values, index=series.index, name=series.name, dtype=dtype)
-    except (TypeError, ValueError):
-        return pd.Series(values, index=series.index, name=series.name, dtype=object)
+    """``values`` as a column like ``series``: text columns stay text when they can."""
+    dtype: Any = object
+    text_dtype = series.dtype != object and pd.api.types.is_string_dtype(series.dtype)
+    if text_dtype and all(v is None or isinstance(v, str) for v in values):
+        dtype = series.dtype
+    rebuilt: pd.Series[Any] = pd.Series(values, index=series.index, name=series.name, dtype=dtype)
+    return rebuilt
 
 
 def map_strings(
@@ -454,38 +450,29 @@ def normalize_phones(
         log: records each changed cell.
     """
     cols = list(columns) if columns is not None else _auto_columns(df, _PHONE_HEADER_RE)
+    regions = np.full(len(df), default_region.upper(), dtype=object)
     if region_column is not None:
-        regions = (
-            df[region_column]
-            .map(lambda v: country_code(v) if isinstance(v, str) else None)
-            .fillna(default_region)
+        found, _ = map_strings(df[region_column], lambda v: country_code(v) or "")
+        regions = np.array(
+            [v if isinstance(v, str) and v else default_region.upper() for v in found],
+            dtype=object,
         )
-    else:
-        regions = pd.Series(default_region, index=df.index)
     out = df.copy(deep=False)
     rows = _row_ids(df)
     for column in cols:
-        frame = pd.DataFrame({"text": df[column], "region": regions.to_numpy()})
-        texts = frame["text"].map(lambda v: _phone_text(v))
-        pairs = pd.Series(list(zip(texts, frame["region"], strict=True)), index=df.index)
-        codes, uniques = pd.factorize(pairs)
-        parsed = [parse_phone(t, r) if t else None for t, r in uniques]
+        cells = phones_column(df[column], regions, strict=True)
+        # Only a cell holding exactly one valid number is rewritten.
+        single = [
+            c[0] if c is not None and len(c) == 1 and c[0][4] is None else None for c in cells
+        ]
         if output == "parts":
             for index, sub in enumerate(("Number", "CountryCode", "CallingCode")):
-                part = [None if p is None or not p.valid else p.parts[index] for p in parsed]
                 out[f"{column}.primaryPhone{sub}"] = pd.Series(
-                    np.array(part, dtype=object)[codes], index=df.index, dtype=object
-                ).where(codes >= 0, None)
+                    [p[index] if p else None for p in single], index=df.index, dtype="str"
+                )
             continue
-        e164 = np.array(
-            [p.e164 if p is not None and p.valid else None for p in parsed], dtype=object
-        )
-        notes = np.array(
-            [f"extension {p.extension} dropped" if p and p.extension else None for p in parsed],
-            dtype=object,
-        )
-        new = np.where(codes >= 0, e164[codes], None)
         values = df[column].to_numpy(dtype=object)
+        new = np.array([f"{p[2]}{p[0]}" if p else None for p in single], dtype=object)
         changed = np.array(
             [n is not None and n != v for n, v in zip(new, values, strict=True)], dtype=bool
         )
@@ -495,26 +482,16 @@ def normalize_phones(
         merged[changed] = new[changed]
         out[column] = _rebuild(df[column], merged)
         if log is not None:
+            notes = [f"extension {p[3]} dropped" if p and p[3] else None for p in single]
             log.record(
                 "normalize_phone",
                 column,
                 rows[changed],
                 values[changed],
                 new[changed],
-                list(notes[codes[changed]]),
+                [n for n, flag in zip(notes, changed, strict=True) if flag],
             )
     return out
-
-
-def _phone_text(value: Any) -> str | None:
-    """A phone cell as text; spreadsheet numbers (4155552671.0) lose their ``.0``."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-        return str(value)
-    if isinstance(value, (float, np.floating)) and np.isfinite(value) and float(value).is_integer():
-        return str(int(value))
-    return None
 
 
 def _dedupe_value(value: Any) -> Any:

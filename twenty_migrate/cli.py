@@ -10,7 +10,6 @@ history.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -145,12 +144,6 @@ def _progress(args: argparse.Namespace) -> str | None:
     return None if getattr(args, "no_progress", False) else "auto"
 
 
-def _cmd_sandbox(args: argparse.Namespace) -> int:
-    from twenty_migrate.sandbox.server import run_from_args
-
-    return run_from_args(list(args.sandbox_args))
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for ``twenty-migrate``."""
     parser = argparse.ArgumentParser(
@@ -177,7 +170,6 @@ def build_parser() -> argparse.ArgumentParser:
         add_help=False,
     )
     sandbox.add_argument("sandbox_args", nargs=argparse.REMAINDER)
-    sandbox.set_defaults(handler=_cmd_sandbox)
 
     schema = add("schema", "show the workspace's objects and fields, or save them as JSON")
     schema.add_argument("-o", "--output", help="write the schema cache to this JSON file")
@@ -218,6 +210,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``twenty-migrate`` console script."""
     args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list[:1] == ["sandbox"]:
+        # The sandbox has its own parser (flags named as Twenty's settings).
+        from twenty_migrate.sandbox.server import run_from_args
+
+        return run_from_args(args_list[1:])
     parser = build_parser()
     args = parser.parse_args(args_list)
     try:
@@ -231,7 +228,3 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 130
-
-
-def _print_json(value: object) -> None:
-    print(json.dumps(value, indent=2, default=str))

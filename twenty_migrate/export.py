@@ -39,6 +39,7 @@ from .rollbacks import RollbackResult, RunRef, open_run, rollback, rollback_hist
 
 if TYPE_CHECKING:
     from .client import TwentyClient
+    from .journal import RunJournal
 
 __all__ = [
     "RollbackResult",
@@ -71,8 +72,9 @@ FORMAT_BY_SUFFIX: dict[str, FileFormat] = {
 }
 #: Formats opened by spreadsheet programs, where text cells are neutralised.
 SPREADSHEET_FORMATS: frozenset[str] = frozenset({"csv", "xlsx"})
-#: Leading characters that make a spreadsheet cell a formula (OWASP "CSV injection").
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+#: Leading characters that make a spreadsheet cell a formula (OWASP "CSV injection"); LF
+#: too, because XML (XLSX) turns a stored CR into LF when the file is read back.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n")
 #: UTF-8 with a byte-order mark, so Excel reads accents right; pandas strips the mark.
 CSV_ENCODING = "utf-8-sig"
 #: Columns of the per-row log, in this order (others the journal offers follow).

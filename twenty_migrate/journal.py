@@ -31,21 +31,45 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import sqlite3
 import threading
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Literal, TypeAlias
+from typing import Any
 
 import pandas as pd
 
 from .errors import JournalError, PlanMismatchError
-from .plan import ImportPlan, RowId, canonical_json
+from .payloads import RowId, canonical_json
+from .plan import ImportPlan
+from .runs import (
+    BATCH_STATUSES,
+    JOURNAL_FILE,
+    ROW_COLUMNS,
+    ROW_STATUSES,
+    SCHEMA,
+    SCHEMA_VERSION,
+    BatchState,
+    BatchStatus,
+    PendingRow,
+    RowOutcome,
+    add_stats,
+    check_run_id,
+    connect,
+    duration_ms,
+    finish_attempt,
+    has_run,
+    list_run_ids,
+    list_runs,
+    now_iso,
+    reusable_ids,
+    scrub,
+    slug,
+    write_outcomes,
+)
 
 __all__ = [
     "BATCH_STATUSES",
@@ -58,176 +82,6 @@ __all__ = [
     "list_runs",
     "reusable_ids",
 ]
-
-JOURNAL_FILE = "journal.sqlite"
-SCHEMA_VERSION = 1
-RowStatus: TypeAlias = Literal["pending", "created", "updated", "unchanged", "failed"]
-BatchStatus: TypeAlias = Literal["pending", "sent", "succeeded", "failed", "ambiguous", "split"]
-ROW_STATUSES: tuple[str, ...] = ("created", "updated", "unchanged", "failed", "pending")
-BATCH_STATUSES: tuple[str, ...] = ("pending", "sent", "succeeded", "failed", "ambiguous", "split")
-#: Batch statuses with nothing left to do.
-DONE_BATCH = ("succeeded", "failed", "split")
-#: Settings keys never written, whatever a caller passes (belt and braces: the importer
-#: never passes the key in the first place).
-_SECRET_KEY_RE = re.compile(r"key|token|secret|password|authorization|bearer", re.IGNORECASE)
-_RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$")
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS run (
-    run_id TEXT PRIMARY KEY,
-    name TEXT,
-    kind TEXT NOT NULL,
-    fingerprint TEXT NOT NULL,
-    plan TEXT NOT NULL,
-    settings TEXT NOT NULL,
-    base_url TEXT,
-    status TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    started_at TEXT,
-    finished_at TEXT,
-    duration_s REAL NOT NULL DEFAULT 0,
-    calls INTEGER NOT NULL DEFAULT 0,
-    throttled INTEGER NOT NULL DEFAULT 0,
-    retried INTEGER NOT NULL DEFAULT 0,
-    schema_version INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS batches (
-    batch_id TEXT PRIMARY KEY,
-    seq INTEGER NOT NULL,
-    step INTEGER NOT NULL,
-    object TEXT NOT NULL,
-    upsert INTEGER NOT NULL,
-    key TEXT,
-    parent TEXT,
-    status TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    n_rows INTEGER NOT NULL,
-    updated_at TEXT
-);
-CREATE TABLE IF NOT EXISTS rows (
-    object TEXT NOT NULL,
-    _row NOT NULL,
-    seq INTEGER NOT NULL,
-    step INTEGER NOT NULL,
-    batch_id TEXT NOT NULL,
-    sent_id TEXT NOT NULL,
-    twenty_id TEXT,
-    payload TEXT NOT NULL,
-    source TEXT,
-    status TEXT NOT NULL,
-    error TEXT,
-    error_code TEXT,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    first_sent_at TEXT,
-    finished_at TEXT,
-    PRIMARY KEY (object, _row)
-);
-CREATE INDEX IF NOT EXISTS rows_by_batch ON rows (batch_id);
-CREATE TABLE IF NOT EXISTS attempts (
-    batch_id TEXT NOT NULL,
-    attempt INTEGER NOT NULL,
-    started_at TEXT NOT NULL,
-    finished_at TEXT,
-    outcome TEXT,
-    http_status INTEGER,
-    message TEXT,
-    n_records INTEGER NOT NULL,
-    elapsed_ms REAL,
-    PRIMARY KEY (batch_id, attempt)
-);
-"""
-
-ROW_COLUMNS = [
-    "object",
-    "_row",
-    "twenty_id",
-    "status",
-    "error",
-    "error_code",
-    "attempts",
-    "batch_id",
-    "first_sent_at",
-    "finished_at",
-    "duration_ms",
-    "sent_id",
-    "step",
-]
-
-
-def now_iso() -> str:
-    """UTC now as ``2026-11-23T12:30:05.123Z``."""
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-@dataclass(frozen=True)
-class RowOutcome:
-    """The outcome of one row, as the importer records it."""
-
-    object: str
-    row: RowId
-    status: str
-    twenty_id: str | None = None
-    error: str | None = None
-    error_code: str | None = None
-
-
-@dataclass(frozen=True)
-class PendingRow:
-    """A row still to be written: its id in the plan, the id it is sent with, its payload."""
-
-    row: RowId
-    sent_id: str
-    payload: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class BatchState:
-    """A batch with work left, as read back from the journal."""
-
-    batch_id: str
-    object: str
-    step: int
-    status: BatchStatus
-    upsert: bool
-    key: str | None
-    attempts: int
-    rows: tuple[PendingRow, ...]
-
-    @property
-    def unanswered(self) -> bool:
-        """Sent before without an answer: Twenty may already have applied it."""
-        return self.status in ("sent", "ambiguous")
-
-
-def _slug(text: str) -> str:
-    slug = re.sub(r"[^A-Za-z0-9_+-]+", "-", text).strip("-")
-    return slug[:60] or "run"
-
-
-def _check_run_id(run_id: str) -> str:
-    if not isinstance(run_id, str) or not _RUN_ID_RE.match(run_id) or ".." in run_id:
-        raise JournalError(
-            f"invalid run id {run_id!r}: use letters, digits and . _ + - only", run_id=str(run_id)
-        )
-    return run_id
-
-
-def _scrub(settings: Mapping[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in settings.items():
-        if _SECRET_KEY_RE.search(str(key)):
-            continue
-        out[str(key)] = _scrub(value) if isinstance(value, Mapping) else value
-    return out
-
-
-def _connect(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(str(path), timeout=30.0, isolation_level=None, check_same_thread=False)
-    conn.row_factory = sqlite3.Row
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=FULL")
-    conn.execute("PRAGMA foreign_keys=ON")
-    return conn
 
 
 class RunJournal:
@@ -257,7 +111,7 @@ class RunJournal:
     @staticmethod
     def path_for(runs_dir: str | os.PathLike[str], run_id: str) -> Path:
         """Where the journal of ``run_id`` lives."""
-        return Path(runs_dir) / _check_run_id(run_id) / JOURNAL_FILE
+        return Path(runs_dir) / check_run_id(run_id) / JOURNAL_FILE
 
     @classmethod
     def exists(cls, runs_dir: str | os.PathLike[str], run_id: str) -> bool:
@@ -265,9 +119,9 @@ class RunJournal:
         path = cls.path_for(runs_dir, run_id)
         if not path.is_file():
             return False
-        conn = _connect(path)
+        conn = connect(path)
         try:
-            return _has_run(conn)
+            return has_run(conn)
         finally:
             conn.close()
 
@@ -285,8 +139,8 @@ class RunJournal:
             raise JournalError(
                 f"no run {run_id!r} in {Path(runs_dir)} (recent runs: {known})", run_id=run_id
             )
-        conn = _connect(path)
-        if not _has_run(conn):
+        conn = connect(path)
+        if not has_run(conn):
             conn.close()
             raise JournalError(
                 f"run {run_id!r} was never fully planned (the process stopped before sending "
@@ -332,7 +186,7 @@ class RunJournal:
         if path.exists():  # an earlier attempt stopped before its plan was committed
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{path}{suffix}").unlink(missing_ok=True)
-        conn = _connect(path)
+        conn = connect(path)
         journal = cls(path, directory.name, conn)
         try:
             journal._initialise(plan, kind, settings or {}, base_url, reuse_ids or {})
@@ -344,13 +198,13 @@ class RunJournal:
     @staticmethod
     def _claim(root: Path, run_id: str | None, label: str) -> Path:
         if run_id is not None:
-            directory = root / _check_run_id(run_id)
+            directory = root / check_run_id(run_id)
             directory.mkdir(exist_ok=True)
             path = directory / JOURNAL_FILE
             if path.is_file():
-                conn = _connect(path)
+                conn = connect(path)
                 try:
-                    if _has_run(conn):
+                    if has_run(conn):
                         raise JournalError(
                             f"run {run_id!r} already exists in {root}; resume it or pick "
                             "another run_id",
@@ -359,7 +213,7 @@ class RunJournal:
                 finally:
                     conn.close()
             return directory
-        base = f"{datetime.now(timezone.utc):%Y-%m-%dT%H-%M-%S}_{_slug(label)}"
+        base = f"{datetime.now(timezone.utc):%Y-%m-%dT%H-%M-%S}_{slug(label)}"
         for n in range(1, 1000):
             directory = root / (base if n == 1 else f"{base}-{n}")
             try:
@@ -378,53 +232,47 @@ class RunJournal:
         reuse_ids: Mapping[tuple[str, RowId], str],
     ) -> None:
         sources = [step.sources() for step in plan.steps]
-        batch_rows = []
-        row_rows = []
-        seq = 0
+        batch_rows: list[tuple[Any, ...]] = []
+        row_rows: list[tuple[Any, ...]] = []
         for number, batch in enumerate(plan.batches()):
-            batch_rows.append(
-                (batch.batch_id, number, batch.step, batch.object, int(batch.upsert), batch.key,
-                 None, "pending", 0, len(batch))
-            )  # fmt: skip
+            batch_rows.append((batch.batch_id, number, batch.step, batch.object, batch.upsert))
+            batch_rows[-1] += (batch.key, len(batch))
             for row, payload in zip(batch.rows, batch.payloads, strict=True):
-                given = payload.get("id")
-                sent_id = str(given) if isinstance(given, str) and given else None
+                given = payload.get("id")  # an id column in the data targets that record
+                sent_id = given if isinstance(given, str) and given else None
                 sent_id = sent_id or reuse_ids.get((batch.object, row)) or str(uuid.uuid4())
                 source = sources[batch.step].get(row)
-                row_rows.append(
-                    (batch.object, row, seq, batch.step, batch.batch_id, sent_id, sent_id,
-                     canonical_json(payload),
-                     None if source is None else canonical_json(source), "pending")
-                )  # fmt: skip
-                seq += 1
+                source_json = None if source is None else canonical_json(source)
+                row_rows.append((batch.object, row, len(row_rows), batch.step, batch.batch_id))
+                row_rows[-1] += (sent_id, canonical_json(payload), source_json)
+        run = {
+            "run_id": self.run_id,
+            "name": plan.label,
+            "kind": kind,
+            "fingerprint": plan.fingerprint(),
+            "plan": json.dumps(plan.to_json(), ensure_ascii=False),
+            "settings": canonical_json(scrub(settings)),
+            "base_url": base_url,
+            "status": "planned",
+            "created_at": now_iso(),
+            "schema_version": SCHEMA_VERSION,
+        }
         with self._transaction() as conn:
-            for statement in _SCHEMA.split(";"):
+            for statement in SCHEMA.split(";"):
                 if statement.strip():
                     conn.execute(statement)
             conn.execute(
-                "INSERT INTO run (run_id, name, kind, fingerprint, plan, settings, base_url,"
-                " status, created_at, schema_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    self.run_id,
-                    plan.label,
-                    kind,
-                    plan.fingerprint(),
-                    json.dumps(plan.to_json(), ensure_ascii=False),
-                    canonical_json(_scrub(settings)),
-                    base_url,
-                    "planned",
-                    now_iso(),
-                    SCHEMA_VERSION,
-                ),
+                f"INSERT INTO run ({', '.join(run)}) VALUES ({', '.join(':' + k for k in run)})",
+                run,
             )
             conn.executemany(
-                "INSERT INTO batches (batch_id, seq, step, object, upsert, key, parent, status,"
-                " attempts, n_rows) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO batches (batch_id, seq, step, object, upsert, key, n_rows, status)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, 'pending')",
                 batch_rows,
             )
             conn.executemany(
                 "INSERT INTO rows (object, _row, seq, step, batch_id, sent_id, twenty_id, payload,"
-                " source, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " source, status) VALUES (?, ?, ?, ?, ?, ?, ?6, ?, ?, 'pending')",
                 row_rows,
             )
 
@@ -524,7 +372,7 @@ class RunJournal:
     ) -> None:
         """Add to the run's running totals (kept across resumed sessions)."""
         with self._transaction() as conn:
-            _add_stats(conn, duration_s, calls, throttled, retried)
+            add_stats(conn, duration_s, calls, throttled, retried)
 
     # ------------------------------------------------------------------ batches
 
@@ -536,28 +384,26 @@ class RunJournal:
             " ORDER BY step, CASE WHEN status IN ('sent', 'ambiguous') THEN 0 ELSE 1 END,"
             " seq, batch_id"
         )
-        out = []
-        for b in batches:
-            rows = self._query(
-                "SELECT _row, sent_id, payload FROM rows WHERE batch_id = ? AND status = 'pending'"
-                " ORDER BY seq",
-                (b["batch_id"],),
+        pending: dict[str, list[PendingRow]] = {}
+        for r in self._query(
+            "SELECT batch_id, _row, sent_id, payload FROM rows WHERE status = 'pending'"
+            " ORDER BY seq"
+        ):
+            row = PendingRow(r["_row"], r["sent_id"], json.loads(r["payload"]))
+            pending.setdefault(r["batch_id"], []).append(row)
+        return [
+            BatchState(
+                batch_id=b["batch_id"],
+                object=b["object"],
+                step=int(b["step"]),
+                status=b["status"],
+                upsert=bool(b["upsert"]),
+                key=b["key"],
+                attempts=int(b["attempts"]),
+                rows=tuple(pending.get(b["batch_id"], ())),
             )
-            out.append(
-                BatchState(
-                    batch_id=b["batch_id"],
-                    object=b["object"],
-                    step=int(b["step"]),
-                    status=b["status"],
-                    upsert=bool(b["upsert"]),
-                    key=b["key"],
-                    attempts=int(b["attempts"]),
-                    rows=tuple(
-                        PendingRow(r["_row"], r["sent_id"], json.loads(r["payload"])) for r in rows
-                    ),
-                )
-            )
-        return out
+            for b in batches
+        ]
 
     def mark_sent(
         self,
@@ -594,9 +440,9 @@ class RunJournal:
             conn.execute(
                 "INSERT INTO attempts (batch_id, attempt, started_at, n_records, outcome)"
                 " VALUES (?, ?, ?, ?, ?)",
-                (batch_id, attempt, started, len(rows) if n_records is None else n_records,
-                 outcome),
-            )  # fmt: skip
+                (batch_id, attempt, started, len(rows) if n_records is None else n_records)
+                + (outcome,),
+            )
             conn.executemany(
                 "UPDATE rows SET attempts = attempts + 1,"
                 " first_sent_at = COALESCE(first_sent_at, ?) WHERE object = ? AND _row = ?",
@@ -607,7 +453,7 @@ class RunJournal:
     def settle_rows(self, rows: Sequence[RowOutcome]) -> None:
         """Give rows an outcome without a request (e.g. the record they point to failed)."""
         with self._transaction() as conn:
-            _write_outcomes(conn, rows, now_iso())
+            write_outcomes(conn, rows, now_iso())
 
     def targets(self, keys: Iterable[tuple[str, RowId]]) -> dict[tuple[str, RowId], sqlite3.Row]:
         """``status``, ``twenty_id`` and ``error`` of the rows ``(object, _row)`` (known ones)."""
@@ -653,15 +499,16 @@ class RunJournal:
         row outcomes and the batch status (plus optional run totals)."""
         finished = now_iso()
         with self._transaction() as conn:
-            _finish_attempt(conn, batch_id, attempt, finished, outcome, http_status, message,
-                            elapsed_ms)  # fmt: skip
-            _write_outcomes(conn, rows, finished)
+            finish_attempt(
+                conn, batch_id, attempt, finished, outcome, http_status, message, elapsed_ms
+            )
+            write_outcomes(conn, rows, finished)
             conn.execute(
                 "UPDATE batches SET status = ?, updated_at = ? WHERE batch_id = ?",
                 (batch_status, finished, batch_id),
             )
             if stats:
-                _add_stats(conn, **stats)
+                add_stats(conn, **stats)
 
     def split(
         self,
@@ -684,23 +531,22 @@ class RunJournal:
         finished = now_iso()
         with self._transaction() as conn:
             parent = conn.execute(
-                "SELECT seq, step, object, upsert, key FROM batches WHERE batch_id = ?",
-                (batch_id,),
+                "SELECT object FROM batches WHERE batch_id = ?", (batch_id,)
             ).fetchone()
             if parent is None:
                 raise JournalError(f"unknown batch {batch_id!r}", run_id=self.run_id)
             if attempt is not None:
-                _finish_attempt(conn, batch_id, attempt, finished, outcome, http_status, message,
-                                elapsed_ms)  # fmt: skip
-            _write_outcomes(conn, failed, finished)
+                finish_attempt(
+                    conn, batch_id, attempt, finished, outcome, http_status, message, elapsed_ms
+                )
+            write_outcomes(conn, failed, finished)
             for child_id, child_rows in children:
                 conn.execute(
                     "INSERT INTO batches (batch_id, seq, step, object, upsert, key, parent,"
-                    " status, attempts, n_rows, updated_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)",
-                    (child_id, parent["seq"], parent["step"], parent["object"], parent["upsert"],
-                     parent["key"], batch_id, len(child_rows), finished),
-                )  # fmt: skip
+                    " status, n_rows, updated_at) SELECT ?, seq, step, object, upsert, key,"
+                    " batch_id, 'pending', ?, ? FROM batches WHERE batch_id = ?",
+                    (child_id, len(child_rows), finished, batch_id),
+                )
                 conn.executemany(
                     "UPDATE rows SET batch_id = ? WHERE object = ? AND _row = ?",
                     [(child_id, parent["object"], r) for r in child_rows],
@@ -710,7 +556,7 @@ class RunJournal:
                 (finished, batch_id),
             )
             if stats:
-                _add_stats(conn, **stats)
+                add_stats(conn, **stats)
 
     # ------------------------------------------------------------------ reading
 
@@ -730,7 +576,7 @@ class RunJournal:
         records = []
         for r in rows:
             record = dict(r)
-            record["duration_ms"] = _duration_ms(record["first_sent_at"], record["finished_at"])
+            record["duration_ms"] = duration_ms(record["first_sent_at"], record["finished_at"])
             for name in ("payload", "source"):
                 if name in record:
                     record[name] = None if record[name] is None else json.loads(record[name])
@@ -823,123 +669,3 @@ class RunJournal:
 
 
 # ---------------------------------------------------------------------- helpers
-
-
-def _has_run(conn: sqlite3.Connection) -> bool:
-    exists = conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'run'"
-    ).fetchone()
-    return bool(exists) and conn.execute("SELECT 1 FROM run").fetchone() is not None
-
-
-def _finish_attempt(
-    conn: sqlite3.Connection,
-    batch_id: str,
-    attempt: int,
-    finished: str,
-    outcome: str,
-    http_status: int | None,
-    message: str | None,
-    elapsed_ms: float | None,
-) -> None:
-    conn.execute(
-        "UPDATE attempts SET finished_at = ?, outcome = ?, http_status = ?, message = ?,"
-        " elapsed_ms = ? WHERE batch_id = ? AND attempt = ?",
-        (finished, outcome, http_status, message, elapsed_ms, batch_id, attempt),
-    )
-
-
-def _write_outcomes(conn: sqlite3.Connection, rows: Sequence[RowOutcome], finished: str) -> None:
-    conn.executemany(
-        "UPDATE rows SET status = ?, twenty_id = COALESCE(?, twenty_id), error = ?,"
-        " error_code = ?, finished_at = ? WHERE object = ? AND _row = ?",
-        [(r.status, r.twenty_id, r.error, r.error_code, finished, r.object, r.row) for r in rows],
-    )
-
-
-def _add_stats(
-    conn: sqlite3.Connection,
-    duration_s: float = 0.0,
-    calls: float = 0,
-    throttled: float = 0,
-    retried: float = 0,
-) -> None:
-    conn.execute(
-        "UPDATE run SET duration_s = duration_s + ?, calls = calls + ?,"
-        " throttled = throttled + ?, retried = retried + ?",
-        (float(duration_s), int(calls), int(throttled), int(retried)),
-    )
-
-
-def _duration_ms(start: str | None, end: str | None) -> float | None:
-    if not start or not end:
-        return None
-    begin = datetime.fromisoformat(start.replace("Z", "+00:00"))
-    stop = datetime.fromisoformat(end.replace("Z", "+00:00"))
-    return (stop - begin).total_seconds() * 1000
-
-
-def list_run_ids(runs_dir: str | os.PathLike[str]) -> list[str]:
-    """Ids of the runs in ``runs_dir`` that have a journal file, sorted."""
-    root = Path(runs_dir)
-    if not root.is_dir():
-        return []
-    return sorted(p.name for p in root.iterdir() if (p / JOURNAL_FILE).is_file())
-
-
-def list_runs(runs_dir: str | os.PathLike[str]) -> pd.DataFrame:
-    """Every run in ``runs_dir``, oldest first.
-
-    Columns: ``run_id, name, kind, status, created_at, finished_at, rows, created,
-    updated, unchanged, failed, pending``.
-
-    Example:
-        >>> list_runs("runs").tail()
-    """
-    columns = ["run_id", "name", "kind", "status", "created_at", "finished_at", "rows"]
-    columns += list(ROW_STATUSES)
-    records = []
-    for run_id in list_run_ids(runs_dir):
-        try:
-            journal = RunJournal.open(runs_dir, run_id)
-        except JournalError:
-            continue
-        try:
-            summary = journal.summary()
-        finally:
-            journal.close()
-        record = {c: summary.get(c) for c in columns[:7]}
-        record.update(summary["totals"])
-        records.append(record)
-    frame = pd.DataFrame.from_records(records, columns=columns)
-    return frame.sort_values(["created_at", "run_id"], kind="stable").reset_index(drop=True)
-
-
-def reusable_ids(
-    runs_dir: str | os.PathLike[str], name: str, *, kind: str = "test_batch"
-) -> dict[tuple[str, RowId], str]:
-    """Ids that earlier runs named ``name`` (of ``kind``) created, by ``(object, _row)``.
-
-    A full run re-sends a test batch's rows with the ids they were created with, so the
-    test records are updated rather than created twice (also for objects without a unique
-    field). Newer runs win.
-    """
-    found: dict[tuple[str, RowId], str] = {}
-    for run_id in list_run_ids(runs_dir):
-        try:
-            journal = RunJournal.open(runs_dir, run_id)
-        except JournalError:
-            continue
-        try:
-            info = journal.info()
-            if info["kind"] != kind or info["name"] != name:
-                continue
-            rows = journal._query(
-                "SELECT object, _row, sent_id FROM rows"
-                " WHERE status = 'created' AND twenty_id = sent_id"
-            )
-        finally:
-            journal.close()
-        for r in rows:
-            found[(r["object"], r["_row"])] = r["sent_id"]
-    return found

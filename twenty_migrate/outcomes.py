@@ -95,8 +95,9 @@ class ImportResult:
     def dry(cls, description: str, counts: Mapping[str, Mapping[str, int]]) -> ImportResult:
         """The result of a dry run: nothing sent, every row pending."""
         empty = pd.DataFrame(columns=list(FAILURE_COLUMNS))
-        return cls("(dry run)", counts, empty, pd.DataFrame(), status="dry_run",
-                   description=description)  # fmt: skip
+        return cls(
+            "(dry run)", counts, empty, pd.DataFrame(), status="dry_run", description=description
+        )
 
     def _total(self, status: str) -> int:
         return sum(int(c.get(status, 0)) for c in self.counts.values())
@@ -144,11 +145,24 @@ class ImportResult:
             parts = [f"{counts.get(s, 0)} {s}" for s in ("created", "updated", "failed")]
             parts += [f"{counts[s]} {s}" for s in ("unchanged", "pending") if counts.get(s)]
             lines.append(f"  {obj}: " + ", ".join(parts))
-        if self.message:
-            lines.append(f"  {self.message}")
-        if self.failed:
-            lines.append(f"  See result.failures; {self._fix_hint()}")
+        lines += [f"  {note}" for note in self._notes()]
         return "\n".join(lines)
+
+    def _notes(self) -> list[str]:
+        notes = []
+        if self.message:
+            notes.append(self.message[:1].upper() + self.message[1:])
+        if self.pending:
+            notes.append(f"{self.pending} rows pending. {self._resume_hint()}")
+        if self.failed:
+            notes.append(f"See result.failures; {self._fix_hint()}")
+        return notes
+
+    def _resume_hint(self) -> str:
+        return (
+            f"Finish them with Importer(client).resume({self.run_id!r}) or "
+            f"`twenty-migrate resume {self.run_id}`."
+        )
 
     def __str__(self) -> str:
         return self.summary()
@@ -180,14 +194,15 @@ class ImportResult:
         }
 
     def _repr_html_(self) -> str:
-        head, *rest = self.summary().splitlines()
-        html = f"<p><b>{_escape(head)}</b></p>"
+        if self.status == "dry_run":
+            return f"<pre>{_escape(self.summary())}</pre>"
+        html = f"<p><b>{_escape(self.summary().splitlines()[0])}</b></p>"
         if self.counts:
             table = pd.DataFrame.from_dict(
                 {o: dict(c) for o, c in self.counts.items()}, orient="index"
             )
             html += table.to_html()
-        html += "".join(f"<p>{_escape(line.strip())}</p>" for line in rest if "  " in line[:2])
+        html += "".join(f"<p>{_escape(note)}</p>" for note in self._notes())
         if self.failed:
             html += "<p>First failures:</p>" + self.failures.head(10).to_html(index=False)
         return html
@@ -199,10 +214,9 @@ class ImportResult:
         if self.pending:
             text = (
                 f"{self.pending} rows of run {self.run_id} were not imported yet"
-                f"{': ' + self.message if self.message else ''}. Finish them with "
-                f"Importer(client).resume({self.run_id!r}) or `twenty-migrate resume "
-                f"{self.run_id}`."
+                f"{': ' + self.message if self.message else ''}. {self._resume_hint()}"
             )
+            text = text[0].upper() + text[1:]
         else:
             first = str(self.failures["error"].iloc[0]) if len(self.failures) else ""
             text = (

@@ -19,21 +19,30 @@ of the payload: a field not provided is left untouched by an upsert.
 
 from __future__ import annotations
 
-import datetime as dt
-import decimal
 import hashlib
 import json
 import math
 import os
 import tempfile
-import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol, TypeAlias
 
-import numpy as np
 import pandas as pd
+
+from .payloads import (
+    MISSING,
+    REF_KEY,
+    ROW_COLUMN,
+    RowId,
+    canonical_json,
+    check_paths,
+    frame_cells,
+    row_id,
+    to_json_value,
+    unflatten,
+)
 
 __all__ = [
     "DEFAULT_BATCH_SIZE",
@@ -48,7 +57,6 @@ __all__ = [
     "build_plan",
 ]
 
-RowId: TypeAlias = int | str
 Api: TypeAlias = Literal["graphql", "rest"]
 
 #: Records per create call. Twenty refuses more than QUERY_MAX_RECORDS per call: 60 in
@@ -61,18 +69,12 @@ DEFAULT_BATCH_SIZE = 60
 MAX_BATCH_BYTES = 1_000_000
 #: Bytes the importer adds to each record (its ``"id": "<uuid>"``) when sizing batches.
 ID_OVERHEAD_BYTES = 48
-#: Column holding the stable source-row id.
-ROW_COLUMN = "_row"
-#: Marker of a relation to another step's row in a payload: ``{"$ref": [object, _row]}``.
-REF_KEY = "$ref"
 #: Version of the saved plan format (:meth:`ImportPlan.save`).
 PLAN_FORMAT = "twenty_migrate.plan"
 PLAN_FORMAT_VERSION = 1
 #: Twenty's default API budget per workspace (twenty-api.md §6.2): 100 calls per second
 #: and 100 per minute. Used only when no RateLimit is given to an estimate.
 DEFAULT_BUDGET = ((100, 1.0), (100, 60.0))
-
-_MISSING = object()
 
 
 class RateBudget(Protocol):
@@ -86,145 +88,6 @@ class RateBudget(Protocol):
     def long_limit(self) -> int: ...
     @property
     def long_window(self) -> float: ...
-
-
-def canonical_json(value: Any) -> str:
-    """Compact, key-sorted JSON: the same value always gives the same text."""
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    )
-
-
-def _is_missing(value: Any) -> bool:
-    if value is None or value is pd.NA or value is pd.NaT:
-        return True
-    if isinstance(value, float | np.floating):
-        return math.isnan(value)
-    if isinstance(value, np.datetime64 | np.timedelta64):
-        return bool(np.isnat(value))
-    return False
-
-
-def to_json_value(value: Any) -> Any:
-    """Convert one DataFrame cell to a JSON-safe Python value (``_MISSING`` when empty).
-
-    numpy scalars become Python scalars, timestamps ISO strings, arrays lists, and the
-    empties pandas uses (NaN, None, NA, NaT) the ``_MISSING`` marker.
-    """
-    if _is_missing(value):
-        return _MISSING
-    if isinstance(value, bool | np.bool_):
-        return bool(value)
-    if isinstance(value, int | np.integer):
-        return int(value)
-    if isinstance(value, float | np.floating):
-        number = float(value)
-        if math.isinf(number):
-            raise ValueError(f"infinite number {value!r} cannot be sent to Twenty")
-        return number
-    if isinstance(value, str):
-        return value
-    if isinstance(value, pd.Timestamp | dt.datetime | dt.date | dt.time):
-        return value.isoformat()
-    if isinstance(value, np.datetime64):
-        return pd.Timestamp(value).isoformat()
-    if isinstance(value, decimal.Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if isinstance(value, Mapping):
-        return {str(k): _inner(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | np.ndarray | pd.Series):
-        return [_inner(v) for v in value]
-    raise TypeError(f"cannot send a {type(value).__name__} value to Twenty: {value!r}")
-
-
-def _inner(value: Any) -> Any:
-    """Like :func:`to_json_value` inside a list or dict, where an empty stays ``None``."""
-    converted = to_json_value(value)
-    return None if converted is _MISSING else converted
-
-
-def _row_id(value: Any, position: int) -> RowId:
-    if _is_missing(value):
-        raise ValueError(f"`_row` is empty at position {position}; every row needs an id")
-    if isinstance(value, bool | np.bool_):
-        raise TypeError(f"`_row` must hold str or int ids, not bool (position {position})")
-    if isinstance(value, int | np.integer):
-        return int(value)
-    if isinstance(value, str):
-        return value
-    if isinstance(value, float | np.floating) and float(value).is_integer():
-        return int(value)  # an int column pandas turned to float (it had an empty cell)
-    raise TypeError(
-        f"`_row` must hold str or int ids, not {type(value).__name__} {value!r} (position "
-        f"{position}); e.g. df['_row'] = range(len(df)) right after loading"
-    )
-
-
-def unflatten(flat: Mapping[str, Any]) -> dict[str, Any]:
-    """``{"name.firstName": "Ada"}`` -> ``{"name": {"firstName": "Ada"}}``."""
-    nested: dict[str, Any] = {}
-    for path, value in flat.items():
-        parts = path.split(".")
-        node = nested
-        for part in parts[:-1]:
-            child = node.setdefault(part, {})
-            if not isinstance(child, dict):
-                raise ValueError(f"field path {path!r} conflicts with a value at {part!r}")
-            node = child
-        if parts[-1] in node:
-            raise ValueError(f"field path {path!r} is given twice")
-        node[parts[-1]] = value
-    return nested
-
-
-def is_ref(value: Any) -> bool:
-    """Whether ``value`` is a relation marker ``{"$ref": [object, _row]}``."""
-    return isinstance(value, dict) and len(value) == 1 and REF_KEY in value
-
-
-def iter_refs(payload: Mapping[str, Any], prefix: str = "") -> Iterable[tuple[str, str, RowId]]:
-    """``(field path, object, _row)`` of every relation marker in a payload."""
-    for key, value in payload.items():
-        if is_ref(value):
-            target, row = value[REF_KEY]
-            yield f"{prefix}{key}", str(target), row
-        elif isinstance(value, Mapping):
-            yield from iter_refs(value, f"{prefix}{key}.")
-
-
-def replace_refs(payload: Mapping[str, Any], ids: Mapping[str, str]) -> dict[str, Any]:
-    """A copy of ``payload`` with each marker replaced by ``ids[field path]``."""
-
-    def walk(node: Mapping[str, Any], prefix: str) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for key, value in node.items():
-            path = f"{prefix}{key}"
-            if is_ref(value):
-                out[key] = ids[path]
-            elif isinstance(value, Mapping):
-                out[key] = walk(value, path + ".")
-            else:
-                out[key] = value
-        return out
-
-    return walk(payload, "")
-
-
-def _check_paths(columns: Iterable[str]) -> None:
-    names = sorted(columns)
-    for column in names:
-        if not column or any(not part for part in column.split(".")):
-            raise ValueError(f"invalid field path {column!r}")
-    for first, second in zip(names, names[1:], strict=False):
-        if second.startswith(first + "."):
-            raise ValueError(f"columns {first!r} and {second!r} overlap; keep one of them")
-
-
-def _frame_cells(frame: pd.DataFrame) -> list[list[Any]]:
-    """Converted cells, row by row, with ``None`` for empties (the saved-plan form)."""
-    return [[_inner(v) for v in row] for row in frame.itertuples(index=False, name=None)]
 
 
 @dataclass(frozen=True, eq=False)
@@ -259,6 +122,7 @@ class ObjectStep:
     refs: Mapping[str, str] | None = None
     _rows: tuple[RowId, ...] = field(init=False, repr=False)
     _payloads: tuple[dict[str, Any], ...] = field(init=False, repr=False)
+    _cells: list[list[Any]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.object, str) or not self.object:
@@ -273,32 +137,39 @@ class ObjectStep:
         records = self.records.copy()
         records.columns = [str(c) for c in records.columns]
         fields = [c for c in records.columns if c != ROW_COLUMN]
-        _check_paths(fields)
+        check_paths(fields)
         if self.key is not None and self.key not in fields:
             raise ValueError(f"key {self.key!r} is not a column of the {self.object} records")
         refs = {str(k): str(v) for k, v in (self.refs or {}).items()}
         for column in refs:
             if column not in fields:
                 raise ValueError(f"ref {column!r} is not a column of the {self.object} records")
-        rows = tuple(_row_id(v, i) for i, v in enumerate(records[ROW_COLUMN].tolist()))
+        rows = tuple(row_id(v, i) for i, v in enumerate(records[ROW_COLUMN].tolist()))
         if len(set(rows)) != len(rows):
             seen: set[RowId] = set()
             dupes = [r for r in rows if r in seen or seen.add(r)]  # type: ignore[func-returns-value]
             raise ValueError(f"`_row` must be unique; repeated: {dupes[:5]}")
         payloads = []
-        for position, values in enumerate(records[fields].itertuples(index=False, name=None)):
+        cells: list[list[Any]] = []
+        for position, values in enumerate(records.itertuples(index=False, name=None)):
             flat = {}
-            for column, value in zip(fields, values, strict=True):
+            converted_row: list[Any] = []
+            for column, value in zip(records.columns, values, strict=True):
+                if column == ROW_COLUMN:
+                    converted_row.append(rows[position])
+                    continue
                 try:
                     converted = to_json_value(value)
                 except (TypeError, ValueError) as exc:
                     raise type(exc)(
                         f"{self.object} _row={rows[position]!r} {column}: {exc}"
                     ) from None
-                if converted is not _MISSING:
+                converted_row.append(None if converted is MISSING else converted)
+                if converted is not MISSING:
                     if column in refs:
-                        converted = {REF_KEY: [refs[column], _row_id(converted, position)]}
+                        converted = {REF_KEY: [refs[column], row_id(converted, position)]}
                     flat[column] = converted
+            cells.append(converted_row)
             payloads.append(unflatten(flat))
         source = self.source
         if source is not None:
@@ -310,6 +181,7 @@ class ObjectStep:
         object.__setattr__(self, "refs", refs or None)
         object.__setattr__(self, "_rows", rows)
         object.__setattr__(self, "_payloads", tuple(payloads))
+        object.__setattr__(self, "_cells", cells)
 
     def __repr__(self) -> str:
         fields = [c for c in self.records.columns if c != ROW_COLUMN]
@@ -338,12 +210,18 @@ class ObjectStep:
 
     def sources(self) -> dict[RowId, dict[str, Any]]:
         """Original values per ``_row`` (``source`` if given, else the step's columns)."""
-        frame = self.source if self.source is not None else self.records
+        if self.source is None:
+            columns = list(self.records.columns)
+            return {
+                r: dict(zip(columns, c, strict=True))
+                for r, c in zip(self._rows, self._cells, strict=True)
+            }
+        frame = self.source
         columns = [str(c) for c in frame.columns]
-        ids = [_row_id(v, i) for i, v in enumerate(frame[ROW_COLUMN].tolist())]
+        ids = [row_id(v, i) for i, v in enumerate(frame[ROW_COLUMN].tolist())]
         out: dict[RowId, dict[str, Any]] = {}
-        for row_id, cells in zip(ids, _frame_cells(frame), strict=True):
-            out[row_id] = dict(zip(columns, cells, strict=True))
+        for key, cells in zip(ids, frame_cells(frame), strict=True):
+            out[key] = dict(zip(columns, cells, strict=True))
         return out
 
     def head(self, n: int) -> ObjectStep:
@@ -362,13 +240,13 @@ class ObjectStep:
             "upsert": self.upsert,
             "refs": dict(self.refs or {}),
             "columns": [str(c) for c in self.records.columns],
-            "data": _frame_cells(self.records),
+            "data": self._cells,
             "source": None,
         }
         if self.source is not None:
             data["source"] = {
                 "columns": [str(c) for c in self.source.columns],
-                "data": _frame_cells(self.source),
+                "data": frame_cells(self.source),
             }
         return data
 
@@ -644,8 +522,14 @@ class ImportPlan:
                 f"  {rec['object']}: {rec['rows']} rows in {rec['calls']} calls ({mode}), "
                 f"{_format_duration(float(rec['est_seconds']))}"
             )
-        budget = _buckets(rate_limit)
-        rule = " and ".join(f"{int(limit)} calls per {window:.4g} s" for limit, window in budget)
+        if rate_limit is None:
+            budget = list(DEFAULT_BUDGET)
+        else:
+            budget = [
+                (rate_limit.short_limit, rate_limit.short_window),
+                (rate_limit.long_limit, rate_limit.long_window),
+            ]
+        rule = " and ".join(f"{int(limit)} calls per {window:g} s" for limit, window in budget)
         lines.append(
             f"  total: {_format_duration(budget_seconds(total_calls, rate_limit))} "
             f"under a budget of {rule} (burst first, then the sustained rate; network time "

@@ -294,6 +294,11 @@ class _Bucket:
 class RateLimiter:
     """Hands out send times that respect both of Twenty's windows. Thread-safe.
 
+    Callers :meth:`reserve` a slot before each throttled call, then report the outcome:
+    :meth:`on_throttled` when Twenty refused it (learns the budget, backs everyone off and
+    widens the spacing a little if the budget does not explain the refusal) or
+    :meth:`on_accepted` otherwise (narrows that extra spacing again, slowly).
+
     Args:
         rate_limit: The budget to respect.
         clock: Monotonic clock in seconds (injectable for tests).
@@ -309,7 +314,6 @@ class RateLimiter:
     def __init__(
         self,
         rate_limit: RateLimit = DEFAULT_RATE_LIMIT,
-        *,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._clock = clock

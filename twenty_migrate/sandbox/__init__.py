@@ -104,9 +104,8 @@ class Sandbox:
             raise ValueError(f"max_records must be at least 1, not {max_records!r}")
         # Imported here so that the engine's and the GraphQL front-end's modules can be
         # imported (and tested) on their own, without building a whole sandbox.
-        from twenty_migrate.sandbox.store import Engine
-
         from twenty_migrate.sandbox.graphql_api import GraphQLAPI
+        from twenty_migrate.sandbox.store import Engine
 
         self.api_key = api_key
         clock = clock or time.monotonic
@@ -200,6 +199,12 @@ class Sandbox:
         close = getattr(self.engine, "close", None)
         if callable(close):
             close()
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     # -- fault injection ------------------------------------------------------------------
 

@@ -295,10 +295,9 @@ class App:
         if auth_error is not None:
             return rest_error_response(auth_error)
         if parts[1] == "metadata":
-            result = self._run_rest(
+            return self._run_rest(
                 lambda: self.rest.metadata(method, parts[2:], params, parsed), trace
             )
-            return result
         return self._rest_core(method, parts[1:], params, parsed, trace)
 
     # -- auth -----------------------------------------------------------------------------

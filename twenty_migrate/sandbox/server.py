@@ -36,6 +36,9 @@ DEFAULT_PORT = 3000
 
 SERVER_NAME = "twenty-sandbox"
 
+DRAIN_LIMIT_BYTES = 8 * MAX_BODY_BYTES
+"""Oversized bodies up to this size are read and discarded before the 413 is sent."""
+
 
 class SandboxHTTPServer(ThreadingHTTPServer):
     """A threading HTTP server that serves one :class:`App`."""
@@ -47,6 +50,14 @@ class SandboxHTTPServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], app: App) -> None:
         self.app = app
         super().__init__(address, _Handler)
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """Log instead of printing a traceback; a client hanging up is routine."""
+        error = sys.exc_info()[1]
+        if isinstance(error, (ConnectionError, TimeoutError)):
+            logger.debug("connection from %s ended: %r", client_address, error)
+        else:
+            logger.exception("error serving %s", client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -65,7 +76,15 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         if length > MAX_BODY_BYTES:
-            # Answer without reading the body, then hang up: the rest of it is unread.
+            # Read the body away (up to a bound) so that the client, still sending, gets
+            # the 413 rather than a reset connection; then hang up.
+            if length <= DRAIN_LIMIT_BYTES:
+                remaining = length
+                while remaining > 0:
+                    chunk = self.rfile.read(min(remaining, 1 << 20))
+                    if not chunk:
+                        break
+                    remaining -= len(chunk)
             too_large = SandboxError(
                 "request entity too large", code="PAYLOAD_TOO_LARGE", status=413
             )

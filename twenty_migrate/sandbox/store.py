@@ -129,7 +129,7 @@ class Engine:
             table = self._tables.get(obj.name_singular)
             if table is None:
                 table = self._tables[obj.name_singular] = Table(obj.name_singular)
-            table.sync(obj, self.registry, self._now())
+            table.sync(obj, self.registry, self._now)
         for name in set(self._tables) - names:
             del self._tables[name]
             if self._db is not None:
@@ -140,7 +140,7 @@ class Engine:
         if self._db is not None:
             self._db.add_metadata_change(kind, payload)
         self._sync()
-        if self._db is not None and kind in ("create_field", "delete_field"):
+        if self._db is not None and kind in ("create_field", "update_field", "delete_field"):
             # Persist the new column values (defaults) of existing rows.
             self._persist(
                 {

@@ -74,7 +74,7 @@ class Table:
         self._cache: OrderedDict[str, tuple[list[str], dict[str, int]]] = OrderedDict()
 
     # ------------------------------------------------------------------ schema
-    def sync(self, obj: ObjectMeta, registry: Registry, now: str) -> None:
+    def sync(self, obj: ObjectMeta, registry: Registry, now: Callable[[], str]) -> None:
         """Adopt the object's current fields; migrate rows and rebuild indexes if needed."""
         keys = storage_keys(obj)
         groups = obj.unique_groups()
@@ -101,10 +101,13 @@ class Table:
         self.groups = [(g, [path_getter(p) for p in g]) for g in groups]
         self.group_types = {g: _path_type(obj, g[0]) for g in groups}
         wanted = {k for k, _ in keys}
+        stamp = now() if self.rows else ""
         for row in self.rows.values():
             for key, f in keys:
                 if key not in row:
-                    row[key] = empty_composite(f.type) if f.is_composite else default_value(f, now)
+                    row[key] = (
+                        empty_composite(f.type) if f.is_composite else default_value(f, stamp)
+                    )
             for key in [k for k in row if k not in wanted]:
                 del row[key]
         self._signature = signature

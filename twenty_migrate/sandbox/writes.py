@@ -124,10 +124,24 @@ class WritePlanner:
             self._check_required(row)
             changed[row["id"]] = row
             inserted.append(row)
-        self._check_relations(changed)
-        self._check_unique(changed)
+        try:
+            self._check_relations(changed)
+            self._check_unique(changed)
+        except SandboxError:
+            if upsert and updated and not UPSERT_ATOMIC:
+                self._apply_updates_only({i: changed[i] for i in updated})
+            raise
         result = [changed[i] for i in updated] + inserted
         return Plan({self.obj.name_singular: dict(changed)}, result)
+
+    def _apply_updates_only(self, updates: dict[str, Row]) -> None:
+        """Twenty's non-transactional upsert: the updates land before the insert fails."""
+        try:
+            self._check_relations(updates)
+            self._check_unique(updates)
+        except SandboxError:
+            return
+        self.engine.commit({self.obj.name_singular: dict(updates)})
 
     def _match(self, item: ProcessedData) -> str | None:
         """The existing record an upsert input matches (id, then each unique group)."""
@@ -169,10 +183,10 @@ class WritePlanner:
                 row[stamp] = self.now
         if "position" in row and "position" not in values:
             row["position"] = self._backfill_position()
-        base = clone_row(actor if actor is not None else DEFAULT_API_ACTOR)
+        base = actor if actor is not None else DEFAULT_API_ACTOR
         for key in ("createdBy", "updatedBy"):
             if key in row:
-                merged = clone_row(base)
+                merged = {**base, "context": dict(base.get("context") or {})}
                 merged.update(values.get(key) or {})
                 row[key] = merged
         return row

@@ -1,0 +1,34 @@
+"""The public API is curated: one sorted ``__all__``, complete, and light to import."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import types
+
+import twenty_migrate as tm
+
+
+def test_all_is_sorted_and_complete():
+    public = {
+        name
+        for name, value in vars(tm).items()
+        if not name.startswith("_")
+        and not isinstance(value, types.ModuleType)
+        and name != "annotations"
+    }
+    assert tm.__all__ == sorted(tm.__all__)
+    assert set(tm.__all__) == public
+
+
+def test_import_is_light():
+    """Importing the package must not pull in notebook, validation or emulator libraries."""
+    heavy = ("tqdm", "ipywidgets", "great_expectations", "graphql", "phonenumbers")
+    code = (
+        "import sys, twenty_migrate\n"
+        f"print(sorted(m for m in sys.modules if m.split('.')[0] in {heavy!r}))"
+    )
+    output = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert output == "[]"

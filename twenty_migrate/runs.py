@@ -1,0 +1,340 @@
+"""Where run journals live and how they are stored.
+
+* The runs directory: one folder per run (``<runs_dir>/<run_id>/journal.sqlite``), run ids
+  (``2026-11-23T12-30-05_people``), :func:`list_runs` to see them all.
+* The journal's SQLite schema, its row types (:class:`RowOutcome`, :class:`PendingRow`,
+  :class:`BatchState`) and the few SQL statements shared by its writers.
+
+:class:`~twenty_migrate.journal.RunJournal` is the API over one journal.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Literal, TypeAlias
+
+import pandas as pd
+
+from .errors import JournalError
+from .payloads import RowId
+
+__all__ = [
+    "BATCH_STATUSES",
+    "JOURNAL_FILE",
+    "ROW_STATUSES",
+    "BatchState",
+    "PendingRow",
+    "RowOutcome",
+    "list_run_ids",
+    "list_runs",
+    "reusable_ids",
+]
+
+JOURNAL_FILE = "journal.sqlite"
+SCHEMA_VERSION = 1
+RowStatus: TypeAlias = Literal["pending", "created", "updated", "unchanged", "failed"]
+BatchStatus: TypeAlias = Literal["pending", "sent", "succeeded", "failed", "ambiguous", "split"]
+ROW_STATUSES: tuple[str, ...] = ("created", "updated", "unchanged", "failed", "pending")
+BATCH_STATUSES: tuple[str, ...] = ("pending", "sent", "succeeded", "failed", "ambiguous", "split")
+#: Batch statuses with nothing left to do.
+DONE_BATCH = ("succeeded", "failed", "split")
+#: Settings keys never written, whatever a caller passes (belt and braces: the importer
+#: never passes the key in the first place).
+_SECRET_KEY_RE = re.compile(r"key|token|secret|password|authorization|bearer", re.IGNORECASE)
+_RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS run (
+    run_id TEXT PRIMARY KEY,
+    name TEXT,
+    kind TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    plan TEXT NOT NULL,
+    settings TEXT NOT NULL,
+    base_url TEXT,
+    status TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    started_at TEXT,
+    finished_at TEXT,
+    duration_s REAL NOT NULL DEFAULT 0,
+    calls INTEGER NOT NULL DEFAULT 0,
+    throttled INTEGER NOT NULL DEFAULT 0,
+    retried INTEGER NOT NULL DEFAULT 0,
+    schema_version INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS batches (
+    batch_id TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL,
+    step INTEGER NOT NULL,
+    object TEXT NOT NULL,
+    upsert INTEGER NOT NULL,
+    key TEXT,
+    parent TEXT,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    n_rows INTEGER NOT NULL,
+    updated_at TEXT
+);
+CREATE TABLE IF NOT EXISTS rows (
+    object TEXT NOT NULL,
+    _row NOT NULL,
+    seq INTEGER NOT NULL,
+    step INTEGER NOT NULL,
+    batch_id TEXT NOT NULL,
+    sent_id TEXT NOT NULL,
+    twenty_id TEXT,
+    payload TEXT NOT NULL,
+    source TEXT,
+    status TEXT NOT NULL,
+    error TEXT,
+    error_code TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    first_sent_at TEXT,
+    finished_at TEXT,
+    PRIMARY KEY (object, _row)
+);
+CREATE INDEX IF NOT EXISTS rows_by_batch ON rows (batch_id);
+CREATE TABLE IF NOT EXISTS attempts (
+    batch_id TEXT NOT NULL,
+    attempt INTEGER NOT NULL,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    outcome TEXT,
+    http_status INTEGER,
+    message TEXT,
+    n_records INTEGER NOT NULL,
+    elapsed_ms REAL,
+    PRIMARY KEY (batch_id, attempt)
+);
+"""
+
+ROW_COLUMNS = [
+    "object",
+    "_row",
+    "twenty_id",
+    "status",
+    "error",
+    "error_code",
+    "attempts",
+    "batch_id",
+    "first_sent_at",
+    "finished_at",
+    "duration_ms",
+    "sent_id",
+    "step",
+]
+
+
+def now_iso() -> str:
+    """UTC now as ``2026-11-23T12:30:05.123Z``."""
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class RowOutcome:
+    """The outcome of one row, as the importer records it."""
+
+    object: str
+    row: RowId
+    status: str
+    twenty_id: str | None = None
+    error: str | None = None
+    error_code: str | None = None
+
+
+@dataclass(frozen=True)
+class PendingRow:
+    """A row still to be written: its id in the plan, the id it is sent with, its payload."""
+
+    row: RowId
+    sent_id: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class BatchState:
+    """A batch with work left, as read back from the journal."""
+
+    batch_id: str
+    object: str
+    step: int
+    status: BatchStatus
+    upsert: bool
+    key: str | None
+    attempts: int
+    rows: tuple[PendingRow, ...]
+
+    @property
+    def unanswered(self) -> bool:
+        """Sent before without an answer: Twenty may already have applied it."""
+        return self.status in ("sent", "ambiguous")
+
+
+def slug(text: str) -> str:
+    """A run-id-safe version of a plan label."""
+    slug = re.sub(r"[^A-Za-z0-9_+-]+", "-", text).strip("-")
+    return slug[:60] or "run"
+
+
+def check_run_id(run_id: str) -> str:
+    """``run_id`` if it is a safe directory name, else JournalError."""
+    if not isinstance(run_id, str) or not _RUN_ID_RE.match(run_id) or ".." in run_id:
+        raise JournalError(
+            f"invalid run id {run_id!r}: use letters, digits and . _ + - only", run_id=str(run_id)
+        )
+    return run_id
+
+
+def scrub(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """Settings without any key that looks like a secret."""
+    out: dict[str, Any] = {}
+    for key, value in settings.items():
+        if _SECRET_KEY_RE.search(str(key)):
+            continue
+        out[str(key)] = scrub(value) if isinstance(value, Mapping) else value
+    return out
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """A connection to a journal file: WAL, ``synchronous=FULL``, autocommit."""
+    conn = sqlite3.connect(str(path), timeout=30.0, isolation_level=None, check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    return conn
+
+
+def has_run(conn: sqlite3.Connection) -> bool:
+    """Whether the journal's plan was committed (a run row exists)."""
+    exists = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'run'"
+    ).fetchone()
+    return bool(exists) and conn.execute("SELECT 1 FROM run").fetchone() is not None
+
+
+def finish_attempt(
+    conn: sqlite3.Connection,
+    batch_id: str,
+    attempt: int,
+    finished: str,
+    outcome: str,
+    http_status: int | None,
+    message: str | None,
+    elapsed_ms: float | None,
+) -> None:
+    """Close an attempt with its outcome."""
+    conn.execute(
+        "UPDATE attempts SET finished_at = ?, outcome = ?, http_status = ?, message = ?,"
+        " elapsed_ms = ? WHERE batch_id = ? AND attempt = ?",
+        (finished, outcome, http_status, message, elapsed_ms, batch_id, attempt),
+    )
+
+
+def write_outcomes(conn: sqlite3.Connection, rows: Sequence[RowOutcome], finished: str) -> None:
+    """Write row outcomes (a ``None`` twenty_id keeps the assigned one)."""
+    conn.executemany(
+        "UPDATE rows SET status = ?, twenty_id = COALESCE(?, twenty_id), error = ?,"
+        " error_code = ?, finished_at = ? WHERE object = ? AND _row = ?",
+        [(r.status, r.twenty_id, r.error, r.error_code, finished, r.object, r.row) for r in rows],
+    )
+
+
+def add_stats(
+    conn: sqlite3.Connection,
+    duration_s: float = 0.0,
+    calls: float = 0,
+    throttled: float = 0,
+    retried: float = 0,
+) -> None:
+    """Add to the run's totals."""
+    conn.execute(
+        "UPDATE run SET duration_s = duration_s + ?, calls = calls + ?,"
+        " throttled = throttled + ?, retried = retried + ?",
+        (float(duration_s), int(calls), int(throttled), int(retried)),
+    )
+
+
+def duration_ms(start: str | None, end: str | None) -> float | None:
+    """Milliseconds between two ISO timestamps, or None."""
+    if not start or not end:
+        return None
+    begin = datetime.fromisoformat(start.replace("Z", "+00:00"))
+    stop = datetime.fromisoformat(end.replace("Z", "+00:00"))
+    return (stop - begin).total_seconds() * 1000
+
+
+def list_run_ids(runs_dir: str | os.PathLike[str]) -> list[str]:
+    """Ids of the runs in ``runs_dir`` that have a journal file, sorted."""
+    root = Path(runs_dir)
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if (p / JOURNAL_FILE).is_file())
+
+
+def list_runs(runs_dir: str | os.PathLike[str]) -> pd.DataFrame:
+    """Every run in ``runs_dir``, oldest first.
+
+    Columns: ``run_id, name, kind, status, created_at, finished_at, rows, created,
+    updated, unchanged, failed, pending``.
+
+    Example:
+        >>> list_runs("runs").tail()
+    """
+    from .journal import RunJournal
+
+    columns = ["run_id", "name", "kind", "status", "created_at", "finished_at", "rows"]
+    columns += list(ROW_STATUSES)
+    records = []
+    for run_id in list_run_ids(runs_dir):
+        try:
+            journal = RunJournal.open(runs_dir, run_id)
+        except JournalError:
+            continue
+        try:
+            summary = journal.summary()
+        finally:
+            journal.close()
+        record = {c: summary.get(c) for c in columns[:7]}
+        record.update(summary["totals"])
+        records.append(record)
+    frame = pd.DataFrame.from_records(records, columns=columns)
+    return frame.sort_values(["created_at", "run_id"], kind="stable").reset_index(drop=True)
+
+
+def reusable_ids(
+    runs_dir: str | os.PathLike[str], name: str, *, kind: str = "test_batch"
+) -> dict[tuple[str, RowId], str]:
+    """Ids that earlier runs named ``name`` (of ``kind``) created, by ``(object, _row)``.
+
+    A full run re-sends a test batch's rows with the ids they were created with, so the
+    test records are updated rather than created twice (also for objects without a unique
+    field). Newer runs win.
+    """
+    from .journal import RunJournal
+
+    found: dict[tuple[str, RowId], str] = {}
+    for run_id in list_run_ids(runs_dir):
+        try:
+            journal = RunJournal.open(runs_dir, run_id)
+        except JournalError:
+            continue
+        try:
+            info = journal.info()
+            if info["kind"] != kind or info["name"] != name:
+                continue
+            rows = journal._query(
+                "SELECT object, _row, sent_id FROM rows"
+                " WHERE status = 'created' AND twenty_id = sent_id"
+            )
+        finally:
+            journal.close()
+        for r in rows:
+            found[(r["object"], r["_row"])] = r["sent_id"]
+    return found

@@ -1,0 +1,605 @@
+"""Sending a run's pending batches: the engine behind :class:`~twenty_migrate.importer.Importer`.
+
+A :class:`Session` reads the journal's pending work and sends it, step by step, with up to
+``max_in_flight`` batches in flight (the client's limiter paces them). It records each
+request before it goes out and each answer when it comes back, matches answers to rows,
+splits refused batches to isolate the bad rows, reconciles batches whose answer was lost,
+and stops early when Twenty cannot be reached or every row fails for a reason outside
+the rows. Row outcomes and progress are reported as they happen.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import re
+import threading
+from collections import Counter, deque
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import Any, Protocol
+
+import httpx
+
+from .errors import (
+    APIConnectionError,
+    APIStatusError,
+    BadRequestError,
+    ConflictError,
+    RateLimitError,
+    ServerError,
+    TwentyAPIError,
+)
+from .journal import BatchState, PendingRow, RowOutcome, RunJournal
+from .outcomes import ImportResult, match_records, named_rows, selection, suspect_row
+from .payloads import iter_refs, replace_refs
+from .plan import RateBudget, budget_seconds
+from .progress import Progress, ProgressArg, make_progress
+
+__all__ = ["MAX_RECONCILE_ROUNDS", "SYSTEMIC_FAILURES", "Session", "SupportsImport"]
+
+logger = logging.getLogger("twenty_migrate.importer")
+
+#: Unique fields Twenty matches an upsert on (twenty-api.md §3), used to match answers to
+#: rows when the client cannot read the workspace metadata.
+KNOWN_UNIQUE_PATHS: dict[str, tuple[str, ...]] = {
+    "person": ("emails.primaryEmail",),
+    "people": ("emails.primaryEmail",),
+    "company": ("domainName.primaryLinkUrl",),
+    "companies": ("domainName.primaryLinkUrl",),
+}
+#: Unique sub-field per composite type (twenty-api.md §3); PHONES needs three, so it is
+#: not used for matching.
+UNIQUE_SUBFIELD = {"EMAILS": "primaryEmail", "LINKS": "primaryLinkUrl"}
+#: A step stops when this many of its rows failed and none succeeded: when every row fails,
+#: the cause is outside the rows (a missing field or option), and going on wastes the budget.
+SYSTEMIC_FAILURES = 20
+#: Look-up-and-resend rounds for a create-only batch whose answer was lost.
+MAX_RECONCILE_ROUNDS = 3
+#: Twenty names its per-call cap (QUERY_MAX_RECORDS) in this message (twenty-api.md §2.3).
+_CAP_RE = re.compile(r"Maximum number of records to \w+ is (\d+)", re.IGNORECASE)
+_SETTLED = ("created", "updated", "unchanged", "failed")
+_LANDED = ("created", "updated", "unchanged")
+
+
+class SupportsImport(Protocol):
+    """The client methods the importer needs (``TwentyClient`` has them)."""
+
+    def create_many(
+        self,
+        object_name: str,
+        records: list[dict[str, Any]],
+        *,
+        upsert: bool = True,
+        api: str = "graphql",
+        fields: str = "id",
+    ) -> list[dict[str, Any]]: ...
+
+    def find_by_ids(
+        self,
+        object_name: str,
+        ids: Sequence[str],
+        *,
+        fields: str | None = "id",
+        with_deleted: bool = True,
+    ) -> list[dict[str, Any]]: ...
+
+
+def _error_code(exc: TwentyAPIError | None) -> str | None:
+    if exc is None:
+        return None
+    return exc.sub_code or exc.code or type(exc).__name__
+
+
+def _row_message(exc: TwentyAPIError) -> str:
+    """Twenty's message, plus its user-friendly version when that says more."""
+    message = str(exc)
+    friendly = exc.user_friendly_message
+    if friendly and friendly.strip() and friendly not in message:
+        return f"{message} ({friendly.strip()})"
+    return message
+
+
+def _status_of(exc: BaseException | None) -> int | None:
+    status = getattr(exc, "status_code", None)
+    return status if isinstance(status, int) else None
+
+
+def _chunks(rows: Sequence[PendingRow], size: int) -> list[list[PendingRow]]:
+    return [list(rows[i : i + size]) for i in range(0, len(rows), size)]
+
+
+class Session:
+    """One execution of a journal's pending work (a run, or a resume of it)."""
+
+    def __init__(
+        self,
+        client: SupportsImport,
+        journal: RunJournal,
+        *,
+        max_in_flight: int,
+        clock: Callable[[], float],
+        progress: ProgressArg,
+        rate_limit: RateBudget | None,
+    ) -> None:
+        self.client = client
+        self.journal = journal
+        self.max_in_flight = max_in_flight
+        self.clock = clock
+        self.progress_arg = progress
+        self.rate_limit = rate_limit
+        settings = journal.settings
+        self.api = str(settings.get("api", "graphql"))
+        self.batch_size = int(settings.get("batch_size", 60))
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        self.reason: str | None = None
+        self.cap: int | None = None
+        self.keys: dict[tuple[str, str | None], list[str]] = {}
+        self.started = self.clock()
+        self.stats_start = self.stats()
+        self.stats_saved = dict(self.stats_start)
+        self.stats_shown = dict(self.stats_start)
+        self.saved_at = self.started
+        self.unshown: dict[str, Counter[str]] = {}
+        self.progress: Progress | None = None
+        # Current step: object, rows left, successes and failures (systemic-failure guard).
+        self.object = ""
+        self.left = 0
+        self.succeeded = 0
+        self.failures: Counter[str] = Counter()
+
+    # -------------------------------------------------------------- setup
+
+    def stats(self) -> dict[str, int]:
+        snapshot = getattr(getattr(self.client, "stats", None), "snapshot", None)
+        data = snapshot() if callable(snapshot) else {}
+        return {k: int(data.get(k, 0)) for k in ("calls", "throttled", "retried")}
+
+    def check_objects(self, objects: Sequence[str]) -> None:
+        """Resolve the object names before anything is sent, so a typo fails cheaply."""
+        names = getattr(self.client, "object_names", None)
+        if callable(names):
+            for obj in dict.fromkeys(objects):
+                names(obj)
+
+    def key_paths(self, obj: str, key: str | None) -> list[str]:
+        """Paths to match answers on: the step's key, then the object's unique fields."""
+        if (obj, key) not in self.keys:
+            paths = [key] if key else []
+            self.keys[(obj, key)] = paths + [p for p in self.unique_paths(obj) if p not in paths]
+        return self.keys[(obj, key)]
+
+    def unique_paths(self, obj: str) -> list[str]:
+        reader = getattr(self.client, "object_metadata", None)
+        meta = None
+        if callable(reader):
+            with contextlib.suppress(Exception):  # a nicety: the static table still works
+                meta = reader(obj)
+        if not isinstance(meta, Mapping):
+            return list(KNOWN_UNIQUE_PATHS.get(obj, ()))
+        paths = []
+        for f in meta.get("fields") or []:
+            kind, name = f.get("type"), f.get("name")
+            if not f.get("isUnique") or not f.get("isActive", True) or name in (None, "id"):
+                continue
+            if kind in ("PHONES", "RELATION", "MORPH_RELATION"):
+                continue
+            paths.append(f"{name}.{UNIQUE_SUBFIELD[kind]}" if kind in UNIQUE_SUBFIELD else name)
+        return paths
+
+    # -------------------------------------------------------------- running
+
+    def run(self) -> None:
+        steps: dict[int, list[BatchState]] = {}
+        for batch in self.journal.pending_batches():
+            steps.setdefault(batch.step, []).append(batch)
+        if not steps:
+            return
+        self.progress = make_progress(self.progress_arg)
+        step_counts = self.journal.step_counts()
+        with ThreadPoolExecutor(self.max_in_flight, thread_name_prefix="twenty-import") as pool:
+            for step, batches in sorted(steps.items()):
+                counts = step_counts.get(step, {})
+                done = {k: v for k, v in counts.items() if k != "pending" and v}
+                with self.lock:
+                    self.object = batches[0].object
+                    self.left = int(counts.get("pending", 0))
+                    self.succeeded = sum(v for k, v in done.items() if k != "failed")
+                    self.failures = Counter()
+                self.progress.start(self.object, sum(counts.values()))
+                if done:
+                    self.progress.update(self.object, **done)
+                self.run_step(pool, batches)
+                if self.stop.is_set():
+                    break
+
+    def run_step(self, pool: ThreadPoolExecutor, batches: Sequence[BatchState]) -> None:
+        queue = deque(batches)
+        in_flight: dict[Future[None], BatchState] = {}
+        try:
+            while in_flight or (queue and not self.stop.is_set()):
+                while queue and not self.stop.is_set() and len(in_flight) < self.max_in_flight:
+                    batch = queue.popleft()
+                    in_flight[pool.submit(self.work, batch)] = batch
+                done, _ = wait(list(in_flight), timeout=0.5, return_when=FIRST_COMPLETED)
+                for future in done:
+                    del in_flight[future]
+                    future.result()
+                self.show_progress()
+        except BaseException:
+            # Let the requests already on the wire finish and record their answers.
+            self.stop.set()
+            wait(list(in_flight))
+            raise
+        finally:
+            self.show_progress()
+
+    def halt(self, reason: str) -> None:
+        with self.lock:
+            first = self.reason is None
+            if first:
+                self.reason = reason
+        self.stop.set()
+        if first:
+            logger.warning("Stopping run %s: %s", self.journal.run_id, reason)
+
+    def work(self, batch: BatchState) -> None:
+        """Send one planned batch, and whatever it splits into."""
+        rows = self.resolve(batch, list(batch.rows))
+        if rows and batch.unanswered and not batch.upsert:
+            rows = self.reconcile(batch, batch.batch_id, rows)
+        if not rows:
+            self.journal.close_batch(batch.batch_id)
+            return
+        self.send(batch, batch.batch_id, rows)
+
+    def resolve(self, batch: BatchState, rows: list[PendingRow]) -> list[PendingRow]:
+        """Put the Twenty ids of earlier steps' rows into relation fields; a row whose target
+        did not land fails here, with a message naming the target."""
+        wanted = {(obj, row) for r in rows for _, obj, row in iter_refs(r.payload)}
+        if not wanted:
+            return rows
+        targets = self.journal.targets(wanted)
+        ready, failed = [], []
+        for r in rows:
+            ids, problems = {}, []
+            for path, obj, row in iter_refs(r.payload):
+                hit = targets.get((obj, row))
+                if hit is not None and hit["status"] in _LANDED and hit["twenty_id"]:
+                    ids[path] = str(hit["twenty_id"])
+                elif hit is None:
+                    problems.append(f"{path}: {obj} row {row!r} is not in the plan")
+                elif hit["status"] == "failed":
+                    problems.append(f"{path}: {obj} row {row!r} failed ({hit['error']})")
+                else:
+                    problems.append(f"{path}: {obj} row {row!r} has no Twenty id yet")
+            if problems:
+                failed.append(
+                    RowOutcome(
+                        batch.object, r.row, "failed", None, "; ".join(problems), "REF_FAILED"
+                    )
+                )
+            else:
+                ready.append(PendingRow(r.row, r.sent_id, replace_refs(r.payload, ids)))
+        if failed:
+            self.journal.settle_rows(failed)
+            self.settle(batch.object, Counter(failed=len(failed)), [f.error or "" for f in failed])
+        return ready
+
+    def reconcile(
+        self, batch: BatchState, batch_id: str, rows: list[PendingRow]
+    ) -> list[PendingRow]:
+        """A create-only batch may have landed: record the rows found, return the others."""
+        attempt = self.journal.mark_sent(batch_id, [], outcome="lookup", n_records=len(rows))
+        started = self.clock()
+        records = self.client.find_by_ids(batch.object, [r.sent_id for r in rows])
+        found = {str(r.get("id")) for r in records}
+        rest = [r for r in rows if r.sent_id not in found]
+        landed = [
+            RowOutcome(batch.object, r.row, "created", r.sent_id)
+            for r in rows
+            if r.sent_id in found
+        ]
+        self.journal.record_answer(
+            batch_id,
+            attempt,
+            outcome="lookup",
+            batch_status="sent" if rest else "succeeded",
+            rows=landed,
+            message=f"{len(landed)} of {len(rows)} records already in Twenty",
+            elapsed_ms=(self.clock() - started) * 1000,
+        )
+        self.settle(batch.object, Counter(created=len(landed)), [])
+        return rest
+
+    def send(
+        self, batch: BatchState, batch_id: str, rows: list[PendingRow], round: int = 0
+    ) -> None:
+        if self.stop.is_set():
+            return  # left pending (or sent) in the journal; a resume picks it up
+        cap = self.cap
+        if cap is not None and len(rows) > cap:
+            self.split(batch, batch_id, None, _chunks(rows, cap))
+            return
+        attempt = self.journal.mark_sent(batch_id, [r.row for r in rows])
+        started = self.clock()
+        paths = self.key_paths(batch.object, batch.key)
+        records = [{**r.payload, "id": r.sent_id} for r in rows]
+        try:
+            returned = self.client.create_many(
+                batch.object, records, upsert=batch.upsert, api=self.api, fields=selection(paths)
+            )
+        except (BadRequestError, ConflictError) as exc:
+            self.refused(batch, batch_id, rows, attempt, exc, self.ms(started))
+        except RateLimitError as exc:
+            # A throttled call was not applied, and the client already waited long enough.
+            self.answer(batch_id, attempt, "throttled", "pending", exc, self.ms(started))
+            self.halt(f"Twenty kept throttling ({exc}); resume later")
+        except (APIConnectionError, ServerError) as exc:
+            self.unanswered(batch, batch_id, rows, attempt, exc, self.ms(started), round)
+        except APIStatusError as exc:
+            if exc.status_code == 413 and len(rows) > 1:
+                self.split(batch, batch_id, attempt, _chunks(rows, (len(rows) + 1) // 2), exc=exc)
+                return
+            self.answer(batch_id, attempt, "error", "pending", exc, self.ms(started))
+            raise
+        else:
+            self.answered(batch, batch_id, rows, attempt, returned, paths, self.ms(started))
+
+    def ms(self, started: float) -> float:
+        return (self.clock() - started) * 1000
+
+    def answer(
+        self,
+        batch_id: str,
+        attempt: int,
+        outcome: str,
+        status: Any,
+        exc: BaseException,
+        elapsed_ms: float,
+    ) -> None:
+        """Record an answer that settles no row."""
+        self.journal.record_answer(
+            batch_id,
+            attempt,
+            outcome=outcome,
+            batch_status=status,
+            http_status=_status_of(exc),
+            message=str(exc),
+            elapsed_ms=elapsed_ms,
+        )
+
+    def answered(
+        self,
+        batch: BatchState,
+        batch_id: str,
+        rows: list[PendingRow],
+        attempt: int,
+        returned: list[dict[str, Any]],
+        paths: Sequence[str],
+        elapsed_ms: float,
+    ) -> None:
+        matched, left = match_records(rows, returned, paths)
+        if left:
+            # Neither id nor key in the answer: see whether the rows' own ids exist.
+            ids = [r.sent_id for r in left]
+            found = {str(r.get("id")) for r in self.client.find_by_ids(batch.object, ids)}
+            matched.update({r.row: ("created", r.sent_id) for r in left if r.sent_id in found})
+        outcomes = []
+        for row in rows:
+            if row.row in matched:
+                status, twenty_id = matched[row.row]
+                outcomes.append(RowOutcome(batch.object, row.row, status, twenty_id))
+            else:
+                outcomes.append(
+                    RowOutcome(
+                        batch.object,
+                        row.row,
+                        "updated",
+                        None,
+                        "Twenty matched an existing record on a unique field the answer does "
+                        "not show; give the step a key to record which record it was",
+                        "UNMATCHED",
+                    )
+                )
+        self.journal.record_answer(
+            batch_id,
+            attempt,
+            outcome="ok",
+            batch_status="succeeded",
+            rows=outcomes,
+            elapsed_ms=elapsed_ms,
+        )
+        self.settle(batch.object, Counter(o.status for o in outcomes), [])
+
+    def refused(
+        self,
+        batch: BatchState,
+        batch_id: str,
+        rows: list[PendingRow],
+        attempt: int,
+        exc: TwentyAPIError,
+        elapsed_ms: float,
+    ) -> None:
+        """Twenty refused the batch: isolate the rows at fault, send the others."""
+        caps = [int(m.group(1)) for m in map(_CAP_RE.search, exc.messages) if m]
+        if caps and len(rows) > caps[0]:
+            with self.lock:
+                self.cap = min(caps[0], self.cap or caps[0])
+            self.split(batch, batch_id, attempt, _chunks(rows, caps[0]), exc=exc, ms=elapsed_ms)
+            return
+        if len(rows) == 1:
+            message = _row_message(exc)
+            failed = RowOutcome(
+                batch.object, rows[0].row, "failed", None, message, _error_code(exc)
+            )
+            self.journal.record_answer(
+                batch_id,
+                attempt,
+                outcome="bad_request",
+                batch_status="failed",
+                rows=[failed],
+                http_status=_status_of(exc),
+                message=message,
+                elapsed_ms=elapsed_ms,
+            )
+            self.settle(batch.object, Counter(failed=1), [message])
+            return
+        named = named_rows(exc, rows)
+        if named:
+            rest = [r for i, r in enumerate(rows) if i not in named]
+            failed_rows = [(rows[i], msg) for i, msg in sorted(named.items())]
+            self.split(batch, batch_id, attempt, [rest], failed_rows, exc=exc, ms=elapsed_ms)
+            return
+        suspect = suspect_row(exc, rows)
+        if suspect is not None:
+            parts = [[rows[suspect]], [r for i, r in enumerate(rows) if i != suspect]]
+        else:
+            parts = _chunks(rows, (len(rows) + 1) // 2)
+        self.split(batch, batch_id, attempt, parts, exc=exc, ms=elapsed_ms)
+
+    def split(
+        self,
+        batch: BatchState,
+        batch_id: str,
+        attempt: int | None,
+        parts: Sequence[list[PendingRow]],
+        failed_rows: Sequence[tuple[PendingRow, str]] = (),
+        *,
+        exc: TwentyAPIError | None = None,
+        ms: float | None = None,
+    ) -> None:
+        """Replace a batch by smaller ones (``.1``, ``.2`` ...) and send them in turn."""
+        code = _error_code(exc)
+        failed = [RowOutcome(batch.object, r.row, "failed", None, m, code) for r, m in failed_rows]
+        children = [(f"{batch_id}.{n}", part) for n, part in enumerate(parts, 1) if part]
+        self.journal.split(
+            batch_id,
+            attempt,
+            [(child, [r.row for r in part]) for child, part in children],
+            outcome="bad_request" if exc is not None else "split",
+            failed=failed,
+            http_status=_status_of(exc),
+            message=None if exc is None else str(exc),
+            elapsed_ms=ms,
+        )
+        if failed:
+            self.settle(batch.object, Counter(failed=len(failed)), [m for _, m in failed_rows])
+        for child, part in children:
+            self.send(batch, child, part)
+
+    def unanswered(
+        self,
+        batch: BatchState,
+        batch_id: str,
+        rows: list[PendingRow],
+        attempt: int,
+        exc: APIConnectionError | ServerError,
+        elapsed_ms: float,
+        round: int,
+    ) -> None:
+        """No usable answer: maybe applied. Reconcile now, or leave it for a resume."""
+        maybe = isinstance(exc, ServerError) or bool(exc.maybe_applied)
+        if isinstance(exc, ServerError):
+            outcome = "server_error"
+        elif isinstance(exc.__cause__, httpx.TimeoutException):
+            outcome = "timeout"
+        else:
+            outcome = "dropped"
+        self.answer(
+            batch_id, attempt, outcome, "ambiguous" if maybe else "pending", exc, elapsed_ms
+        )
+        if not batch.upsert and round < MAX_RECONCILE_ROUNDS:
+            # A plain create is not safe to repeat: see what landed, send only the rest.
+            rest = self.reconcile(batch, batch_id, rows) if maybe else rows
+            if rest:
+                self.send(batch, batch_id, rest, round + 1)
+            else:
+                self.journal.close_batch(batch_id)
+            return
+        if batch.upsert and round < 1:
+            # The client already retried this idempotent upsert; one more round after it.
+            self.send(batch, batch_id, rows, round + 1)
+            return
+        self.halt(
+            f"Twenty did not answer ({exc}); batch {batch_id} may have been applied and will "
+            "be re-sent with the same ids on resume"
+        )
+
+    # -------------------------------------------------------------- reporting
+
+    def settle(self, obj: str, counts: Counter[str], failures: Sequence[str]) -> None:
+        """Count settled rows for progress and for the systemic-failure guard."""
+        with self.lock:
+            self.unshown.setdefault(obj, Counter()).update(+counts)
+            if obj != self.object:
+                return
+            self.left -= sum(counts[k] for k in _SETTLED)
+            self.succeeded += sum(counts[k] for k in _SETTLED if k != "failed")
+            self.failures.update(failures)
+            total_failed = sum(self.failures.values())
+            systemic = self.succeeded == 0 and total_failed >= SYSTEMIC_FAILURES
+            common = self.failures.most_common(1)
+        if systemic and common:
+            message = common[0][0].rstrip()
+            message += "" if message.endswith((".", "!", "?")) else "."
+            self.halt(
+                f"all {total_failed} {obj} rows sent so far failed, most often with: "
+                f"{message} The cause is probably not the rows (a field or option "
+                "missing in the workspace?): fix it, then resume the run; the failed rows "
+                "go to the fix-me file"
+            )
+
+    def show_progress(self) -> None:
+        if self.progress is None:
+            return
+        stats = self.stats()
+        with self.lock:
+            unshown, self.unshown = self.unshown, {}
+            calls = {k: stats[k] - self.stats_shown[k] for k in ("throttled", "retried")}
+            self.stats_shown = stats
+            obj, left = self.object, self.left
+        if obj:
+            unshown.setdefault(obj, Counter()).update(+Counter(calls))
+        for name, counts in unshown.items():
+            values = dict(counts)
+            if name == obj:
+                values["eta_s"] = int(self.eta(left, stats))
+            self.progress.update(name, **values)
+
+    def eta(self, left: int, stats: Mapping[str, int]) -> float:
+        """Seconds left in the step by the rate budget (the observed speed misleads: a run
+        goes fast during the burst, then at the sustained rate)."""
+        calls_left = math.ceil(max(0, left) / max(1, self.batch_size))
+        calls_done = stats["calls"] - self.stats_start["calls"]
+        needed = budget_seconds(calls_done + calls_left, self.rate_limit)
+        return max(0.0, needed - (self.clock() - self.started))
+
+    def close(self) -> None:
+        """Close the progress display and add this session's totals to the journal."""
+        if self.progress is not None:
+            with contextlib.suppress(Exception):
+                self.show_progress()
+            self.progress.close()
+            self.progress = None
+        stats, now = self.stats(), self.clock()
+        delta = {k: stats[k] - self.stats_saved[k] for k in stats}
+        with contextlib.suppress(Exception):
+            self.journal.add_stats(duration_s=now - self.saved_at, **delta)
+        self.stats_saved, self.saved_at = stats, now
+
+    def result(self) -> ImportResult:
+        counts = self.journal.counts()
+        pending = sum(c["pending"] for c in counts.values())
+        failed = sum(c["failed"] for c in counts.values())
+        if pending:
+            status = "incomplete"
+        else:
+            status = "completed_with_failures" if failed else "completed"
+        message = None
+        if pending:
+            message = self.reason or "the run stopped before every row was sent"
+        self.journal.set_status(status, finished=True)
+        return ImportResult.from_journal(self.journal, status=status, message=message)
