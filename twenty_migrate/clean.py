@@ -460,11 +460,11 @@ def normalize_phones(
     out = df.copy(deep=False)
     rows = _row_ids(df)
     for column in cols:
-        cells = phones_column(df[column], regions, strict=True)
+        parsed = phones_column(df[column], regions, strict=True)
         # Only a cell holding exactly one valid number is rewritten.
-        single = [
-            c[0] if c is not None and len(c) == 1 and c[0][4] is None else None for c in cells
-        ]
+        single = parsed.first.copy()
+        for position in list(parsed.extras) + list(parsed.errors):
+            single[position] = None
         if output == "parts":
             for index, sub in enumerate(("Number", "CountryCode", "CallingCode")):
                 out[f"{column}.primaryPhone{sub}"] = pd.Series(
@@ -482,7 +482,7 @@ def normalize_phones(
         merged[changed] = new[changed]
         out[column] = _rebuild(df[column], merged)
         if log is not None:
-            notes = [f"extension {p[3]} dropped" if p and p[3] else None for p in single]
+            notes = [parsed.notes.get(i) for i in range(len(df))]
             log.record(
                 "normalize_phone",
                 column,

@@ -19,12 +19,15 @@ import pandas as pd
 from twenty_migrate import convert as cv
 from twenty_migrate.errors import MappingError
 from twenty_migrate.schema import FieldSchema
-from twenty_migrate.values import CURRENCY_CODES, settle_currency, split_full_name
+from twenty_migrate.values import (
+    CURRENCY_CODES,
+    HONORIFICS,
+    NAME_SUFFIXES,
+    settle_currency,
+    split_full_name,
+)
 
 __all__ = ["currency", "emails", "full_name", "links", "phones"]
-
-Phone = tuple[str | None, str | None, str | None, str | None, str | None]
-
 
 class Target(Protocol):
     """One mapped column: its source, the composite field and the sub-field it feeds."""
@@ -67,21 +70,18 @@ def full_name(ctx: cv.Context, group: Sequence[Target]) -> dict[str, pd.Series[A
     last = cv.text(ctx, subs["lastName"][0].source) if "lastName" in subs else None
     if "" in subs:
         source = subs[""][0].source
-        parts, _, _ = cv.per_unique(ctx.df[source], lambda v: split_full_name(cv._text_value(v)))
-        split_first = pd.Series([p[0] if p else None for p in parts], index=index, dtype="str")
-        split_last = pd.Series([p[1] if p else None for p in parts], index=index, dtype="str")
+        split_first, split_last, dropped = _split_names(ctx, source)
         use_split = np.ones(len(index), dtype=bool)
         for explicit in (first, last):
             if explicit is not None:
                 use_split &= explicit.isna().to_numpy(dtype=bool)
         first = split_first if first is None else first.where(~use_split, split_first)
         last = split_last if last is None else last.where(~use_split, split_last)
-        dropped = np.array([p[2] if p else None for p in parts], dtype=object)
-        mask = use_split & _flags(dropped, lambda d: d is not None)
-        messages = np.array([f"{d!r} left out of the name" for d in dropped], dtype=object)
-        ctx.problems.add(
-            mask, source, name, "name_part_dropped", ctx.df[source].to_numpy(dtype=object),
-            messages, "warning",
+        _report(
+            ctx,
+            {int(p): f"{dropped[p]!r} left out of the name" for p in np.flatnonzero(use_split)
+             if dropped[p] is not None},
+            source, name, "name_part_dropped", "warning",
         )  # fmt: skip
     out: dict[str, pd.Series[Any]] = {}
     if first is not None:
@@ -89,6 +89,39 @@ def full_name(ctx: cv.Context, group: Sequence[Target]) -> dict[str, pd.Series[A
     if last is not None:
         out[f"{name}.lastName"] = last
     return out
+
+
+_SIMPLE_NAME_RE = r"^([^\s,]+) ([^\s,]+)$"
+
+
+def _split_names(
+    ctx: cv.Context, source: str
+) -> tuple[pd.Series[Any], pd.Series[Any], np.ndarray[Any, Any]]:
+    """(first names, last names, dropped honorifics) of a full-name column.
+
+    Plain two-word names are split vectorised; the rest go through ``split_full_name``.
+    """
+    series, index = ctx.df[source], ctx.df.index
+    first = pd.Series(None, index=index, dtype="str")
+    last = pd.Series(None, index=index, dtype="str")
+    dropped = np.full(len(index), None, dtype=object)
+    simple = np.zeros(len(index), dtype=bool)
+    if series.dtype != object and pd.api.types.is_string_dtype(series.dtype):
+        parts = series.str.strip().str.extract(_SIMPLE_NAME_RE)
+        simple = (
+            parts[0].notna()
+            & ~parts[0].str.lower().str.rstrip(".").isin(HONORIFICS)
+            & ~parts[1].str.lower().str.rstrip(".").isin(NAME_SUFFIXES)
+        ).to_numpy(dtype=bool)
+        first[simple] = parts[0][simple]
+        last[simple] = parts[1][simple]
+    rest = ~simple & cv.present(series)
+    if rest.any():
+        found, _, _ = cv.per_unique(series[rest], lambda v: split_full_name(cv._text_value(v)))
+        first[rest] = [p[0] for p in found]
+        last[rest] = [p[1] for p in found]
+        dropped[rest] = [p[2] for p in found]
+    return first, last, dropped
 
 
 # --------------------------------------------------------------------------- lists
@@ -100,7 +133,7 @@ def _merge_lists(
     for position, items in extras.items():
         if primary[position] is None and items:
             primary[position], items = items[0], items[1:]
-        seen = {primary[position]} if primary[position] is not None else set()
+        seen = {key(primary[position])} if primary[position] is not None else set()
         kept = []
         for item in items:
             if key(item) not in seen:
@@ -110,38 +143,90 @@ def _merge_lists(
     return additional
 
 
+def _report(
+    ctx: cv.Context,
+    messages: Mapping[int, str],
+    source: str,
+    path: str,
+    rule: str,
+    severity: str = "error",
+) -> None:
+    """Report the rows named in ``messages`` (position -> message)."""
+    if not messages:
+        return
+    mask = np.zeros(len(ctx.df), dtype=bool)
+    text = np.full(len(ctx.df), None, dtype=object)
+    for position, message in messages.items():
+        mask[position] = True
+        text[position] = message
+    raw = ctx.df[source].to_numpy(dtype=object)
+    ctx.problems.add(mask, source, path, rule, raw, text, severity)
+
+
+def _gather(
+    ctx: cv.Context,
+    group: Sequence[Target],
+    primary_sub: str,
+    list_sub: str,
+    parse: Any,
+) -> tuple[np.ndarray[Any, Any], dict[int, list[Any]]]:
+    """First values of the primary column, and the list part from every other value."""
+    name = _name(group)
+    subs = _by_sub(group)
+    primary = np.full(len(ctx.df), None, dtype=object)
+    extras: dict[int, list[Any]] = {}
+    for target in subs.get(primary_sub, []) + subs.get(list_sub, []):
+        path = f"{name}.{target.sub}"
+        parsed: cv.Parsed = parse(target)
+        _report(ctx, parsed.errors, target.source, path, f"invalid_{parse.kind}")
+        _report(ctx, parsed.notes, target.source, path, parse.note_rule, "warning")
+        if target.sub == primary_sub:
+            primary = parsed.first
+            moved = {
+                position: f"several values in one cell; the first is kept, the others go to "
+                f"{name}.{list_sub}"
+                for position in parsed.extras
+            }
+            _report(ctx, moved, target.source, path, "extra_value_moved", "warning")
+            for position, more in parsed.extras.items():
+                extras.setdefault(position, []).extend(more)
+        else:
+            for position in np.flatnonzero(_flags(parsed.first, lambda v: v is not None)):
+                row = int(position)
+                extras.setdefault(row, []).append(parsed.first[row])
+                extras[row].extend(parsed.extras.get(row, []))
+    return primary, extras
+
+
+class _EmailParser:
+    kind = "email"
+    note_rule = "email_changed"
+
+    def __init__(self, ctx: cv.Context) -> None:
+        self.ctx = ctx
+
+    def __call__(self, target: Target) -> cv.Parsed:
+        return cv.emails_column(self.ctx.df[target.source])
+
+
+class _PhoneParser:
+    kind = "phone"
+    note_rule = "phone_extension_dropped"
+
+    def __init__(self, ctx: cv.Context, regions: np.ndarray[Any, Any], strict: bool) -> None:
+        self.ctx, self.regions, self.strict = ctx, regions, strict
+
+    def __call__(self, target: Target) -> cv.Parsed:
+        return cv.phones_column(self.ctx.df[target.source], self.regions, self.strict)
+
+
 def emails(ctx: cv.Context, group: Sequence[Target]) -> dict[str, pd.Series[Any]]:
     """EMAILS: canonical addresses (Twenty's normalisation); invalid ones reported."""
-    name, subs, index = _name(group), _by_sub(group), ctx.df.index
-    primary = np.full(len(index), None, dtype=object)
-    extras: dict[int, list[str]] = {}
-    for target in subs.get("primaryEmail", []) + subs.get("additionalEmails", []):
-        is_primary = target.sub == "primaryEmail"
-        path = f"{name}.{target.sub}"
-        cells = cv.emails_column(ctx.df[target.source])
-        raw = ctx.df[target.source].to_numpy(dtype=object)
-        bad = _flags(cells, lambda c: c is not None and bool(c[1]))
-        messages = np.array(
-            [f"{', '.join(map(repr, c[1]))} is not a valid email address" if c else None
-             for c in cells], dtype=object,
-        )  # fmt: skip
-        ctx.problems.add(bad, target.source, path, "invalid_email", raw, messages)
-        if is_primary:
-            primary[:] = [c[0][0] if c and c[0] else None for c in cells]
-            several = _flags(cells, lambda c: c is not None and len(c[0]) > 1)
-            for position in np.flatnonzero(several):
-                extras.setdefault(int(position), []).extend(cells[position][0][1:])
-            ctx.problems.add(
-                several, target.source, path, "extra_value_moved", raw,
-                f"several addresses in one cell; the first is the primary email, the others "
-                f"go to {name}.additionalEmails", "warning",
-            )  # fmt: skip
-        else:
-            for position in np.flatnonzero(_flags(cells, lambda c: c is not None and c[0])):
-                extras.setdefault(int(position), []).extend(cells[position][0])
+    name, index = _name(group), ctx.df.index
+    primary, extras = _gather(ctx, group, "primaryEmail", "additionalEmails", _EmailParser(ctx))
     additional = _merge_lists(primary, extras, str)
     out = {f"{name}.primaryEmail": pd.Series(primary, index=index, dtype="str")}
-    if "additionalEmails" in subs or extras:
+    if "additionalEmails" in _by_sub(group) or extras:
         out[f"{name}.additionalEmails"] = pd.Series(additional, index=index, dtype=object)
     return out
 
@@ -158,65 +243,26 @@ def phones(
     reported; invalid numbers are reported and left out.
     """
     name, subs, index = _name(group), _by_sub(group), ctx.df.index
-    country_source = (
-        subs["primaryPhoneCountryCode"][0].source if "primaryPhoneCountryCode" in subs else None
-    )
+    country_target = subs.get("primaryPhoneCountryCode", [])
+    country_source = country_target[0].source if country_target else None
     regions = cv.phone_regions(ctx, spec, country_source)
-    strict = bool(spec.get("strict", True))
-    n = len(index)
-    number = np.full(n, None, dtype=object)
-    country = np.full(n, None, dtype=object)
-    calling = np.full(n, None, dtype=object)
-    extras: dict[int, list[Phone]] = {}
-    for target in subs.get("primaryPhoneNumber", []) + subs.get("additionalPhones", []):
-        is_primary = target.sub == "primaryPhoneNumber"
-        path = f"{name}.{target.sub}"
-        cells = cv.phones_column(ctx.df[target.source], regions, strict)
-        raw = ctx.df[target.source].to_numpy(dtype=object)
-        errors = np.array(
-            ["; ".join(p[4] for p in cell if p[4]) or None if cell else None for cell in cells],
-            dtype=object,
-        )
-        cv.report_errors(ctx, target.source, path, "invalid_phone", errors)
-        extension = _flags(cells, lambda c: c is not None and any(p[3] for p in c))
-        ctx.problems.add(
-            extension, target.source, path, "phone_extension_dropped", raw,
-            "the extension was dropped (Twenty keeps no extension)", "warning",
-        )  # fmt: skip
-        valid = [[p for p in cell if p[4] is None] if cell else None for cell in cells]
-        if is_primary:
-            firsts = [v[0] if v else None for v in valid]
-            number[:] = [p[0] if p else None for p in firsts]
-            country[:] = [p[1] if p else None for p in firsts]
-            calling[:] = [p[2] if p else None for p in firsts]
-            several = _flags(valid, lambda v: v is not None and len(v) > 1)
-            for row in np.flatnonzero(several):
-                extras.setdefault(int(row), []).extend((valid[row] or [])[1:])
-            ctx.problems.add(
-                several, target.source, path, "extra_value_moved", raw,
-                f"several numbers in one cell; the others go to {name}.additionalPhones",
-                "warning",
-            )  # fmt: skip
-        else:
-            for row in np.flatnonzero(_flags(valid, bool)):
-                extras.setdefault(int(row), []).extend(valid[row] or [])
-    for position, found in extras.items():
-        if number[position] is None and found:
-            number[position], country[position], calling[position] = found[0][:3]
-            extras[position] = found[1:]
-    additional = _merge_lists(number, extras, lambda p: p[0])
+    parser = _PhoneParser(ctx, regions, bool(spec.get("strict", True)))
+    primary, extras = _gather(ctx, group, "primaryPhoneNumber", "additionalPhones", parser)
+    additional = _merge_lists(primary, extras, lambda p: p)
+    firsts = [p if p is not None else (None, None, None) for p in primary]
     out = {
-        f"{name}.primaryPhoneNumber": pd.Series(number, index=index, dtype="str"),
-        f"{name}.primaryPhoneCountryCode": pd.Series(country, index=index, dtype="str"),
-        f"{name}.primaryPhoneCallingCode": pd.Series(calling, index=index, dtype="str"),
+        f"{name}.{sub}": pd.Series([p[k] for p in firsts], index=index, dtype="str")
+        for k, sub in enumerate(
+            ("primaryPhoneNumber", "primaryPhoneCountryCode", "primaryPhoneCallingCode")
+        )
     }
     if "additionalPhones" in subs or extras:
-        phone_items = [
+        items = [
             [{"number": p[0], "countryCode": p[1], "callingCode": p[2]} for p in cell]
             if cell else None
             for cell in additional
         ]  # fmt: skip
-        out[f"{name}.additionalPhones"] = pd.Series(phone_items, index=index, dtype=object)
+        out[f"{name}.additionalPhones"] = pd.Series(items, index=index, dtype=object)
     return out
 
 

@@ -24,7 +24,6 @@ from twenty_migrate.dates import parse_dates
 from twenty_migrate.errors import MappingError
 from twenty_migrate.values import (
     EMAIL_RE,
-    PhoneResult,
     canonical_email,
     canonical_link,
     country_code,
@@ -42,7 +41,7 @@ from twenty_migrate.values import (
     words,
 )
 
-__all__ = ["ACTOR_SOURCES", "PROBLEM_COLUMNS", "Context", "OptionMatcher", "Problems"]
+__all__ = ["ACTOR_SOURCES", "PROBLEM_COLUMNS", "Context", "OptionMatcher", "Parsed", "Problems"]
 
 PROBLEM_COLUMNS = ["_row", "column", "field", "rule", "value", "message", "severity"]
 #: ``createdBy.source`` values (twenty-api.md §4.2, newest list).
@@ -441,47 +440,78 @@ def parse_email_cell(value: Any) -> tuple[list[str], list[str]]:
     return valid, invalid
 
 
-def emails_column(series: pd.Series[Any]) -> np.ndarray[Any, Any]:
-    """Per row: None or (valid emails, invalid texts). Plain valid addresses are vectorised."""
-    out = np.full(len(series), None, dtype=object)
+@dataclass
+class Parsed:
+    """A multi-value column parsed: the first value per row, plus the rare extras.
+
+    ``first`` holds one value per row (None when empty or invalid); ``extras`` the further
+    valid values of a cell, ``errors`` a message per cell with invalid parts, and ``notes``
+    a message per cell whose value was kept with a change (a dropped phone extension).
+    """
+
+    first: np.ndarray[Any, Any]
+    extras: dict[int, list[Any]] = field(default_factory=dict)
+    errors: dict[int, str] = field(default_factory=dict)
+    notes: dict[int, str] = field(default_factory=dict)
+
+    def absorb(self, positions: np.ndarray[Any, Any], cells: np.ndarray[Any, Any]) -> None:
+        """Store per-row results ``(valid values, error, note)`` at ``positions``."""
+        for position, cell in zip(positions.tolist(), cells, strict=True):
+            values, error, note = cell
+            if values:
+                self.first[position] = values[0]
+                if len(values) > 1:
+                    self.extras[position] = list(values[1:])
+            if error:
+                self.errors[position] = error
+            if note:
+                self.notes[position] = note
+
+
+def _email_cell(value: Any) -> tuple[list[str], str | None, None]:
+    valid, invalid = parse_email_cell(value)
+    error = f"{', '.join(map(repr, invalid))} is not a valid email address" if invalid else None
+    return valid, error, None
+
+
+def emails_column(series: pd.Series[Any]) -> Parsed:
+    """Canonical emails of a column; plain valid addresses are handled vectorised."""
+    parsed = Parsed(np.full(len(series), None, dtype=object))
     mask = present(series)
     if not mask.any():
-        return out
+        return parsed
     fast = np.zeros(len(series), dtype=bool)
-    lowered = None
     if series.dtype != object and pd.api.types.is_string_dtype(series.dtype):
         lowered = series.str.strip().str.lower()
         matched = lowered.str.fullmatch(EMAIL_RE.pattern).fillna(False)
         fast = matched.to_numpy(dtype=bool) & mask
-        emails = lowered.to_numpy(dtype=object)[fast]
-        out[fast] = objects((([email], []) for email in emails), len(emails))
+        parsed.first[fast] = lowered.to_numpy(dtype=object)[fast]
     rest = mask & ~fast
     if rest.any():
-        results, _, _ = per_unique(series[rest], parse_email_cell)
-        out[rest] = results
-    return out
+        cells, _, _ = per_unique(series[rest], _email_cell)
+        parsed.absorb(np.flatnonzero(rest), cells)
+    return parsed
 
 
 def phones_column(
     series: pd.Series[Any], regions: np.ndarray[Any, Any], strict: bool
-) -> np.ndarray[Any, Any]:
-    """Per row: None or a list of ``(number, country, calling code, extension, error)``.
+) -> Parsed:
+    """Phone numbers of a column as ``(number, country, calling code)`` tuples.
 
-    A cell may hold several numbers (``"+1 212 555 0100 / +1 212 555 0107"``).
-
-    North American numbers written in their usual shapes take a vectorised path: their
-    country and validity depend only on area code and exchange, so libphonenumber runs once
-    per (area code, exchange) instead of once per number.
+    A cell may hold several numbers (``"+1 212 555 0100 / +1 212 555 0107"``). North
+    American numbers in their usual shapes take a vectorised path: their country and
+    validity depend only on area code and exchange, so they are decided once per pair.
     """
-    out = np.full(len(series), None, dtype=object)
+    parsed = Parsed(np.full(len(series), None, dtype=object))
     mask = present(series)
     if not mask.any():
-        return out
-    texts = pd.Series(
-        [v if isinstance(v, str) else _phone_text(v) for v in series.to_numpy(dtype=object)],
-        index=series.index,
-        dtype="str",
-    )
+        return parsed
+    if series.dtype != object and pd.api.types.is_string_dtype(series.dtype):
+        texts = series
+    else:
+        values = series.to_numpy(dtype=object)
+        texts = pd.Series([_phone_text(v) if mask[i] else None for i, v in enumerate(values)],
+                          index=series.index, dtype="str")  # fmt: skip
     nanp = mask & np.isin(regions, list(NANP_REGIONS))
     fast = np.zeros(len(series), dtype=bool)
     if nanp.any():
@@ -489,40 +519,37 @@ def phones_column(
         matched = parts[0].notna().to_numpy(dtype=bool)
         if matched.any():
             parts = parts[matched]
-            numbers = (parts[0] + parts[1] + parts[2]).to_numpy(dtype=object)
             keys = (parts[0] + parts[1]).to_numpy(dtype=object)
             found = {key: nanp_lookup(key + "0000") for key in set(keys)}
+            region_of = np.array([found[key][0] for key in keys], dtype=object)
             ok = np.array([found[key][1] or not strict for key in keys], dtype=bool)
             # Invalid numbers take the slow path, which also tries reading them as "+digits".
             positions = np.flatnonzero(nanp)[matched][ok]
-            out[positions] = objects(
-                (
-                    [(full, found[key][0], "+1", None, None)]
-                    for key, full in zip(keys[ok], numbers[ok], strict=True)
-                ),
-                len(positions),
+            numbers = (parts[0] + parts[1] + parts[2]).to_numpy(dtype=object)[ok]
+            parsed.first[positions] = objects(
+                zip(numbers, region_of[ok], ["+1"] * len(positions), strict=True), len(positions)
             )
             fast[positions] = True
     rest = mask & ~fast
     if rest.any():
         pairs = pd.Series(list(zip(texts[rest], regions[rest], strict=True)), dtype=object)
         codes, uniques = pd.factorize(pairs)
-        parsed = objects(
-            (
-                [_phone_tuple(parse_phone(p, region, strict=strict)) for p in split_phones(text)]
-                or [(None, None, None, None, "not a phone number")]
-                for text, region in uniques
-            ),
-            len(uniques),
-        )
-        out[rest] = parsed[codes]
-    return out
+        cells = objects((_phone_cell(text, region, strict) for text, region in uniques), len(uniques))
+        parsed.absorb(np.flatnonzero(rest), cells[codes])
+    return parsed
 
 
-def _phone_tuple(result: PhoneResult) -> tuple[str | None, ...]:
-    if not result.valid:
-        return (None, None, None, None, result.error or "not a phone number")
-    return (result.number, result.country, result.calling_code, result.extension, None)
+def _phone_cell(
+    text: str, region: str, strict: bool
+) -> tuple[list[tuple[str | None, ...]], str | None, str | None]:
+    results = [parse_phone(part, region, strict=strict) for part in split_phones(text)]
+    if not results:
+        return [], "not a phone number", None
+    valid = [(r.number, r.country, r.calling_code) for r in results if r.valid]
+    errors = "; ".join(r.error for r in results if r.error) or None
+    extensions = [r.extension for r in results if r.valid and r.extension]
+    note = f"extension {', '.join(extensions)} dropped" if extensions else None
+    return valid, errors, note
 
 
 def _phone_text(value: Any) -> str:

@@ -554,8 +554,8 @@ def parse_bool(value: Any) -> bool:
 
 
 # --------------------------------------------------------------------------- names, lists
-_HONORIFICS = frozenset(words("mr mrs ms miss mx dr prof sir dame herr frau mme mlle m"))
-_NAME_SUFFIXES = frozenset(words("jr sr ii iii iv phd md esq mba"))
+HONORIFICS = frozenset(words("mr mrs ms miss mx dr prof sir dame herr frau mme mlle m"))
+NAME_SUFFIXES = frozenset(words("jr sr ii iii iv phd md esq mba"))
 _PARTICLES = frozenset(words("van von der den de del della di da dos das du la le st st. ten ter"))
 
 
@@ -576,19 +576,19 @@ def split_full_name(text: str) -> tuple[str | None, str | None, str | None]:
     dropped = None
     if "," in value:
         last, _, first = (part.strip() for part in value.partition(","))
-        if first and first.rstrip(".").casefold() not in _NAME_SUFFIXES and "," not in first:
+        if first and first.rstrip(".").casefold() not in NAME_SUFFIXES and "," not in first:
             value = f"{first} {last}"
         else:
             value = value.replace(",", "")
     tokens = value.split(" ")
-    if len(tokens) > 1 and tokens[0].rstrip(".").casefold() in _HONORIFICS:
+    if len(tokens) > 1 and tokens[0].rstrip(".").casefold() in HONORIFICS:
         dropped, tokens = tokens[0], tokens[1:]
     if len(tokens) == 1:
         if _is_cjk(tokens[0]) and 2 <= len(tokens[0]) <= 4:
             return tokens[0][1:], tokens[0][0], dropped
         return tokens[0], None, dropped
     end = len(tokens) - 1
-    while end > 1 and tokens[end].rstrip(".").casefold() in _NAME_SUFFIXES:
+    while end > 1 and tokens[end].rstrip(".").casefold() in NAME_SUFFIXES:
         end -= 1
     start = end
     while start > 1 and tokens[start - 1].casefold() in _PARTICLES | {"'t"}:

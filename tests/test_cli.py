@@ -1,0 +1,114 @@
+"""The command line end to end: a sandbox served over HTTP, a saved plan, and every command."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from twenty_migrate.cli import main
+from twenty_migrate.demo import run_demo
+from twenty_migrate.plan import build_plan
+
+API_KEY = "cli-test-key-0123456789"
+
+
+@pytest.fixture
+def served_sandbox(tmp_path, monkeypatch) -> Iterator[str]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "twenty_migrate", "sandbox", "--port", "0", "--api-key", API_KEY],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    url = line.strip().rsplit(" ", 1)[-1]
+    assert url.startswith("http://127.0.0.1:"), line
+    monkeypatch.setenv("TWENTY_API_URL", url)
+    monkeypatch.setenv("TWENTY_API_KEY", API_KEY)
+    try:
+        yield url
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+        process.stdout.close()
+
+
+def _people(n: int) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "_row": range(1, n + 1),
+            "name.firstName": [f"Ada{i}" for i in range(n)],
+            "emails.primaryEmail": [f"ada{i}@example.com" for i in range(n)],
+        }
+    )
+
+
+def test_import_runs_logs_export_and_rollback(served_sandbox, tmp_path, capsys):
+    people = _people(75)
+    people.loc[4, "emails.primaryEmail"] = "not-an-email"
+    plan_file = build_plan(people, "people", key="emails.primaryEmail").save(tmp_path / "plan.json")
+    runs = str(tmp_path / "runs")
+
+    assert main(["import", str(plan_file), "--dry-run", "--runs-dir", runs]) == 0
+    assert "people" in capsys.readouterr().out
+    assert not Path(runs).exists() or not any(Path(runs).iterdir())
+
+    # One invalid email: the run lands the 74 good rows and exits 1 for the failure.
+    assert main(["import", str(plan_file), "--runs-dir", runs, "--no-progress"]) == 1
+    capsys.readouterr()
+    assert main(["runs", "--runs-dir", runs]) == 0
+    listing = capsys.readouterr().out
+    run_id = next(Path(runs).iterdir()).name
+    assert run_id in listing
+
+    assert main(["logs", run_id, "--format", "jsonl", "--runs-dir", runs]) == 0
+    capsys.readouterr()
+    rows = [json.loads(x) for x in (Path(runs) / run_id / "rows.jsonl").read_text().splitlines()]
+    assert len(rows) == 75
+    failed = [r for r in rows if r["status"] == "failed"]
+    assert len(failed) == 1 and "not-an-email" in failed[0]["error"]
+    fixme = pd.read_csv(Path(runs) / run_id / "fixme.csv")
+    assert len(fixme) == 1
+
+    export_file = tmp_path / "people.csv"
+    assert main(["export", "people", "-o", str(export_file)]) == 0
+    assert len(pd.read_csv(export_file)) == 74
+
+    assert main(["rollback", run_id, "--runs-dir", runs]) == 0
+    capsys.readouterr()
+    assert main(["export", "people", "-o", str(export_file)]) == 0
+    assert pd.read_csv(export_file).empty
+    for path in Path(runs).rglob("*"):
+        if path.is_file():
+            assert API_KEY.encode() not in path.read_bytes(), path
+
+
+def test_commands_need_a_key_and_say_how_to_get_one(tmp_path, capsys):
+    plan_file = build_plan(_people(3), "people").save(tmp_path / "plan.json")
+    assert main(["import", str(plan_file), "--runs-dir", str(tmp_path)]) == 2
+    assert "TWENTY_API_KEY" in capsys.readouterr().err
+
+
+def test_demo_reconciles(tmp_path):
+    out = io.StringIO()
+    assert run_demo(runs_dir=tmp_path / "runs", progress=None, out=out) == 0, out.getvalue()
+    text = out.getvalue()
+    assert "Migration reconciled." in text
+    assert "rows.csv" in text
+    run_dirs = [p for p in (tmp_path / "runs").iterdir() if (p / "rows.csv").exists()]
+    assert len(run_dirs) == 1
+
+
+def test_sandbox_command_is_routed_to_its_own_parser(capsys):
+    assert main(["sandbox", "--help"]) == 0
+    assert "--short-limit" in capsys.readouterr().out
+    assert os.environ.get("TWENTY_API_KEY") is None
