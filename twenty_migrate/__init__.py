@@ -1,10 +1,10 @@
 """Move CRM exports and spreadsheets into Twenty CRM from a notebook.
 
-    import twenty_migrate as tm
-    client = tm.connect()                           # your workspace, or the local sandbox
-    plan = tm.build_plan(people, "people", key="emails.primaryEmail")
-    result = tm.Importer(client).run(plan)          # resumable: tm.Importer(client).resume(run_id)
-    tm.write_log(result.run_id, "people_log.xlsx")  # every row: its Twenty id or Twenty's error
+import twenty_migrate as tm
+client = tm.connect()                           # your workspace, or the local sandbox
+plan = tm.build_plan(people, "people", key="emails.primaryEmail")
+result = tm.Importer(client).run(plan)          # resumable: tm.Importer(client).resume(run_id)
+tm.write_log(result.run_id, "people_log.xlsx")  # every row: its Twenty id or Twenty's error
 """
 
 from __future__ import annotations

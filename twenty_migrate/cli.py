@@ -19,6 +19,7 @@ from twenty_migrate.errors import TwentyMigrateError
 
 if TYPE_CHECKING:
     from twenty_migrate.client import TwentyClient
+    from twenty_migrate.progress import ProgressArg
 
 LOG_FORMATS = ("csv", "xlsx", "jsonl", "parquet")
 
@@ -48,7 +49,7 @@ def _runs_dir(args: argparse.Namespace) -> Path:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from twenty_migrate.demo import run_demo
 
-    return run_demo(runs_dir=args.runs_dir, progress=None if args.no_progress else "auto")
+    return run_demo(runs_dir=args.runs_dir, progress=_progress(args))
 
 
 def _cmd_schema(args: argparse.Namespace) -> int:
@@ -140,7 +141,7 @@ def _cmd_logs(args: argparse.Namespace) -> int:
     return 0
 
 
-def _progress(args: argparse.Namespace) -> str | None:
+def _progress(args: argparse.Namespace) -> ProgressArg:
     return None if getattr(args, "no_progress", False) else "auto"
 
 

@@ -91,7 +91,7 @@ def full_name(ctx: cv.Context, group: Sequence[Target]) -> dict[str, pd.Series[A
     return out
 
 
-_SIMPLE_NAME_RE = r"^([^\s,]+) ([^\s,]+)$"
+_SIMPLE_NAME_RE = r"^\s*(?P<first>[^\s,]+) (?P<last>[^\s,]+)\s*$"
 
 
 def _split_names(
@@ -107,14 +107,14 @@ def _split_names(
     dropped = np.full(len(index), None, dtype=object)
     simple = np.zeros(len(index), dtype=bool)
     if series.dtype != object and pd.api.types.is_string_dtype(series.dtype):
-        parts = series.str.strip().str.extract(_SIMPLE_NAME_RE)
+        parts = cv.extract(series, _SIMPLE_NAME_RE)
         simple = (
-            parts[0].notna()
-            & ~parts[0].str.lower().str.rstrip(".").isin(HONORIFICS)
-            & ~parts[1].str.lower().str.rstrip(".").isin(NAME_SUFFIXES)
+            parts["first"].notna()
+            & ~parts["first"].str.lower().str.rstrip(".").isin(HONORIFICS)
+            & ~parts["last"].str.lower().str.rstrip(".").isin(NAME_SUFFIXES)
         ).to_numpy(dtype=bool)
-        first[simple] = parts[0][simple]
-        last[simple] = parts[1][simple]
+        first[simple] = parts["first"][simple]
+        last[simple] = parts["last"][simple]
     rest = ~simple & cv.present(series)
     if rest.any():
         found, _, _ = cv.per_unique(series[rest], lambda v: split_full_name(cv._text_value(v)))

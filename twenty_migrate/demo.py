@@ -23,6 +23,7 @@ from twenty_migrate.journal import RunJournal
 from twenty_migrate.mapping import REF_PREFIX, MappedFrame, suggest_mapping
 from twenty_migrate.outcomes import ImportResult
 from twenty_migrate.plan import ImportPlan, ObjectStep
+from twenty_migrate.progress import ProgressArg
 from twenty_migrate.schema import ObjectSchema, WorkspaceSchema, fetch_schema
 
 #: Records in the test batch a consultant checks by eye before the full run.
@@ -112,10 +113,19 @@ def build_demo_plan(schema: WorkspaceSchema, out: TextIO) -> ImportPlan:
     companies = companies.drop(columns=[c for c in companies.columns if c.startswith(REF_PREFIX)])
     return ImportPlan(
         [
-            ObjectStep("companies", companies, key="domainName.primaryLinkUrl",
-                       source=prepared["companies"].raw),
-            ObjectStep("people", people_records, key="emails.primaryEmail",
-                       source=people.raw, refs={"companyId": "companies"}),
+            ObjectStep(
+                "companies",
+                companies,
+                key="domainName.primaryLinkUrl",
+                source=prepared["companies"].raw,
+            ),
+            ObjectStep(
+                "people",
+                people_records,
+                key="emails.primaryEmail",
+                source=people.raw,
+                refs={"companyId": "companies"},
+            ),
         ],
         name="sample",
     )
@@ -144,12 +154,13 @@ def reconcile(client: TwentyClient, journal: RunJournal, out: TextIO) -> bool:
         stored = fetch_records(client, str(object_name), fields="id")
         stored_ids = list(stored["id"]) if not stored.empty else []
         pending = int((mine["status"] == "pending").sum())
+        failed = int((mine["status"] == "failed").sum())
         duplicated = len(stored_ids) - len(set(stored_ids))
         matches = landed == set(stored_ids) and pending == 0 and duplicated == 0
         ok = ok and matches
         print(
-            f"  {object_name}: journal {len(landed)} landed, {int((mine['status'] == 'failed').sum())}"
-            f" failed, {pending} pending; Twenty holds {len(stored_ids)}"
+            f"  {object_name}: journal {len(landed)} landed, {failed} failed, {pending} pending;"
+            f" Twenty holds {len(stored_ids)}"
             f" -> {'reconciled' if matches else 'MISMATCH'}",
             file=out,
         )
@@ -157,7 +168,7 @@ def reconcile(client: TwentyClient, journal: RunJournal, out: TextIO) -> bool:
 
 
 def run_demo(
-    *, runs_dir: str | Path | None = None, progress: str | None = "auto", out: TextIO | None = None
+    *, runs_dir: str | Path | None = None, progress: ProgressArg = "auto", out: TextIO | None = None
 ) -> int:
     """Run the sample migration on a fresh sandbox; 0 only if Twenty and the journal agree."""
     from twenty_migrate.sandbox import Sandbox
@@ -186,8 +197,12 @@ def run_demo(
             write_log(journal, directory / "rows.csv")
             write_fixme(journal, directory / "fixme.csv")
             write_summary(journal, directory / "summary.json")
-            print(f"5. Logs in {directory}: rows.csv (every row), fixme.csv (failed rows with "
-                  "Twenty's error, ready to fix and re-import), summary.json", file=out)
-            print("Migration reconciled." if reconciled else "Migration did NOT reconcile.",
-                  file=out)
+            print(
+                f"5. Logs in {directory}: rows.csv (every row), fixme.csv (failed rows with "
+                "Twenty's error, ready to fix and re-import), summary.json",
+                file=out,
+            )
+            print(
+                "Migration reconciled." if reconciled else "Migration did NOT reconcile.", file=out
+            )
     return 0 if reconciled else 1

@@ -14,9 +14,11 @@ Everything here starts from one of two sources of truth: the workspace itself
   same journal, so a second rollback never repeats work.
 
 Spreadsheet files (CSV and XLSX) are protected against formula injection: a text cell that
-starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a leading ``'``.
-Every file is written under a temporary name in the target directory and then moved into
-place, so a half-written file never remains. Nothing here writes the API key.
+starts with ``=``, ``+``, ``-``, ``@``, a tab, CR or LF gets a leading ``'`` (undone by
+:func:`restore_formulas` and :func:`read_fixme`). Every file is written under a temporary
+name in the target directory and then moved into place, so a half-written file never
+remains. Nothing here writes the API key. :func:`rollback` and :class:`RollbackResult` live
+in :mod:`twenty_migrate.rollbacks` and are re-exported here.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import sqlite3
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -239,11 +241,13 @@ def write_frame(
     """
     target = Path(path)
     fmt = _resolve_format(target, format)
-    out = neutralize_formulas(frame) if fmt in SPREADSHEET_FORMATS else frame
+    out = frame
     if fmt == "xlsx":
-        out = _excel_safe(out)
+        out = _excel_safe(out)  # first: dropping a control character may expose a "="
     elif fmt == "parquet":
         out = _parquet_safe(out)
+    if fmt in SPREADSHEET_FORMATS:
+        out = neutralize_formulas(out)
 
     def write(tmp: Path) -> None:
         if fmt == "csv":
@@ -341,8 +345,8 @@ def _excel_safe(frame: pd.DataFrame) -> pd.DataFrame:
             value = json.dumps(value, ensure_ascii=False, default=str)
         if isinstance(value, str):
             return _XLSX_ILLEGAL.sub("", value)
-        if isinstance(value, pd.Timestamp | datetime) and value.tzinfo is not None:
-            return value.tz_convert(None) if isinstance(value, pd.Timestamp) else value
+        if isinstance(value, datetime) and value.tzinfo is not None:
+            return value.astimezone(timezone.utc).replace(tzinfo=None)  # XLSX has no zones
         return value
 
     out = frame.copy()

@@ -97,7 +97,7 @@ class _Target:
 
     @property
     def out(self) -> str:
-        if self.field is None:
+        if self.field is None or self.path == self.field.join_column:
             return self.path
         return f"{self.field.name}.{self.sub}" if self.sub else self.field.name
 
@@ -341,6 +341,12 @@ def _resolve(source: str, path: str, obj: ObjectSchema) -> _Target:
             f"{source!r} -> {path!r}: {obj.name_plural} has no writable field {name!r}.{hint} "
             f"Writable paths: {', '.join(obj.writable_paths())}"
         )
+    if candidate.join_column:
+        raise MappingError(
+            f"{source!r} -> {path!r}: {name} is a relation; map record ids to "
+            f"{candidate.join_column!r}, or natural keys (names, emails, domains) to "
+            f"'{REF_PREFIX}{candidate.join_column}' for the resolver"
+        )
     subfields = COMPOSITE_SUBFIELDS.get(candidate.type)
     if subfields is None:
         if sub:
@@ -410,7 +416,7 @@ def _convert_group(
     if first.field is None:  # _ref.<joinColumn>
         return {first.path: _reference(ctx, first.source)}
     ftype = first.field.type
-    if first.path in (first.field.join_column,):
+    if first.path == first.field.join_column:
         return {first.path: cv.uuids(ctx, first.source, first.path)}
     if ftype == "FULL_NAME":
         return cp.full_name(ctx, group)
