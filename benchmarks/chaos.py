@@ -275,8 +275,9 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"child {k + 1}: {outcome}", flush=True)
             proc = start_child(url, workdir)
             output, _ = proc.communicate()
-            last = output.decode(errors="replace").strip().splitlines()
-            print(f"final resume: exit {proc.returncode}; {last[-1] if last else ''}", flush=True)
+            lines = [line.strip() for line in output.decode(errors="replace").splitlines()]
+            summary = " | ".join(line for line in lines if line)
+            print(f"final resume: exit {proc.returncode}; {summary}", flush=True)
             print(f"import wall time {time.monotonic() - began:.1f} s", flush=True)
             n, once, lost, dup, verdict = verify(url, workdir / "runs", companies, people)
     finally:

@@ -220,7 +220,7 @@ def run_importer(args: argparse.Namespace, runs_dir: Path) -> tuple[Measure, dic
                 long_window=args.long_window,
                 **({"margin": args.margin} if args.margin is not None else {}),
             ),
-            max_connections=max(16, args.in_flight or 0),
+            max_connections=max(32, args.in_flight or 0),
         )
         with client:
             client.object_names("people")  # metadata: not throttled, not part of the figure

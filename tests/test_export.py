@@ -5,9 +5,11 @@ from __future__ import annotations
 import csv
 import json
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-import openpyxl
+import openpyxl  # type: ignore[import-untyped]
 import pandas as pd
 import pytest
 
@@ -40,7 +42,7 @@ def sandbox() -> Sandbox:
 
 
 @pytest.fixture
-def client(sandbox: Sandbox) -> TwentyClient:
+def client(sandbox: Sandbox) -> Iterator[TwentyClient]:
     with TwentyClient(
         base_url=sandbox.base_url,
         api_key=API_KEY,
@@ -56,7 +58,7 @@ def runs_dir(tmp_path: Path) -> Path:
     return tmp_path / "runs"
 
 
-def seed_people(sandbox: Sandbox, n: int, prefix: str = "seed") -> list[dict]:
+def seed_people(sandbox: Sandbox, n: int, prefix: str = "seed") -> list[dict[str, Any]]:
     records = [
         {"name": {"firstName": f"P{i}"}, "emails": {"primaryEmail": f"{prefix}{i}@example.com"}}
         for i in range(n)
@@ -99,7 +101,7 @@ def source_frames() -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 @pytest.fixture
-def run(sandbox: Sandbox, client: TwentyClient, runs_dir: Path) -> RunJournal:
+def run(sandbox: Sandbox, client: TwentyClient, runs_dir: Path) -> Iterator[RunJournal]:
     """A run over an existing person (updated), a company and 8 people (2 fail)."""
     seed_people(sandbox, 1, prefix="user")  # user0@... is not in the source
     sandbox.engine.create_many(
@@ -215,6 +217,12 @@ def test_spreadsheet_cells_cannot_become_formulas(tmp_path):
     restored = restore_formulas(neutralize_formulas(frame))
     assert restored["text"].tolist() == frame["text"].tolist()
     assert restored["n"].tolist() == frame["n"].tolist()
+
+
+def test_cells_stay_inert_once_xlsx_control_characters_are_dropped(tmp_path):
+    write_frame(pd.DataFrame({"text": ["\x01=cmd|' /C calc'!A0"]}), tmp_path / "f.xlsx")
+    cell = openpyxl.load_workbook(tmp_path / "f.xlsx").active["A2"]
+    assert cell.data_type != "f" and cell.value.startswith("'=")
 
 
 def test_failed_write_leaves_no_partial_file(tmp_path, monkeypatch):
@@ -355,6 +363,26 @@ def test_rollback_of_an_interrupted_run_finds_unanswered_rows(sandbox, client, r
 
     assert result.by_object == {"people": len(people), "companies": 1}
     assert live_emails(sandbox) == {"user0@example.com", "user1@example.com"}
+
+
+def test_rollback_leaves_test_batch_records_to_the_test_run(sandbox, client, runs_dir):
+    people = pd.DataFrame(
+        {"_row": range(6), "emails.primaryEmail": [f"t{i}@example.com" for i in range(6)]}
+    )
+    plan = ImportPlan([ObjectStep("people", people, key="emails.primaryEmail")], name="team")
+    importer = Importer(client, runs_dir=runs_dir, progress=None)
+    trial = importer.run(plan, test_batch=2)
+    full = importer.run(plan)
+    with sqlite3.connect(RunJournal.path_for(runs_dir, full.run_id)) as conn:
+        conn.execute("UPDATE rows SET status = 'pending'")  # as if killed before any answer
+        conn.execute("UPDATE batches SET status = 'sent'")
+
+    result = rollback(client, full.run_id, runs_dir=runs_dir)
+
+    assert result.deleted == 4
+    assert live_emails(sandbox) == {"t0@example.com", "t1@example.com"}
+    assert rollback(client, trial.run_id, runs_dir=runs_dir).deleted == 2
+    assert live_emails(sandbox) == set()
 
 
 def test_rollback_reports_delete_failures_and_retries_them(sandbox, client, run):

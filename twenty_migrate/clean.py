@@ -23,17 +23,17 @@ Each helper is idempotent: applying it twice gives the same frame as applying it
 
 from __future__ import annotations
 
-import difflib
 import re
-import unicodedata
 from collections.abc import Callable, Collection, Hashable, Sequence
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
-from twenty_migrate.convert import phones_column
-from twenty_migrate.values import canonical_email, canonical_link, country_code, domain_key, words
+from twenty_migrate.composites import phones_column
+from twenty_migrate.duplicates import LEGAL_SUFFIXES, find_fuzzy_duplicates, name_key
+from twenty_migrate.phones import country_code
+from twenty_migrate.values import canonical_email, canonical_link, domain_key
 
 __all__ = [
     "DEFAULT_PLACEHOLDERS",
@@ -87,16 +87,17 @@ DEFAULT_PLACEHOLDERS: frozenset[str] = frozenset(
         "#num!",
     }
 )
-#: Company-form words ignored when comparing names for likely duplicates.
-LEGAL_SUFFIXES: frozenset[str] = frozenset(
-    words(
-        "inc incorporated llc llp ltd limited corp corporation co company plc gmbh ag kg sa sas "
-        "sarl srl spa bv nv ab as aps oy pty sl sp zoo"
-    )
-)
 LOG_COLUMNS = ["_row", "column", "rule", "before", "after", "note"]
 
-_ZERO_WIDTH_RE = re.compile("[\u200b\u2060\ufeff]")
+_ZERO_WIDTH = "\u200b\u2060\ufeff"
+_ZERO_WIDTH_RE = re.compile(f"[{_ZERO_WIDTH}]")
+#: Every character Python counts as whitespace, written out so RE2 (pyarrow) agrees.
+_SPACES = "".join(chr(c) for c in range(0x3001) if chr(c).isspace())
+_ODD_SPACES = _SPACES.replace(" ", "") + _ZERO_WIDTH
+#: Cells strip_whitespace might change: edge spaces, double spaces, odd spaces, empty.
+_WHITESPACE_SUSPECT = f"^[{_SPACES}]|[{_SPACES}]$|  |[{_ODD_SPACES}]|^$"
+_EMAIL_SUSPECT = r"[A-Z]|[^\x00-\x7f]|\s|<|(?i:mailto)"
+_LINK_SUSPECT = r"[A-Z]|/$|[^\x00-\x7f]|:\d|\s"
 _HSPACE_RE = re.compile(r"[^\S\n]+")
 _SPACE_NEWLINE_RE = re.compile(r" ?\n ?")
 _EMAIL_HEADER_RE = re.compile(r"e-?mail", re.I)
@@ -202,16 +203,35 @@ def _rebuild(series: pd.Series[Any], values: np.ndarray[Any, Any]) -> pd.Series[
     return rebuilt
 
 
+Suspect = str | Callable[["pd.Series[Any]"], "pd.Series[Any]"]
+
+
+def _suspects(series: pd.Series[Any], is_str: np.ndarray[Any, Any], suspect: Suspect) -> Any:
+    """Which string cells might change: a vectorised pre-check that spares the Python loop."""
+    if callable(suspect):
+        found = suspect(series)
+    elif series.dtype != object and pd.api.types.is_string_dtype(series.dtype):
+        found = series.str.contains(suspect, regex=True)
+    else:
+        pattern = re.compile(suspect)
+        found = series.map(lambda v: isinstance(v, str) and pattern.search(v) is not None)
+    return is_str & found.fillna(False).to_numpy(dtype=bool)
+
+
 def map_strings(
-    series: pd.Series[Any], func: Callable[[str], Any]
+    series: pd.Series[Any], func: Callable[[str], Any], suspect: Suspect | None = None
 ) -> tuple[pd.Series[Any], np.ndarray[Any, Any]]:
     """Apply ``func`` to the string cells of ``series``, once per distinct value.
 
     Returns the new series and a boolean mask of the cells that changed. Cells that are not
-    strings (numbers, dates, empties) are left as they are.
+    strings (numbers, dates, empties) are left as they are. ``suspect`` (a regex valid in
+    Python and RE2, or a function of the series) names the cells ``func`` might change;
+    the others are skipped.
     """
     values = series.to_numpy(dtype=object)
     is_str = _string_mask(series, values)
+    if suspect is not None and is_str.any():
+        is_str = _suspects(series, is_str, suspect)
     changed = np.zeros(len(values), dtype=bool)
     if not is_str.any():
         return series, changed
@@ -235,12 +255,13 @@ def _transform(
     func: Callable[[str], Any],
     rule: str,
     log: CleaningLog | None,
+    suspect: Suspect | None = None,
 ) -> pd.DataFrame:
     out = df.copy(deep=False)
     rows = _row_ids(df)
     for column in columns:
         before = df[column]
-        after, changed = map_strings(before, func)
+        after, changed = map_strings(before, func, suspect)
         if changed.any():
             out[column] = after
             if log is not None:
@@ -296,14 +317,16 @@ def strip_whitespace(
         value = collapse_whitespace(text)
         return None if empty_to_null and not value else value
 
-    return _transform(df, _text_columns(df, columns), clean, "strip_whitespace", log)
+    return _transform(
+        df, _text_columns(df, columns), clean, "strip_whitespace", log, _WHITESPACE_SUSPECT
+    )
+
+
+_WORD_START_RE = re.compile(r"(?:^|(?<=[\s\-/(])|(?<=\b[od]'))(\w)", re.I)
 
 
 def _title(text: str) -> str:
-    lowered = text.lower()
-    return re.sub(
-        r"(^|[\s\-/(]|\b[od]')(\w)", lambda m: m.group(1) + m.group(2).upper(), lowered, flags=re.I
-    )
+    return _WORD_START_RE.sub(lambda m: m.group(1).upper(), text.lower())
 
 
 def normalize_case(
@@ -355,7 +378,14 @@ def nullify_placeholders(
     def nullify(text: str) -> str | None:
         return None if " ".join(text.split()).casefold() in folded else text
 
-    return _transform(df, _text_columns(df, columns), nullify, "nullify_placeholder", log)
+    def suspect(series: pd.Series[Any]) -> pd.Series[Any]:
+        if series.dtype == object or not pd.api.types.is_string_dtype(series.dtype):
+            return series.map(lambda v: isinstance(v, str) and nullify(v) is None)
+        key = series.str.replace(f"[{_SPACES}]+", " ", regex=True).str.strip(" ").str.lower()
+        # lower() is close to casefold(); the loop re-checks every suspect exactly.
+        return key.isin(folded | {k.lower() for k in folded})
+
+    return _transform(df, _text_columns(df, columns), nullify, "nullify_placeholder", log, suspect)
 
 
 def _auto_columns(df: pd.DataFrame, pattern: re.Pattern[str]) -> list[str]:
@@ -371,7 +401,7 @@ def normalize_emails(
     are left for validation to report. ``columns`` defaults to columns named like "email".
     """
     cols = list(columns) if columns is not None else _auto_columns(df, _EMAIL_HEADER_RE)
-    return _transform(df, cols, canonical_email, "normalize_email", log)
+    return _transform(df, cols, canonical_email, "normalize_email", log, _EMAIL_SUSPECT)
 
 
 def normalize_links(
@@ -391,8 +421,9 @@ def normalize_links(
         log: records each changed cell.
     """
     cols = list(columns) if columns is not None else _auto_columns(df, _LINK_HEADER_RE)
+    suspect = _LINK_SUSPECT if scheme is None else None  # adding a scheme touches every link
     return _transform(
-        df, cols, lambda text: canonical_link(text, scheme=scheme), "normalize_link", log
+        df, cols, lambda text: canonical_link(text, scheme=scheme), "normalize_link", log, suspect
     )
 
 
@@ -540,75 +571,6 @@ def drop_duplicate_rows(
             [f"duplicate of _row {s}" for s in matched["_survivor"]],
         )
     return df.loc[~dropped]
-
-
-def name_key(text: str, stopwords: Collection[str] = LEGAL_SUFFIXES) -> str:
-    """A comparison key for a name: accents, case, punctuation, word order and company forms
-    ignored (``"Müller Maschinenbau GmbH"`` -> ``"maschinenbau muller"``)."""
-    folded = unicodedata.normalize("NFKD", text.replace("&", " and "))
-    folded = "".join(ch for ch in folded if not unicodedata.combining(ch)).casefold()
-    tokens = re.sub(r"[\W_]+", " ", folded).split()
-    kept = [t for t in tokens if t not in stopwords] or tokens
-    return " ".join(sorted(kept))
-
-
-def find_fuzzy_duplicates(
-    df: pd.DataFrame,
-    column: str,
-    threshold: float = 0.9,
-    *,
-    window: int = 6,
-    stopwords: Collection[str] = LEGAL_SUFFIXES,
-) -> pd.DataFrame:
-    """Report pairs of rows whose ``column`` values are probably the same name.
-
-    Names are reduced with :func:`name_key`. Rows with the same key are reported with score
-    1.0 (each against the group's first row). Distinct keys are compared with difflib's
-    ratio only against their ``window`` nearest neighbours in two sort orders (the key and
-    the reversed key), so typos anywhere in the name are caught and 100k rows take seconds.
-
-    Returns:
-        A DataFrame ``_row_a, _row_b, value_a, value_b, score`` sorted by score, highest
-        first. Nothing is dropped: decide per pair, then drop or merge.
-    """
-    rows = _row_ids(df)
-    values = df[column]
-    keys, _ = map_strings(values, lambda text: name_key(text, stopwords))
-    keys = keys.where(keys.map(lambda k: isinstance(k, str) and bool(k)), None)
-    valid = keys.notna()
-    first_of: dict[str, int] = {}
-    pairs: list[tuple[int, int, float]] = []
-    for position, key in zip(np.flatnonzero(valid.to_numpy()), keys[valid], strict=True):
-        if key in first_of:
-            pairs.append((first_of[key], int(position), 1.0))
-        else:
-            first_of[key] = int(position)
-    unique_keys = list(first_of)
-    candidates: set[tuple[str, str]] = set()
-    for order in (sorted(unique_keys), sorted(unique_keys, key=lambda k: k[::-1])):
-        for i, key in enumerate(order):
-            for other in order[i + 1 : i + 1 + window]:
-                candidates.add((key, other) if key < other else (other, key))
-    matcher = difflib.SequenceMatcher(autojunk=False)
-    for a, b in sorted(candidates):
-        if 2 * min(len(a), len(b)) < threshold * (len(a) + len(b)):
-            continue
-        matcher.set_seqs(a, b)
-        if matcher.quick_ratio() >= threshold and (score := matcher.ratio()) >= threshold:
-            pairs.append((first_of[a], first_of[b], round(score, 4)))
-    report = pd.DataFrame(pairs, columns=["a", "b", "score"])
-    result = pd.DataFrame(
-        {
-            "_row_a": rows.iloc[report["a"]].to_numpy(),
-            "_row_b": rows.iloc[report["b"]].to_numpy(),
-            "value_a": values.iloc[report["a"]].to_numpy(),
-            "value_b": values.iloc[report["b"]].to_numpy(),
-            "score": report["score"].astype(float).to_numpy(),
-        }
-    )
-    return result.sort_values(
-        ["score", "_row_a", "_row_b"], ascending=[False, True, True]
-    ).reset_index(drop=True)
 
 
 def clean_frame(

@@ -120,7 +120,7 @@ class TwentyClient:
         env_file: str | None = ".env",
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
-        max_connections: int = 16,
+        max_connections: int = 32,
     ) -> None:
         settings = Settings.from_env(env_file, base_url=base_url, api_key=api_key, timeout=timeout)
         self.base_url, api_key = settings.require_connection()

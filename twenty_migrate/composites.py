@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
@@ -18,16 +19,31 @@ import pandas as pd
 
 from twenty_migrate import convert as cv
 from twenty_migrate.errors import MappingError
+from twenty_migrate.phones import nanp_lookup, parse_phone, split_phones
 from twenty_migrate.schema import FieldSchema
 from twenty_migrate.values import (
     CURRENCY_CODES,
+    EMAIL_RE,
     HONORIFICS,
     NAME_SUFFIXES,
+    canonical_email,
+    is_valid_email,
     settle_currency,
     split_full_name,
+    words,
 )
 
-__all__ = ["currency", "emails", "full_name", "links", "phones"]
+__all__ = [
+    "Parsed",
+    "currency",
+    "emails",
+    "emails_column",
+    "full_name",
+    "links",
+    "phones",
+    "phones_column",
+]
+
 
 class Target(Protocol):
     """One mapped column: its source, the composite field and the sub-field it feeds."""
@@ -38,6 +54,153 @@ class Target(Protocol):
     def field(self) -> FieldSchema | None: ...
     @property
     def sub(self) -> str | None: ...
+
+
+#: Regions of the North American Numbering Plan, whose numbers take the fast phone path.
+NANP_REGIONS = frozenset(
+    words("US CA AG AI AS BB BM BS DM DO GD GU JM KN KY LC MP MS PR SX TC TT VC VG VI")
+)
+_NANP_RE = (
+    r"^\s*(?:\+?1[\s.\-]*)?\(?(?P<area>[2-9]\d{2})\)?[\s.\-]*(?P<exchange>[2-9]\d{2})"
+    r"[\s.\-]*(?P<line>\d{4})\s*$"
+)
+
+
+# --------------------------------------------------------------------------- parsing columns
+def parse_email_cell(value: Any) -> tuple[list[str], list[str]]:
+    """(valid canonical emails, invalid texts) in one cell, first address first."""
+    whole = canonical_email(cv.text_value(value))
+    if is_valid_email(whole):
+        return [whole], []
+    if whole.count("@") < 2:
+        return [], [cv.text_value(value).strip()]
+    valid: list[str] = []
+    invalid: list[str] = []
+    for part in re.split(r"[;,\s]+", cv.text_value(value)):
+        if not part.strip():
+            continue
+        email = canonical_email(part)
+        (valid if is_valid_email(email) else invalid).append(email if email else part)
+    return valid, invalid
+
+
+@dataclass
+class Parsed:
+    """A multi-value column parsed: the first value per row, plus the rare extras.
+
+    ``first`` holds one value per row (None when empty or invalid); ``extras`` the further
+    valid values of a cell, ``errors`` a message per cell with invalid parts, and ``notes``
+    a message per cell whose value was kept with a change (a dropped phone extension).
+    """
+
+    first: np.ndarray[Any, Any]
+    extras: dict[int, list[Any]] = field(default_factory=dict)
+    errors: dict[int, str] = field(default_factory=dict)
+    notes: dict[int, str] = field(default_factory=dict)
+
+    def absorb(self, positions: np.ndarray[Any, Any], cells: np.ndarray[Any, Any]) -> None:
+        """Store per-row results ``(valid values, error, note)`` at ``positions``."""
+        for position, cell in zip(positions.tolist(), cells, strict=True):
+            values, error, note = cell
+            if values:
+                self.first[position] = values[0]
+                if len(values) > 1:
+                    self.extras[position] = list(values[1:])
+            if error:
+                self.errors[position] = error
+            if note:
+                self.notes[position] = note
+
+
+def _email_cell(value: Any) -> tuple[list[str], str | None, None]:
+    valid, invalid = parse_email_cell(value)
+    error = f"{', '.join(map(repr, invalid))} is not a valid email address" if invalid else None
+    return valid, error, None
+
+
+def emails_column(series: pd.Series[Any]) -> Parsed:
+    """Canonical emails of a column; plain valid addresses are handled vectorised."""
+    parsed = Parsed(np.full(len(series), None, dtype=object))
+    mask = cv.present(series)
+    if not mask.any():
+        return parsed
+    fast = np.zeros(len(series), dtype=bool)
+    if series.dtype != object and pd.api.types.is_string_dtype(series.dtype):
+        lowered = series.str.strip().str.lower()
+        matched = lowered.str.fullmatch(EMAIL_RE.pattern).fillna(False)
+        fast = matched.to_numpy(dtype=bool) & mask & (lowered.str.len() <= 254).to_numpy(dtype=bool)
+        parsed.first[fast] = lowered.to_numpy(dtype=object)[fast]
+    rest = mask & ~fast
+    if rest.any():
+        cells, _, _ = cv.per_unique(series[rest], _email_cell)
+        parsed.absorb(np.flatnonzero(rest), cells)
+    return parsed
+
+
+def phones_column(series: pd.Series[Any], regions: np.ndarray[Any, Any], strict: bool) -> Parsed:
+    """Phone numbers of a column as ``(number, country, calling code)`` tuples.
+
+    A cell may hold several numbers (``"+1 212 555 0100 / +1 212 555 0107"``). North
+    American numbers in their usual shapes take a vectorised path: their country and
+    validity depend only on area code and exchange, so they are decided once per pair.
+    """
+    parsed = Parsed(np.full(len(series), None, dtype=object))
+    mask = cv.present(series)
+    if not mask.any():
+        return parsed
+    if series.dtype != object and pd.api.types.is_string_dtype(series.dtype):
+        texts = series
+    else:
+        values = series.to_numpy(dtype=object)
+        texts = pd.Series([_phone_text(v) if mask[i] else None for i, v in enumerate(values)],
+                          index=series.index, dtype="str")  # fmt: skip
+    nanp = mask & np.isin(regions, list(NANP_REGIONS))
+    fast = np.zeros(len(series), dtype=bool)
+    if nanp.any():
+        parts = cv.extract(texts[nanp], _NANP_RE)
+        matched = parts["area"].notna().to_numpy(dtype=bool)
+        if matched.any():
+            parts = parts[matched]
+            keys = (parts["area"] + parts["exchange"]).to_numpy(dtype=object)
+            found = {key: nanp_lookup(key + "0000") for key in set(keys)}
+            region_of = np.array([found[key][0] for key in keys], dtype=object)
+            ok = np.array([found[key][1] or not strict for key in keys], dtype=bool)
+            # Invalid numbers take the slow path, which also tries reading them as "+digits".
+            positions = np.flatnonzero(nanp)[matched][ok]
+            numbers = (parts["area"] + parts["exchange"] + parts["line"]).to_numpy(dtype=object)
+            numbers = numbers[ok]
+            parsed.first[positions] = cv.objects(
+                zip(numbers, region_of[ok], ["+1"] * len(positions), strict=True), len(positions)
+            )
+            fast[positions] = True
+    rest = mask & ~fast
+    if rest.any():
+        pairs = pd.Series(list(zip(texts[rest], regions[rest], strict=True)), dtype=object)
+        codes, uniques = pd.factorize(pairs)
+        cells = cv.objects(
+            (_phone_cell(text, region, strict) for text, region in uniques), len(uniques)
+        )
+        parsed.absorb(np.flatnonzero(rest), cells[codes])
+    return parsed
+
+
+def _phone_cell(
+    text: str, region: str, strict: bool
+) -> tuple[list[tuple[str | None, str | None, str | None]], str | None, str | None]:
+    results = [parse_phone(part, region, strict=strict) for part in split_phones(text)]
+    if not results:
+        return [], "not a phone number", None
+    valid = [(r.number, r.country, r.calling_code) for r in results if r.valid]
+    errors = "; ".join(r.error for r in results if r.error) or None
+    extensions = [r.extension for r in results if r.valid and r.extension]
+    note = f"extension {', '.join(extensions)} dropped" if extensions else None
+    return valid, errors, note
+
+
+def _phone_text(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return cv.text_value(value)
 
 
 def _by_sub(group: Sequence[Target]) -> dict[str, list[Target]]:
@@ -117,7 +280,7 @@ def _split_names(
         last[simple] = parts["last"][simple]
     rest = ~simple & cv.present(series)
     if rest.any():
-        found, _, _ = cv.per_unique(series[rest], lambda v: split_full_name(cv._text_value(v)))
+        found, _, _ = cv.per_unique(series[rest], lambda v: split_full_name(cv.text_value(v)))
         first[rest] = [p[0] for p in found]
         last[rest] = [p[1] for p in found]
         dropped[rest] = [p[2] for p in found]
@@ -177,7 +340,7 @@ def _gather(
     extras: dict[int, list[Any]] = {}
     for target in subs.get(primary_sub, []) + subs.get(list_sub, []):
         path = f"{name}.{target.sub}"
-        parsed: cv.Parsed = parse(target)
+        parsed: Parsed = parse(target)
         _report(ctx, parsed.errors, target.source, path, f"invalid_{parse.kind}")
         _report(ctx, parsed.notes, target.source, path, parse.note_rule, "warning")
         if target.sub == primary_sub:
@@ -188,8 +351,8 @@ def _gather(
                 for position in parsed.extras
             }
             _report(ctx, moved, target.source, path, "extra_value_moved", "warning")
-            for position, more in parsed.extras.items():
-                extras.setdefault(position, []).extend(more)
+            for row_position, more in parsed.extras.items():
+                extras.setdefault(row_position, []).extend(more)
         else:
             for position in np.flatnonzero(_flags(parsed.first, lambda v: v is not None)):
                 row = int(position)
@@ -205,8 +368,8 @@ class _EmailParser:
     def __init__(self, ctx: cv.Context) -> None:
         self.ctx = ctx
 
-    def __call__(self, target: Target) -> cv.Parsed:
-        return cv.emails_column(self.ctx.df[target.source])
+    def __call__(self, target: Target) -> Parsed:
+        return emails_column(self.ctx.df[target.source])
 
 
 class _PhoneParser:
@@ -216,8 +379,8 @@ class _PhoneParser:
     def __init__(self, ctx: cv.Context, regions: np.ndarray[Any, Any], strict: bool) -> None:
         self.ctx, self.regions, self.strict = ctx, regions, strict
 
-    def __call__(self, target: Target) -> cv.Parsed:
-        return cv.phones_column(self.ctx.df[target.source], self.regions, self.strict)
+    def __call__(self, target: Target) -> Parsed:
+        return phones_column(self.ctx.df[target.source], self.regions, self.strict)
 
 
 def emails(ctx: cv.Context, group: Sequence[Target]) -> dict[str, pd.Series[Any]]:
@@ -291,7 +454,7 @@ def links(
         def several(value: Any) -> tuple[list[str], list[str]]:
             good: list[str] = []
             bad: list[str] = []
-            for part in re.split(r"[\s;|]+", cv._text_value(value)):
+            for part in re.split(r"[\s;|]+", cv.text_value(value)):
                 if part:
                     try:
                         good.append(cv.links_cell(part, scheme, prefix))
@@ -363,8 +526,10 @@ def currency(
         ctx.df[source].to_numpy(dtype=object),
         "the symbol is shared by several currencies; add a currency column or transform",
     )  # fmt: skip
+    # Without an amount only a currency column's own value is kept (nothing is dropped).
     codes = np.array(
-        [c if flag else None for c, flag in zip(codes, has_amount, strict=True)], dtype=object
+        [c if flag else col for c, col, flag in zip(codes, column_codes, has_amount, strict=True)],
+        dtype=object,
     )
     out[f"{name}.amountMicros"] = pd.Series(amounts, index=index, dtype=object)
     out[f"{name}.currencyCode"] = pd.Series(codes, index=index, dtype="str")

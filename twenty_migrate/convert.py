@@ -22,38 +22,24 @@ import pandas as pd
 
 from twenty_migrate.dates import parse_dates
 from twenty_migrate.errors import MappingError
+from twenty_migrate.phones import country_code
 from twenty_migrate.values import (
-    EMAIL_RE,
-    canonical_email,
     canonical_link,
-    country_code,
     currency_code,
-    is_valid_email,
     is_valid_link,
     option_key,
     parse_bool,
     parse_money,
     parse_number,
-    parse_phone,
     split_list,
-    split_phones,
-    nanp_lookup,
     words,
 )
 
-__all__ = ["ACTOR_SOURCES", "PROBLEM_COLUMNS", "Context", "OptionMatcher", "Parsed", "Problems"]
+__all__ = ["ACTOR_SOURCES", "PROBLEM_COLUMNS", "Context", "OptionMatcher", "Problems"]
 
 PROBLEM_COLUMNS = ["_row", "column", "field", "rule", "value", "message", "severity"]
 #: ``createdBy.source`` values (twenty-api.md §4.2, newest list).
 ACTOR_SOURCES = words("EMAIL CALENDAR WORKFLOW AGENT API IMPORT MANUAL SYSTEM WEBHOOK APPLICATION")
-#: Regions of the North American Numbering Plan, whose numbers take the fast phone path.
-NANP_REGIONS = frozenset(
-    words("US CA AG AI AS BB BM BS DM DO GD GU JM KN KY LC MP MS PR SX TC TT VC VG VI")
-)
-_NANP_RE = (
-    r"^\s*(?:\+?1[\s.\-]*)?\(?(?P<area>[2-9]\d{2})\)?[\s.\-]*(?P<exchange>[2-9]\d{2})"
-    r"[\s.\-]*(?P<line>\d{4})\s*$"
-)
 _HTML_RE = re.compile(r"<(?:br|p|div|/p|/div|b|strong|i|em|ul|li)\b[^>]*>|&(?:amp|lt|gt|nbsp);")
 
 
@@ -196,7 +182,8 @@ def to_series(
     return series
 
 
-def _text_value(value: Any) -> str:
+def text_value(value: Any) -> str:
+    """A cell as text: spreadsheet numbers lose a ``.0``, timestamps become ISO."""
     if isinstance(value, str):
         return value
     if isinstance(value, float) and value.is_integer():
@@ -213,7 +200,7 @@ def text(ctx: Context, source: str) -> pd.Series[Any]:
     if series.dtype != object and pd.api.types.is_string_dtype(series.dtype):
         stripped = series.str.strip()
         return stripped.where(stripped != "", None)
-    results, _, _ = per_unique(series, _text_value)
+    results, _, _ = per_unique(series, text_value)
     return to_series(results, series.index, "str")
 
 
@@ -221,7 +208,7 @@ def markdown(ctx: Context, source: str) -> pd.Series[Any]:
     """RICH_TEXT_V2 markdown: line breaks kept, simple HTML turned into text and line breaks."""
 
     def convert(value: Any) -> str:
-        body = _text_value(value).replace("\r\n", "\n").replace("\r", "\n")
+        body = text_value(value).replace("\r\n", "\n").replace("\r", "\n")
         if _HTML_RE.search(body):
             body = re.sub(r"<br\s*/?>|</p>|</div>", "\n", body, flags=re.I)
             body = re.sub(r"<li\b[^>]*>", "\n- ", body, flags=re.I)
@@ -260,6 +247,8 @@ def number(ctx: Context, source: str, path: str, spec: Mapping[str, Any]) -> pd.
         if isinstance(value, bool):
             raise ValueError(f"{value!r} is not a number")
         if isinstance(value, int | float | np.integer | np.floating):
+            if not np.isfinite(value):
+                raise ValueError(f"{value!r} is not a finite number")
             return _plain(Decimal(str(value))), False
         text = str(value)
         if _RANGE_RE.match(text):
@@ -401,7 +390,7 @@ class OptionMatcher:
             )
 
     def __call__(self, label: Any) -> str | None:
-        key = option_key(_text_value(label))
+        key = option_key(text_value(label))
         if key in self.explicit:
             return self.explicit[key]
         if key in self.lookup:
@@ -454,142 +443,6 @@ def multi_select(
 
 
 # --------------------------------------------------------------------------- composites
-def parse_email_cell(value: Any) -> tuple[list[str], list[str]]:
-    """(valid canonical emails, invalid texts) in one cell, first address first."""
-    whole = canonical_email(_text_value(value))
-    if is_valid_email(whole):
-        return [whole], []
-    if whole.count("@") < 2:
-        return [], [_text_value(value).strip()]
-    valid: list[str] = []
-    invalid: list[str] = []
-    for part in re.split(r"[;,\s]+", _text_value(value)):
-        if not part.strip():
-            continue
-        email = canonical_email(part)
-        (valid if is_valid_email(email) else invalid).append(email if email else part)
-    return valid, invalid
-
-
-@dataclass
-class Parsed:
-    """A multi-value column parsed: the first value per row, plus the rare extras.
-
-    ``first`` holds one value per row (None when empty or invalid); ``extras`` the further
-    valid values of a cell, ``errors`` a message per cell with invalid parts, and ``notes``
-    a message per cell whose value was kept with a change (a dropped phone extension).
-    """
-
-    first: np.ndarray[Any, Any]
-    extras: dict[int, list[Any]] = field(default_factory=dict)
-    errors: dict[int, str] = field(default_factory=dict)
-    notes: dict[int, str] = field(default_factory=dict)
-
-    def absorb(self, positions: np.ndarray[Any, Any], cells: np.ndarray[Any, Any]) -> None:
-        """Store per-row results ``(valid values, error, note)`` at ``positions``."""
-        for position, cell in zip(positions.tolist(), cells, strict=True):
-            values, error, note = cell
-            if values:
-                self.first[position] = values[0]
-                if len(values) > 1:
-                    self.extras[position] = list(values[1:])
-            if error:
-                self.errors[position] = error
-            if note:
-                self.notes[position] = note
-
-
-def _email_cell(value: Any) -> tuple[list[str], str | None, None]:
-    valid, invalid = parse_email_cell(value)
-    error = f"{', '.join(map(repr, invalid))} is not a valid email address" if invalid else None
-    return valid, error, None
-
-
-def emails_column(series: pd.Series[Any]) -> Parsed:
-    """Canonical emails of a column; plain valid addresses are handled vectorised."""
-    parsed = Parsed(np.full(len(series), None, dtype=object))
-    mask = present(series)
-    if not mask.any():
-        return parsed
-    fast = np.zeros(len(series), dtype=bool)
-    if series.dtype != object and pd.api.types.is_string_dtype(series.dtype):
-        lowered = series.str.strip().str.lower()
-        matched = lowered.str.fullmatch(EMAIL_RE.pattern).fillna(False)
-        fast = matched.to_numpy(dtype=bool) & mask
-        parsed.first[fast] = lowered.to_numpy(dtype=object)[fast]
-    rest = mask & ~fast
-    if rest.any():
-        cells, _, _ = per_unique(series[rest], _email_cell)
-        parsed.absorb(np.flatnonzero(rest), cells)
-    return parsed
-
-
-def phones_column(
-    series: pd.Series[Any], regions: np.ndarray[Any, Any], strict: bool
-) -> Parsed:
-    """Phone numbers of a column as ``(number, country, calling code)`` tuples.
-
-    A cell may hold several numbers (``"+1 212 555 0100 / +1 212 555 0107"``). North
-    American numbers in their usual shapes take a vectorised path: their country and
-    validity depend only on area code and exchange, so they are decided once per pair.
-    """
-    parsed = Parsed(np.full(len(series), None, dtype=object))
-    mask = present(series)
-    if not mask.any():
-        return parsed
-    if series.dtype != object and pd.api.types.is_string_dtype(series.dtype):
-        texts = series
-    else:
-        values = series.to_numpy(dtype=object)
-        texts = pd.Series([_phone_text(v) if mask[i] else None for i, v in enumerate(values)],
-                          index=series.index, dtype="str")  # fmt: skip
-    nanp = mask & np.isin(regions, list(NANP_REGIONS))
-    fast = np.zeros(len(series), dtype=bool)
-    if nanp.any():
-        parts = extract(texts[nanp], _NANP_RE)
-        matched = parts["area"].notna().to_numpy(dtype=bool)
-        if matched.any():
-            parts = parts[matched]
-            keys = (parts["area"] + parts["exchange"]).to_numpy(dtype=object)
-            found = {key: nanp_lookup(key + "0000") for key in set(keys)}
-            region_of = np.array([found[key][0] for key in keys], dtype=object)
-            ok = np.array([found[key][1] or not strict for key in keys], dtype=bool)
-            # Invalid numbers take the slow path, which also tries reading them as "+digits".
-            positions = np.flatnonzero(nanp)[matched][ok]
-            numbers = (parts["area"] + parts["exchange"] + parts["line"]).to_numpy(dtype=object)
-            numbers = numbers[ok]
-            parsed.first[positions] = objects(
-                zip(numbers, region_of[ok], ["+1"] * len(positions), strict=True), len(positions)
-            )
-            fast[positions] = True
-    rest = mask & ~fast
-    if rest.any():
-        pairs = pd.Series(list(zip(texts[rest], regions[rest], strict=True)), dtype=object)
-        codes, uniques = pd.factorize(pairs)
-        cells = objects((_phone_cell(text, region, strict) for text, region in uniques), len(uniques))
-        parsed.absorb(np.flatnonzero(rest), cells[codes])
-    return parsed
-
-
-def _phone_cell(
-    text: str, region: str, strict: bool
-) -> tuple[list[tuple[str | None, ...]], str | None, str | None]:
-    results = [parse_phone(part, region, strict=strict) for part in split_phones(text)]
-    if not results:
-        return [], "not a phone number", None
-    valid = [(r.number, r.country, r.calling_code) for r in results if r.valid]
-    errors = "; ".join(r.error for r in results if r.error) or None
-    extensions = [r.extension for r in results if r.valid and r.extension]
-    note = f"extension {', '.join(extensions)} dropped" if extensions else None
-    return valid, errors, note
-
-
-def _phone_text(value: Any) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return _text_value(value)
-
-
 def phone_regions(
     ctx: Context, spec: Mapping[str, Any], country_source: str | None
 ) -> np.ndarray[Any, Any]:
@@ -600,13 +453,13 @@ def phone_regions(
         return np.full(len(ctx.df), default, dtype=object)
     if column not in ctx.df.columns:
         raise MappingError(f"region_column {column!r} is not a column of the DataFrame")
-    codes, _, _ = per_unique(ctx.df[column], lambda v: country_code(_text_value(v)))
+    codes, _, _ = per_unique(ctx.df[column], lambda v: country_code(text_value(v)))
     return np.array([c or default for c in codes], dtype=object)
 
 
 def links_cell(value: Any, scheme: str | None, handle_prefix: str | None) -> str:
     """One canonical link; raises ValueError when it has no plausible host."""
-    raw = _text_value(value).strip()
+    raw = text_value(value).strip()
     if handle_prefix and not re.search(r"[./\s@]", raw):
         raw = handle_prefix + raw
     link = canonical_link(raw, scheme=scheme)
@@ -621,9 +474,11 @@ def money_column(
     """(amountMicros, currency named in the cell, errors) per row."""
 
     def convert(value: Any) -> tuple[int, str | None]:
-        if isinstance(value, int | float | np.integer | np.floating) and not isinstance(
-            value, bool
-        ):
+        if isinstance(value, bool):
+            raise ValueError(f"{value!r} is not an amount")
+        if isinstance(value, int | float | np.integer | np.floating):
+            if not np.isfinite(value):
+                raise ValueError(f"{value!r} is not a finite amount")
             amount, code = Decimal(str(value)), None
         else:
             amount, code = parse_money(str(value), default=default, decimal=decimal)
@@ -642,7 +497,7 @@ def currency_column(
     """(ISO code, error) per row of a currency column (``"usd"``, ``"€"``, ``"US Dollar"``)."""
 
     def convert(value: Any) -> str:
-        code = currency_code(_text_value(value), default)
+        code = currency_code(text_value(value), default)
         if code is None:
             raise ValueError(f"{value!r} is not a currency Twenty knows")
         return code

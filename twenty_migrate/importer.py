@@ -39,7 +39,10 @@ from .sending import Session, SupportsImport
 __all__ = ["DEFAULT_MAX_IN_FLIGHT", "ImportResult", "Importer", "SupportsImport"]
 
 
-DEFAULT_MAX_IN_FLIGHT = 8
+#: Calls kept in flight. The rate limiter, not this, sets the pace; enough calls must be
+#: open to cover the latency of a whole released group (ratelimit.GROUP_GUARD), or slow
+#: calls would leave budget unused.
+DEFAULT_MAX_IN_FLIGHT = 32
 
 
 class Importer:

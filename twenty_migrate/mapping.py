@@ -36,6 +36,7 @@ are listed in ``problems`` with their raw value; nothing is dropped silently.
 from __future__ import annotations
 
 import difflib
+import html
 import json
 import os
 from collections.abc import Iterator, Mapping
@@ -84,6 +85,7 @@ _SPEC_KEYS = {
     "PHONES": {"region", "region_column", "strict"},
     "LINKS": {"scheme", "handle_prefix"},
     "CURRENCY": {"currency", "decimal"},
+    "ADDRESS": {"decimal"},
 }
 _SELECT_TYPES = frozenset({"SELECT", "MULTI_SELECT", "RATING"})
 
@@ -282,6 +284,11 @@ class FieldMap:
         Raises:
             MappingError: the map does not fit the object or the DataFrame.
         """
+        if self.object_name not in (object_schema.name_plural, object_schema.name_singular):
+            raise MappingError(
+                f"this map is for {self.object_name!r}, not {object_schema.name_plural!r}; "
+                "pass the matching schema.object(...)"
+            )
         missing = [s for s in self.mapping if s not in df.columns]
         if missing:
             raise MappingError(
@@ -418,6 +425,8 @@ def _convert_group(
     ftype = first.field.type
     if first.path == first.field.join_column:
         return {first.path: cv.uuids(ctx, first.source, first.path)}
+    for target in group:
+        _checked_spec(target, spec_for, ftype)  # refuse misspelt settings early
     if ftype == "FULL_NAME":
         return cp.full_name(ctx, group)
     if ftype == "EMAILS":
@@ -443,7 +452,7 @@ def _scalar(
         return cv.markdown(ctx, source) if target.sub == "markdown" else cv.text(ctx, source)
     if ftype == "ADDRESS":
         if target.sub in ("addressLat", "addressLng"):
-            return cv.number(ctx, source, path, {})
+            return cv.number(ctx, source, path, _checked_spec(target, spec_for, ftype))
         return cv.text(ctx, source)
     if ftype == "ACTOR":
         spec = _checked_spec(target, spec_for, ftype)
@@ -473,7 +482,7 @@ def _reference(ctx: cv.Context, source: str) -> pd.Series[Any]:
     """A natural key of a related record: trimmed text, emails in canonical form."""
 
     def key(value: Any) -> str:
-        text = cv._text_value(value).strip()
+        text = cv.text_value(value).strip()
         if "@" in text:
             email = canonical_email(text)
             return email if is_valid_email(email) else text
@@ -530,9 +539,9 @@ class MappedFrame:
     __repr__ = __str__
 
     def _repr_html_(self) -> str:
-        notes = "".join(f"<li>{n}</li>" for n in self.notes)
+        notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
         return (
-            f"<p>{str(self).splitlines()[0]}</p>"
+            f"<p>{html.escape(str(self).splitlines()[0])}</p>"
             + (f"<ul>{notes}</ul>" if notes else "")
             + self.summary().to_html(index=False)
         )

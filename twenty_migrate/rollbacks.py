@@ -2,8 +2,9 @@
 
 :func:`rollback` reads the run's journal (``<runs_dir>/<run_id>/journal.sqlite``), deletes
 the records whose rows are ``created`` (soft delete by default, ``destroy=True`` for good),
-dependants first, and writes each record's outcome to two tables it adds to the same
-SQLite file::
+plus, for a run interrupted mid-call, the records of unanswered batches that exist under the
+id this run generated for them; dependants go first. It writes each record's outcome to two
+tables it adds to the same SQLite file::
 
     rollbacks      object, twenty_id, _row, state (deleted/destroyed/gone/failed), error,
                    rollback_id, at                    -- one line per record, latest state
@@ -30,8 +31,8 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 import pandas as pd
 
-from .errors import TwentyAPIError
-from .journal import JOURNAL_FILE, RunJournal
+from .errors import JournalError, TwentyAPIError
+from .journal import JOURNAL_FILE, RunJournal, reusable_ids
 
 if TYPE_CHECKING:
     from .client import TwentyClient
@@ -255,7 +256,7 @@ def rollback(
             (r["object"], r["twenty_id"]): r["state"]
             for r in conn.execute("SELECT object, twenty_id, state FROM rollbacks")
         }
-        targets = _created(conn) + _unanswered(client, conn)
+        targets = _created(conn) + _unanswered(client, conn, _reused_ids(journal))
         rank = _rank(conn)
         targets.sort(key=lambda t: -rank.get(t[0], 0))  # stable: plan order within an object
         todo = [t for t in targets if states.get((t[0], t[2])) not in _DONE[destroy]]
@@ -326,10 +327,22 @@ def _created(conn: sqlite3.Connection) -> list[_Target]:
     return [(r["object"], r["_row"], r["twenty_id"]) for r in rows]
 
 
-def _unanswered(client: TwentyClient, conn: sqlite3.Connection) -> list[_Target]:
+def _reused_ids(journal: RunJournal) -> set[str]:
+    """Ids this run re-sent from its test batch (those records belong to the test run)."""
+    try:
+        info = journal.info()
+        if info.get("kind") != "run":
+            return set()
+        return set(reusable_ids(journal.path.parent.parent, f"{info.get('name')}-test").values())
+    except (JournalError, sqlite3.Error, OSError):
+        return set()
+
+
+def _unanswered(client: TwentyClient, conn: sqlite3.Connection, reused: set[str]) -> list[_Target]:
     """Pending rows of batches sent without an answer whose record exists in Twenty.
 
-    Such a record carries the id this run generated for the row, so this run created it.
+    Such a record carries the id this run generated for the row, so this run created it
+    (unless the id was re-sent from the run's test batch).
     """
     rows = conn.execute(
         "SELECT r.object, r._row, r.sent_id FROM rows AS r JOIN batches AS b"
@@ -339,7 +352,8 @@ def _unanswered(client: TwentyClient, conn: sqlite3.Connection) -> list[_Target]
     ).fetchall()
     by_object: dict[str, dict[str, Any]] = {}
     for r in rows:
-        by_object.setdefault(r["object"], {})[r["sent_id"]] = r["_row"]
+        if r["sent_id"] not in reused:
+            by_object.setdefault(r["object"], {})[r["sent_id"]] = r["_row"]
     found: list[_Target] = []
     for obj, ids in by_object.items():
         existing = {rec["id"] for rec in client.find_by_ids(obj, list(ids), fields="id")}

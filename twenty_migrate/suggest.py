@@ -30,6 +30,10 @@ from twenty_migrate.values import (
 
 __all__ = ["HEADER_SYNONYMS", "suggest"]
 
+_MOBILE_HEADERS = (
+    "mobile|mobile phone|cell|cell phone|phone mobile|mobile number|handy|other phone|"
+    "home phone|phone 2|phone home"
+)
 _SYNONYM_TABLE: list[tuple[tuple[str, ...], str]] = [
     (("name.firstName",), "first name|firstname|first|given name|forename|prenom|vorname|"
      "contact first name"),
@@ -48,9 +52,7 @@ _SYNONYM_TABLE: list[tuple[tuple[str, ...], str]] = [
     (("phones.primaryPhoneNumber", "phones.additionalPhones"),
      "phone|phone number|phone work|work phone|business phone|telephone|tel|office phone|"
      "direct phone|phone 1|main phone"),
-    (("phones.additionalPhones", "phones.primaryPhoneNumber"),
-     "mobile|mobile phone|cell|cell phone|phone mobile|mobile number|handy|other phone|"
-     "home phone|phone 2|phone home"),
+    (("phones.primaryPhoneNumber", "phones.additionalPhones"), _MOBILE_HEADERS),
     (("jobTitle", "title"), "job title|title|position|role|designation|job|jobtitle"),
     (("@company", "name"), "company|company name|account|account name|organization|"
      "organisation|organization name|organisation name|employer|deal organization|"
@@ -98,6 +100,9 @@ HEADER_SYNONYMS: dict[str, tuple[str, ...]] = {
     for targets, headers in _SYNONYM_TABLE
     for header in headers.split("|")
 }
+#: Headers matched after the others, so a "Mobile" column only takes the primary phone
+#: when no "Phone" column does.
+_LATE_HEADERS = frozenset(option_key(header) for header in _MOBILE_HEADERS.split("|"))
 _NOT_FIELDS = frozenset(
     words(
         "id recordid createddate createdat createdon datecreated dateadded createdby "
@@ -115,6 +120,7 @@ _HANDLE_PREFIX = {
     ("company", "xLink"): "https://x.com/",
 }
 SAMPLE_SIZE = 200
+MAX_LABELS_SHOWN = 40
 VALUE_SHARE = 0.8
 
 
@@ -261,10 +267,14 @@ class _Suggester:
         labels = sorted(
             {item for v in values.unique() for item in (split_list(v) if multi else [v]) if item}
         )
-        unknown = [label for label in labels if option_key(label) not in known]
+        unknown: dict[str, str] = {}
+        for label in labels:
+            if option_key(label) not in known:
+                unknown.setdefault(option_key(label), label)  # one spelling per label
         if unknown:
-            shown = ", ".join(repr(u) for u in unknown[:12])
-            more = f" and {len(unknown) - 12} more" if len(unknown) > 12 else ""
+            shown = ", ".join(repr(u) for u in list(unknown.values())[:MAX_LABELS_SHOWN])
+            extra = len(unknown) - MAX_LABELS_SHOWN
+            more = f" and {extra} more" if extra > 0 else ""
             self.notes.append(
                 f"{column!r} -> {path}: {len(unknown)} labels are not options "
                 f"({', '.join(field.option_values)}): {shown}{more}. Map them with "
@@ -280,9 +290,9 @@ def suggest(df: pd.DataFrame, object_schema: ObjectSchema) -> FieldMap:
     """
     work = _Suggester(df, object_schema)
     leftovers: list[str] = []
-    for column in (str(c) for c in df.columns):
-        if column.startswith("_"):
-            continue
+    columns = [str(c) for c in df.columns if not str(c).startswith("_")]
+    late = [c for c in columns if option_key(c) in _LATE_HEADERS]
+    for column in [c for c in columns if c not in late] + late:
         if _id_like(column) and option_key(column) not in work.schema_keys:
             work.notes.append(
                 f"{column!r} not mapped: source ids and export timestamps are not Twenty "

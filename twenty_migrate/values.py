@@ -3,8 +3,8 @@
 Each function takes one cell and returns its normalised form (or raises ``ValueError`` with
 a message a consultant can act on). The normalisations follow what Twenty does to stored
 values (twenty-api.md §3, §4.2): emails trimmed, lower-cased with the domain in punycode;
-links with scheme and host lower-cased and the trailing ``/`` removed; phones split into
-national number, country code and calling code with libphonenumber.
+links with scheme and host lower-cased and the trailing ``/`` removed. Phone numbers and
+country names are read in :mod:`twenty_migrate.phones`.
 
 Example:
     >>> canonical_email(" Jane.Doe@Bücher.DE ")
@@ -15,25 +15,19 @@ Example:
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 import unicodedata
-from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-import phonenumbers
-from phonenumbers.geodata.locale import LOCALE_DATA
-
 __all__ = [
     "EMAIL_RE",
-    "PhoneResult",
     "canonical_email",
     "canonical_link",
-    "country_code",
     "currency_code",
     "domain_key",
+    "fold_text",
     "is_valid_email",
     "is_valid_link",
     "link_host",
@@ -41,12 +35,9 @@ __all__ = [
     "parse_bool",
     "parse_money",
     "parse_number",
-    "nanp_lookup",
-    "parse_phone",
     "settle_currency",
     "split_full_name",
     "split_list",
-    "split_phones",
     "twenty_link",
 ]
 
@@ -55,10 +46,10 @@ __all__ = [
 #: lower-case domain except a few characters such as "ß".
 IDNA_CODEC = "idna"
 #: Address shape accepted for an email, on the lower-cased, punycoded form. [inferred]
-#: Twenty's check (the sandbox uses the same shape), plus no empty dot-separated parts in
-#: the local part ("a..b@x.com", ".a@x.com").
+#: Twenty's check (the sandbox uses the same shape; letters of any script in the local
+#: part), plus no empty dot-separated parts in the local part ("a..b@x.com", ".a@x.com").
 EMAIL_RE = re.compile(
-    r"^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*@"
+    r"^[\w!#$%&'*+/=?^`{|}~-]+(?:\.[\w!#$%&'*+/=?^`{|}~-]+)*@"
     r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})$"
 )
 _DISPLAY_NAME_RE = re.compile(r"^[^<>]*<\s*([^<>\s]+)\s*>$")
@@ -85,7 +76,8 @@ def _idna(domain: str) -> str:
 def canonical_email(text: str) -> str:
     """Trim, lower-case and punycode an email; unwrap ``Name <a@b.com>`` and ``mailto:``.
 
-    Invalid addresses come back trimmed and lower-cased, for :func:`is_valid_email` to judge.
+    Text that is not shaped like one address (no ``@``, several, spaces inside) is returned
+    trimmed but otherwise as given, for validation to report.
     """
     value = " ".join(text.split())
     wrapped = _DISPLAY_NAME_RE.match(value)
@@ -93,10 +85,10 @@ def canonical_email(text: str) -> str:
         value = wrapped.group(1)
     if value[:7].lower() == "mailto:":
         value = value[7:].split("?", 1)[0]
-    value = value.strip().lower()
-    local, at, domain = value.rpartition("@")
-    if not at:
-        return value
+    value = value.strip()
+    if value.count("@") != 1 or any(ch.isspace() for ch in value):
+        return text.strip()
+    local, _, domain = value.lower().partition("@")
     return f"{local}@{_idna(domain)}"
 
 
@@ -129,13 +121,16 @@ def twenty_link(url: str) -> str:
 def canonical_link(text: str, *, scheme: str | None = None) -> str:
     """A link Twenty stores unchanged: scheme and host lower-cased, trailing slashes removed.
 
+    Text without a plausible host (``"NO WEBSITE"``, an email, a formula) is returned
+    trimmed but otherwise as given, for validation to report.
+
     Args:
         text: the URL or bare domain (``"WWW.Acme.com/"``).
         scheme: added to a link written without one (``"https"``); by default a missing
             scheme is kept, as Twenty keeps it.
     """
     value = text.strip()
-    if not value:
+    if not is_valid_link(value):
         return value
     match = _SCHEME_RE.match(value)
     if match is None or not match.group(2):
@@ -176,185 +171,11 @@ def is_valid_link(link: str) -> bool:
     return domain_key(link) is not None
 
 
-# --------------------------------------------------------------------------- countries
-_COUNTRY_ALIASES: dict[str, str] = {
-    "US": "usa|u.s.|u.s.a.|america|united states of america",
-    "GB": "uk|u.k.|england|scotland|wales|northern ireland|great britain|britain|gbr",
-    "NL": "holland|the netherlands|nld",
-    "IE": "eire|republic of ireland|irl",
-    "DE": "deu|west germany",
-    "CH": "che|schweiz|suisse|svizzera",
-    "CN": "chn|prc",
-    "KR": "kor|south korea",
-    "AE": "uae",
-    "FR": "fra", "ES": "esp", "IT": "ita", "SE": "swe", "DK": "dnk", "PL": "pol",
-    "AT": "aut", "BE": "bel", "CA": "can", "AU": "aus", "JP": "jpn", "IN": "ind",
-    "BR": "bra", "MX": "mex", "NO": "nor", "FI": "fin", "PT": "prt", "NZ": "nzl",
-}  # fmt: skip
-
-
-def _fold(text: str) -> str:
+def fold_text(text: str) -> str:
+    """Lower-case text without accents, spaces or punctuation (``"Ü-Bahn!"`` -> ``"ubahn"``)."""
     decomposed = unicodedata.normalize("NFKD", text)
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
     return re.sub(r"[\W_]+", "", stripped)
-
-
-@functools.cache
-def _country_table() -> dict[str, str]:
-    table: dict[str, str] = {}
-    for region, names in LOCALE_DATA.items():
-        for language, name in names.items():
-            if language != "en" and name:
-                table.setdefault(_fold(name), region)
-    for region, names in LOCALE_DATA.items():
-        if names.get("en"):
-            table[_fold(names["en"])] = region
-    for region, aliases in _COUNTRY_ALIASES.items():
-        for alias in aliases.split("|"):
-            table[_fold(alias)] = region
-    for region in phonenumbers.SUPPORTED_REGIONS:
-        table[region.casefold()] = region
-    return table
-
-
-def country_code(name: str) -> str | None:
-    """ISO 3166 alpha-2 code for a country name or code in most languages.
-
-    ``"Deutschland"``, ``"germany"``, ``"DE"`` -> ``"DE"``; ``"U.S."``, ``"USA"`` -> ``"US"``;
-    None when unknown.
-    """
-    key = _fold(name)
-    if not key:
-        return None
-    return _country_table().get(key)
-
-
-# --------------------------------------------------------------------------- phones
-@dataclass(frozen=True)
-class PhoneResult:
-    """One parsed phone number: Twenty's sub-fields, or why it could not be parsed."""
-
-    number: str | None = None
-    country: str | None = None
-    calling_code: str | None = None
-    extension: str | None = None
-    error: str | None = None
-
-    @property
-    def valid(self) -> bool:
-        """Whether the number parsed."""
-        return self.error is None and self.number is not None
-
-    @property
-    def parts(self) -> tuple[str | None, str | None, str | None]:
-        """``(primaryPhoneNumber, primaryPhoneCountryCode, primaryPhoneCallingCode)``."""
-        return self.number, self.country, self.calling_code
-
-    @property
-    def e164(self) -> str | None:
-        """``+<calling code><national number>``."""
-        return f"{self.calling_code}{self.number}" if self.valid else None
-
-
-_NANP_TYPES = (
-    "fixed_line mobile toll_free premium_rate shared_cost personal_number voip pager uan "
-    "voicemail"
-).split(" ")
-
-
-@functools.cache
-def _nanp_matchers() -> list[tuple[str, Any, Any, Any]]:
-    """Per NANP region, in libphonenumber's order: leading digits, general and type patterns."""
-    matchers = []
-    for region in phonenumbers.COUNTRY_CODE_TO_REGION_CODE[1]:
-        meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
-        patterns = [
-            desc.national_number_pattern
-            for desc in (getattr(meta, name) for name in _NANP_TYPES)
-            if desc is not None and desc.national_number_pattern
-        ]
-        combined = re.compile("|".join(f"(?:{p})" for p in patterns) or "(?!)")
-        leading = re.compile(meta.leading_digits) if meta.leading_digits else None
-        general = re.compile(meta.general_desc.national_number_pattern)
-        matchers.append((region, leading, general, combined))
-    return matchers
-
-
-def nanp_lookup(national: str) -> tuple[str | None, bool]:
-    """(region, valid) of a 10-digit North American number, as libphonenumber decides them.
-
-    Mirrors ``region_code_for_number`` and ``is_valid_number`` with the patterns compiled
-    once; a number's region and validity depend only on its first six digits, so callers
-    may pass ``area code + exchange + "0000"``.
-    """
-    for region, leading, general, combined in _nanp_matchers():
-        if leading is not None:
-            if leading.match(national):
-                return region, bool(general.fullmatch(national) and combined.fullmatch(national))
-        elif general.fullmatch(national) and combined.fullmatch(national):
-            return region, True
-    return None, False
-
-
-_SCI_RE = re.compile(r"^\d(?:[.,]\d+)?e\+?\d+$", re.I)
-
-
-def parse_phone(text: str, region: str | None = "US", *, strict: bool = True) -> PhoneResult:
-    """Parse one phone number into Twenty's sub-fields.
-
-    Args:
-        text: the number as typed (``"(415) 555-2671"``, ``"+44 20 7946 0958 x12"``,
-            ``"0049 30 1234567"``).
-        region: ISO country for numbers written without ``+`` or ``00``.
-        strict: refuse numbers that are not valid for their country (libphonenumber's
-            ``is_valid_number``); otherwise only impossible lengths are refused.
-    """
-    value = " ".join(text.split())
-    if _SCI_RE.match(value):
-        return PhoneResult(
-            error="the number is in scientific notation; a spreadsheet lost its digits"
-        )
-    if value.startswith("00"):
-        value = "+" + value[2:]
-    try:
-        parsed = phonenumbers.parse(value, region)
-    except phonenumbers.NumberParseException:
-        return PhoneResult(error="not a phone number")
-    if not phonenumbers.is_possible_number(parsed):
-        return PhoneResult(error="not a possible phone number (wrong number of digits)")
-    national = phonenumbers.national_significant_number(parsed)
-    if parsed.country_code == 1 and len(national) == 10:
-        country, valid = nanp_lookup(national)  # the same answers, ten times faster
-    else:
-        country = phonenumbers.region_code_for_number(parsed)
-        valid = not strict or phonenumbers.is_valid_number(parsed)
-    if strict and not valid:
-        digits = re.sub(r"[\s().\-/]", "", value)
-        if digits.isdigit() and len(digits) >= 8 and not digits.startswith("0"):
-            # "4930123456": an international number typed without its "+"
-            retry = parse_phone("+" + digits, region, strict=True)
-            if retry.valid:
-                return retry
-        where = phonenumbers.region_code_for_country_code(int(parsed.country_code or 0))
-        return PhoneResult(error=f"not a valid phone number for {where}")
-    if country in (None, "ZZ", "001"):
-        regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(int(parsed.country_code or 0), ())
-        country = region if region in regions else (regions[0] if len(regions) == 1 else None)
-        country = None if country == "001" else country
-    return PhoneResult(
-        number=national,
-        country=country,
-        calling_code=f"+{parsed.country_code}",
-        extension=parsed.extension or None,
-    )
-
-
-_PHONE_SPLIT_RE = re.compile(r"\s*(?:\s/\s|;(?!\s*ext)|\||\bor\b|,(?=\s*[+(\d]))\s*", re.I)
-
-
-def split_phones(text: str) -> list[str]:
-    """Several numbers typed in one cell (``"+1 212 555 0100 / +1 212 555 0107"``)."""
-    return [part for part in _PHONE_SPLIT_RE.split(text) if part.strip()]
 
 
 # --------------------------------------------------------------------------- numbers
@@ -615,4 +436,4 @@ def split_list(value: Any, separator: str | None = None) -> list[str]:
 
 def option_key(label: str) -> str:
     """A forgiving key for matching select labels: case, accents, spaces, punctuation ignored."""
-    return _fold(label)
+    return fold_text(label)
