@@ -326,7 +326,12 @@ _WORD_START_RE = re.compile(r"(?:^|(?<=[\s\-/(])|(?<=\b[od]'))(\w)", re.I)
 
 
 def _title(text: str) -> str:
-    return _WORD_START_RE.sub(lambda m: m.group(1).upper(), text.lower())
+    def upper(match: re.Match[str]) -> str:
+        letter = match.group(1)
+        # "ß".upper() is "SS": keep letters whose capital is not one character.
+        return letter.upper() if len(letter.upper()) == 1 else letter
+
+    return _WORD_START_RE.sub(upper, text.lower())
 
 
 def normalize_case(

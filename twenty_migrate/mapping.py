@@ -303,6 +303,8 @@ class FieldMap:
             df = add_row_ids(df)
             notes.append("the DataFrame had no _row column; rows were numbered from 1")
         targets = self.resolve(object_schema)
+        original_index = df.index
+        df = df.reset_index(drop=True)  # converters align by position; any index is kept below
         rows = df[ROW_COLUMN].to_numpy(dtype=object)
         ctx = cv.Context(
             df, cv.Problems(rows), default_region.upper(), date_format, currency.upper(), notes
@@ -315,6 +317,7 @@ class FieldMap:
         for group in groups.values():
             columns.update(_convert_group(ctx, group, self._spec_for))
         data = pd.DataFrame({ROW_COLUMN: df[ROW_COLUMN], **columns}, index=df.index)
+        data.index = original_index
         return MappedFrame(
             data, ctx.problems.frame(), object_schema.name_plural, self, tuple(ctx.notes)
         )
