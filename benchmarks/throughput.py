@@ -218,7 +218,8 @@ def run_importer(args: argparse.Namespace, runs_dir: Path) -> tuple[Measure, dic
                 short_window=args.short_window,
                 long_limit=args.long_limit,
                 long_window=args.long_window,
-                **({"margin": args.margin} if args.margin is not None else {}),
+                **({"jitter": args.jitter} if args.jitter is not None else {}),
+                **({"group": args.group} if args.group is not None else {}),
             ),
             max_connections=max(32, args.in_flight or 0),
         )
@@ -294,7 +295,8 @@ def main(argv: list[str] | None = None) -> int:
     add("--long-window", type=float, default=10.0, help="seconds")
     add("--short-limit", type=int, default=100)
     add("--short-window", type=float, default=1.0, help="seconds")
-    add("--margin", type=float, default=None, help="client RateLimit margin (default: its own)")
+    add("--jitter", type=float, default=None, help="client RateLimit jitter guard, seconds")
+    add("--group", type=int, default=None, help="client RateLimit group size")
     add("--in-flight", type=int, default=None, help="importer max_in_flight (default: its own)")
     add("--throttle-style", choices=("common", "newest"), default="common")
     add(

@@ -30,7 +30,7 @@ from twenty_migrate.errors import (
     TwentyAPIError,
     is_duplicate_error,
 )
-from twenty_migrate.ratelimit import RateLimit, RetryPolicy
+from twenty_migrate.ratelimit import JITTER_STEP, RateLimit, RetryPolicy
 from twenty_migrate.sandbox import Sandbox
 
 KEY = "tw-test-key-0123456789-SECRETabcd"
@@ -365,7 +365,7 @@ def test_metadata_calls_are_not_charged_to_the_limiter(make):
     client.rest("GET", "metadata/objects")
     assert clock.slept == []
     client.create_many("people", [{}])
-    assert clock.slept == [pytest.approx(61.2)]
+    assert clock.slept == [pytest.approx(60.05)]
 
 
 # ------------------------------------------------------------------ errors
@@ -422,8 +422,9 @@ def test_rest_429_without_retry_after_waits_as_the_limiter_says(make):
     client, server, clock = make(scripted(httpx.Response(429, json=body), ok))
     assert client.create_many("people", [{}], api="rest", upsert=False) == [{"id": "1"}]
     assert len(server.requests) == 2
-    # One interval (60 s / 100, +2 %, +5 % after a throttle the budget does not explain).
-    assert server.times[1] - server.times[0] == pytest.approx(0.642)
+    # A group of 20 tokens (60 s / 100 each) plus the guard, widened after a throttle the
+    # budget does not explain.
+    assert server.times[1] - server.times[0] == pytest.approx(20 * 0.6 + 0.05 + JITTER_STEP)
     assert client.stats.snapshot() == {
         "calls": 3,  # metadata + two attempts
         "throttled": 1,
@@ -445,7 +446,8 @@ def test_rest_429_with_retry_after_is_honoured_and_budget_learned(make):
     )
     client, server, _ = make(scripted(throttled, httpx.Response(200, json={"data": {}})))
     client.rest("GET", "people")
-    assert server.times[1] - server.times[0] == pytest.approx(12)
+    # One token at the Retry-After instant, then the rest of a group at the learned budget.
+    assert server.times[1] - server.times[0] == pytest.approx(12 + 19 * 1.2 + 0.05)
     assert client.limiter is not None and client.limiter.rate_limit.long_limit == 50
     assert client.stats.throttled == 1 and client.stats.errors == 0
 
@@ -457,7 +459,7 @@ def test_graphql_limit_reached_is_retried_and_learned(make):
     client, server, _ = make(scripted(throttled, gql_data("createPeople", [{"id": "1"}])))
     assert client.create_many("people", [{}], upsert=False) == [{"id": "1"}]
     assert len(server.requests) == 2
-    assert server.times[1] - server.times[0] == pytest.approx(60 / 50 * 1.02)
+    assert server.times[1] - server.times[0] == pytest.approx(20 * 60 / 50 + 0.05)
     assert client.limiter is not None and client.limiter.rate_limit.long_limit == 50
     assert client.stats.throttled == 1 and client.stats.retried == 0
 
@@ -470,7 +472,7 @@ def test_graphql_rate_limited_with_retry_after_ms(make):
     )
     client, server, _ = make(scripted(throttled, gql_data("createPeople", [])))
     client.create_many("people", [{}], upsert=False)
-    assert server.times[1] - server.times[0] == pytest.approx(2.5)
+    assert server.times[1] - server.times[0] == pytest.approx(2.5 + 19 * 0.6 + 0.05 + JITTER_STEP)
 
 
 def test_x_ratelimit_limit_header_alone_teaches_the_long_window(make):
@@ -796,7 +798,7 @@ def test_sandbox_matched_budget_is_never_throttled(on_sandbox):
         client.create_many("people", people(1, i), upsert=False)
     assert client.stats.throttled == 0
     assert sandbox.engine.count("people") == 300
-    assert clock.now - start == pytest.approx(200 * 0.612)
+    assert clock.now - start == pytest.approx(10 * (20 * 0.6 + 0.05))
 
 
 def test_sandbox_throttle_storm_is_ridden_out(on_sandbox):

@@ -235,7 +235,7 @@ def test_budget_seconds_burst_then_sustained():
     assert budget_seconds(0) == 0
     assert budget_seconds(100) == 0  # the burst
     assert budget_seconds(160) == pytest.approx(60 * 60 / 100)
-    tight = RateLimit(short_limit=10, short_window=1.0, long_limit=50, long_window=60.0, margin=0)
+    tight = RateLimit(short_limit=10, short_window=1.0, long_limit=50, long_window=60.0, jitter=0)
     assert budget_seconds(10, tight) == 0
     assert budget_seconds(50, tight) == pytest.approx(4.0)  # the short window binds first
     assert budget_seconds(150, tight) == pytest.approx(100 * 60 / 50)
@@ -248,7 +248,7 @@ def test_describe_and_dry_run_text():
             ObjectStep("people", people(6000)),
         ],
     )
-    estimate = plan.estimate(RateLimit(margin=0))
+    estimate = plan.estimate(RateLimit(jitter=0))
     assert list(estimate["calls"]) == [2, 100]
     assert estimate["est_seconds"].iloc[0] == 0
     assert estimate["est_seconds"].iloc[1] == pytest.approx(2 * 0.6, abs=0.1)

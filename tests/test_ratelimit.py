@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import random
 import threading
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
@@ -61,35 +62,72 @@ def twenty_lua_rejections(times: list[float], windows: list[tuple[int, float]]) 
 
 
 def send_times(limiter: RateLimiter, clock, n: int) -> list[float]:
-    """One caller that waits as told before each send."""
-    times = []
-    for _ in range(n):
-        clock.sleep(limiter.reserve())
-        times.append(clock.now)
+    """One caller that sends as soon as the limiter lets it."""
+    return [limiter.acquire(clock.sleep) for _ in range(n)]
+
+
+def simulate_callers(
+    limiter: RateLimiter, clock, *, calls: int, callers: int, latency: float
+) -> list[float]:
+    """Send times of ``callers`` concurrent callers, each waiting ``latency`` for its answer
+    before asking for the next slot (a discrete-event run on the fake clock)."""
+    ready = [(clock.now, i) for i in range(callers)]
+    times: list[float] = []
+    while len(times) < calls:
+        ready.sort()
+        at, caller = ready.pop(0)
+        if at > clock.now:
+            clock.sleep(at - clock.now)
+        wait = limiter.reserve()
+        if wait > 0:
+            ready.append((clock.now + wait, caller))
+        else:
+            times.append(clock.now)
+            ready.append((clock.now + latency, caller))
     return times
 
 
-def test_burst_then_pacing_reaches_97_percent_of_the_ceiling(fake_clock):
+def jittered(times: list[float], spread: float, seed: int = 7) -> list[float]:
+    """Arrival times at the server: each send delayed by up to ``spread`` seconds."""
+    rng = random.Random(seed)
+    return sorted(t + rng.uniform(0, spread) for t in times)
+
+
+def test_burst_then_groups_reach_99_percent_of_the_ceiling(fake_clock):
     clock = fake_clock
     rate = RateLimit()
     times = send_times(RateLimiter(rate, clock=clock), clock, 1000)
     windows = [(rate.short_limit, rate.short_window), (rate.long_limit, rate.long_window)]
     assert twenty_js_rejections(times, windows) == 0
     assert twenty_lua_rejections(times, windows) == 0
-    # The first 100 go at once; the other 900 are paced by the long window.
+    # The first 100 go at once; then groups of 20 once 20 tokens and the guard are earned.
     assert times[99] == times[0]
+    assert times[100] - times[99] == pytest.approx(20 * 0.6 + rate.jitter)
+    assert times[100:120] == [times[100]] * 20
     achieved = 900 / (times[-1] - times[99])
-    assert achieved >= 0.97 * rate.ceiling
-    assert times[100] - times[99] == pytest.approx(0.612)
+    assert achieved >= 0.99 * rate.ceiling
 
 
-def test_many_reservations_at_once_are_spread_over_time(fake_clock):
-    clock = fake_clock
-    limiter = RateLimiter(RateLimit(), clock=clock)
-    times = [clock.now + limiter.reserve() for _ in range(300)]
-    assert times == sorted(times)
-    assert twenty_js_rejections(times, [(100, 1.0), (100, 60.0)]) == 0
-    assert times[-1] - times[0] == pytest.approx(200 * 0.612)
+def test_groups_survive_arrival_jitter_that_sinks_even_pacing(fake_clock):
+    # Twenty drops the fractional refill on every accepted call, so calls paced at
+    # window / limit lose a token to each early arrival; groups with a guard do not.
+    rate = RateLimit()
+    windows = [(100, 1.0), (100, 60.0)]
+    grouped = send_times(RateLimiter(rate, clock=fake_clock), fake_clock, 600)
+    assert twenty_js_rejections(jittered(grouped, rate.jitter * 0.99), windows) == 0
+    even = [0.0] * 100 + [0.612 * k for k in range(1, 501)]
+    assert twenty_js_rejections(jittered(even, rate.jitter * 0.99), windows) > 25
+
+
+def test_concurrent_callers_with_latency_keep_the_budget_full(fake_clock):
+    # 32 callers, 1 s per call, a scaled-down budget of 100 calls per 10 s.
+    rate = RateLimit(long_limit=100, long_window=10.0)
+    limiter = RateLimiter(rate, clock=fake_clock)
+    times = simulate_callers(limiter, fake_clock, calls=2000, callers=32, latency=1.0)
+    windows = [(100, 1.0), (100, 10.0)]
+    assert twenty_js_rejections(jittered(times, rate.jitter * 0.99), windows) == 0
+    steady = times[200:]
+    assert (len(steady) - 1) / (steady[-1] - steady[0]) >= 0.97 * rate.ceiling
 
 
 def test_short_window_binds_when_the_long_one_is_generous(fake_clock):
@@ -98,14 +136,26 @@ def test_short_window_binds_when_the_long_one_is_generous(fake_clock):
     times = send_times(RateLimiter(rate, clock=clock), clock, 500)
     windows = [(10, 1.0), (10_000, 60.0)]
     assert twenty_js_rejections(times, windows) == 0
-    assert 490 / (times[-1] - times[9]) >= 0.97 * rate.ceiling
+    # Groups of 10 (the whole short bucket) every 1 s plus the guard.
+    assert 490 / (times[-1] - times[9]) >= 0.95 * rate.ceiling
 
 
-def test_calls_spaced_under_the_interval_would_be_refused_without_margin():
-    # Why the margin exists: Twenty drops the fractional refill on every accepted call, so
-    # pacing a hair under window / limit gets every other call refused.
-    times = [0.0] * 100 + [0.599 * k for k in range(1, 21)]
-    assert twenty_js_rejections(times, [(100, 60.0)]) == 10
+def test_a_slot_is_taken_only_when_it_can_be_used_at_once(fake_clock):
+    limiter = RateLimiter(RateLimit(), clock=fake_clock)
+    assert [limiter.reserve() for _ in range(100)] == [0.0] * 100
+    waits = [limiter.reserve() for _ in range(50)]
+    assert waits == [pytest.approx(12.05)] * 50  # nothing taken: all told the same wait
+    fake_clock.sleep(12.05)
+    assert [limiter.reserve() for _ in range(20)] == [0.0] * 20
+    assert limiter.reserve() == pytest.approx(12.05)
+
+
+def test_a_late_send_moves_the_next_group(fake_clock):
+    limiter = RateLimiter(RateLimit(), clock=fake_clock)
+    send_times(limiter, fake_clock, 100)
+    fake_clock.sleep(0.3)  # the last call of the burst left late
+    limiter.sent()
+    assert limiter.reserve() == pytest.approx(12.05)
 
 
 def test_idle_time_refills_the_bucket(fake_clock):
@@ -117,7 +167,7 @@ def test_idle_time_refills_the_bucket(fake_clock):
     assert limiter.reserve() > 0
 
 
-def test_reservations_from_threads_are_distinct_and_valid(fake_clock):
+def test_slots_taken_from_threads_are_distinct_and_valid(fake_clock):
     clock = fake_clock
     limiter = RateLimiter(RateLimit(), clock=clock)
     times: list[float] = []
@@ -125,7 +175,7 @@ def test_reservations_from_threads_are_distinct_and_valid(fake_clock):
 
     def worker() -> None:
         for _ in range(125):
-            t = clock.now + limiter.reserve()
+            t = limiter.acquire(clock.sleep)
             with lock:
                 times.append(t)
 
@@ -137,7 +187,6 @@ def test_reservations_from_threads_are_distinct_and_valid(fake_clock):
     times.sort()
     assert len(times) == 1000
     assert twenty_js_rejections(times, [(100, 1.0), (100, 60.0)]) == 0
-    assert times[-1] - times[0] == pytest.approx(900 * 0.612)
 
 
 def test_on_throttled_with_retry_after_blocks_everyone_until_then(fake_clock):
@@ -145,47 +194,41 @@ def test_on_throttled_with_retry_after_blocks_everyone_until_then(fake_clock):
     limiter = RateLimiter(RateLimit(), clock=clock)
     assert limiter.reserve() == 0
     limiter.on_throttled(retry_after=12)
-    assert limiter.reserve() == pytest.approx(12)
-    # A throttle the budget does not explain widens the spacing by JITTER_STEP (5 %).
-    assert limiter.reserve() == pytest.approx(12 + 0.642)
+    # One token at the Retry-After instant, then a group's worth; the guard has widened.
+    expected = 12 + 19 * 0.6 + 0.05 + JITTER_STEP
+    assert limiter.reserve() == pytest.approx(expected)
+    clock.sleep(expected)
+    assert limiter.reserve() == 0
 
 
-def test_on_throttled_without_hint_waits_one_interval(fake_clock):
+def test_on_throttled_without_hint_waits_for_a_group(fake_clock):
     clock = fake_clock
     limiter = RateLimiter(RateLimit(), clock=clock)
     limiter.reserve()
     limiter.on_throttled()
-    assert limiter.reserve() == pytest.approx(0.6 * (1 + 0.02 + JITTER_STEP))
+    assert limiter.reserve() == pytest.approx(20 * 0.6 + 0.05 + JITTER_STEP)
 
 
-def test_unexplained_throttles_widen_the_spacing_and_successes_narrow_it(fake_clock):
-    clock = fake_clock
-    limiter = RateLimiter(RateLimit(), clock=clock)
-    send_times(limiter, clock, 100)  # the burst
-
-    def spacing() -> float:
-        before: float = clock.now
-        clock.sleep(limiter.reserve())
-        return float(clock.now - before)
-
-    assert spacing() == pytest.approx(0.612)
+def test_unexplained_throttles_widen_the_guard_and_successes_narrow_it(fake_clock):
+    limiter = RateLimiter(RateLimit(), clock=fake_clock)
+    assert limiter.guard == pytest.approx(0.05)
     for _ in range(3):  # jitter: refused although the budget is the configured one
         limiter.on_throttled(limit=100, window_ms=60000)
-        spacing()
-    assert spacing() == pytest.approx(0.6 * (1.02 + 3 * JITTER_STEP))
+    assert limiter.guard == pytest.approx(0.05 + 3 * JITTER_STEP)
     for _ in range(100):
         limiter.on_accepted()
-    assert spacing() == pytest.approx(0.6 * (1.02 + 3 * JITTER_STEP - 100 * JITTER_DECAY))
-    for _ in range(1000):
+    assert limiter.guard == pytest.approx(0.05 + 3 * JITTER_STEP - 100 * JITTER_DECAY)
+    for _ in range(10_000):
         limiter.on_accepted()
-    assert spacing() == pytest.approx(0.612)
+    assert limiter.guard == pytest.approx(0.05)
     for _ in range(100):
         limiter.on_throttled(window_ms=60000)
-    assert spacing() == pytest.approx(0.6 * (1.02 + JITTER_MAX))
+    assert limiter.guard == pytest.approx(0.05 + JITTER_MAX)
     # A throttle that teaches a smaller budget is explained: no widening.
-    limiter = RateLimiter(RateLimit(), clock=clock)
+    limiter = RateLimiter(RateLimit(), clock=fake_clock)
     limiter.on_throttled(limit=50, window_ms=60000)
-    assert spacing() == pytest.approx(1.2 * 1.02)
+    assert limiter.guard == pytest.approx(0.05)
+    assert limiter.reserve() == pytest.approx(20 * 1.2 + 0.05)
 
 
 def test_learns_a_smaller_long_budget_from_the_message(fake_clock):
@@ -196,9 +239,11 @@ def test_learns_a_smaller_long_budget_from_the_message(fake_clock):
     limiter.on_throttled(throttle.retry_after, throttle.limit, throttle.window_ms)
     assert limiter.rate_limit.long_limit == 50
     assert limiter.rate_limit.short_limit == 100
-    assert limiter.reserve() == pytest.approx(60 / 50 * 1.02)
+    throttled_at = clock.now
     times = send_times(limiter, clock, 200)
-    assert twenty_js_rejections(times, [(50, 60.0)]) == 0
+    # The server's bucket was empty when it refused: model that with 50 calls just before.
+    assert twenty_js_rejections([throttled_at] * 50 + times, [(50, 60.0)]) == 0
+    assert times[20] - times[0] == pytest.approx(20 * 1.2 + 0.05)
 
 
 def test_learns_the_short_window_by_its_length(fake_clock):
@@ -228,7 +273,10 @@ def test_rate_limit_validates():
     with pytest.raises(ValueError):
         RateLimit(short_window=0)
     with pytest.raises(ValueError):
-        RateLimit(margin=1.5)
+        RateLimit(jitter=-1)
+    with pytest.raises(ValueError):
+        RateLimit(group=0)
+    assert RateLimit().pacing(100, 60.0) == pytest.approx(0.6 + 0.05 / 20)
     assert RateLimit(long_limit=50).ceiling == pytest.approx(50 / 60)
 
 

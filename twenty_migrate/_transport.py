@@ -161,11 +161,9 @@ class Sender:
         limiter = self.limiter if charge else None
         while True:
             if limiter is not None:
-                wait = limiter.reserve()
-                if wait > 0:
-                    self._sleep(wait)
+                limiter.acquire(self._sleep)
             try:
-                result = self._attempt(method, path, params, json, graphql)
+                result = self._attempt(method, path, params, json, graphql, limiter)
             except RateLimitError as exc:
                 # A throttled call was not applied: always safe to send again.
                 throttles += 1
@@ -207,7 +205,13 @@ class Sender:
                 return result
 
     def _attempt(
-        self, method: str, path: str, params: dict[str, Any] | None, json: Any, graphql: bool
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any] | None,
+        json: Any,
+        graphql: bool,
+        limiter: RateLimiter | None = None,
     ) -> Any:
         request = self._http.build_request(
             method,
@@ -223,6 +227,8 @@ class Sender:
             }
             logger.debug("%s %s headers=%s", request.method, request.url, headers)
         self.stats.add(calls=1)
+        if limiter is not None:
+            limiter.sent()  # the real send time, which threads and encoding may have delayed
         started = time.perf_counter()
         try:
             response = self._http.send(request)

@@ -15,6 +15,12 @@ The records of a step are a DataFrame whose columns are Twenty field paths::
 ``_row`` is the stable source-row id (str or int, unique). Dotted paths become nested
 objects (``{"name": {"firstName": ...}}``) and empty cells (NaN, None, pd.NA) are left out
 of the payload: a field not provided is left untouched by an upsert.
+
+A relation column listed in a step's ``refs`` holds, per row, either the ``_row`` of a
+record of an earlier step (sent as the id that row gets in Twenty) or a record already in
+Twenty, written ``"twenty:<id>"`` (:func:`existing_ref`) and sent as that id. The prefix
+keeps the two apart even when ``_row`` ids are UUIDs themselves, and survives
+:meth:`ImportPlan.save` / :meth:`ImportPlan.load` as plain text.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import json
 import math
 import os
 import tempfile
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,8 +60,10 @@ __all__ = [
     "ObjectStep",
     "RateBudget",
     "RowId",
+    "EXISTING_PREFIX",
     "budget_seconds",
     "build_plan",
+    "existing_ref",
 ]
 
 Api: TypeAlias = Literal["graphql", "rest"]
@@ -75,6 +84,34 @@ PLAN_FORMAT_VERSION = 1
 #: Twenty's default API budget per workspace (twenty-api.md §6.2): 100 calls per second
 #: and 100 per minute. Used only when no RateLimit is given to an estimate.
 DEFAULT_BUDGET = ((100, 1.0), (100, 60.0))
+#: Prefix of a ``refs`` cell naming a record already in Twenty (``"twenty:<uuid>"``).
+EXISTING_PREFIX = "twenty:"
+
+
+def existing_ref(twenty_id: str | uuid.UUID) -> str:
+    """The ``refs`` cell for a record already in Twenty: ``"twenty:<id>"``, sent as the id.
+
+    Example:
+        >>> existing_ref("0b7d2f4e-5c1a-4f7e-9a8b-3c2d1e0f9a8b")
+        'twenty:0b7d2f4e-5c1a-4f7e-9a8b-3c2d1e0f9a8b'
+    """
+    try:
+        return EXISTING_PREFIX + str(uuid.UUID(str(twenty_id)))
+    except ValueError:
+        raise ValueError(f"{twenty_id!r} is not a Twenty record id (a UUID)") from None
+
+
+def _existing_id(value: str) -> str | None:
+    """The id in an ``existing_ref`` cell, or None when ``value`` is not one."""
+    if not value.startswith(EXISTING_PREFIX):
+        return None
+    try:
+        return str(uuid.UUID(value[len(EXISTING_PREFIX) :]))
+    except ValueError:
+        raise ValueError(
+            f"{value!r} starts with {EXISTING_PREFIX!r} but is not followed by a Twenty "
+            "record id (a UUID); use existing_ref(id)"
+        ) from None
 
 
 class RateBudget(Protocol):
@@ -107,7 +144,9 @@ class ObjectStep:
         refs: Relation columns that hold ``_row`` ids of an earlier step, by field path:
             ``{"companyId": "companies"}``. The importer sends the id that row got in
             Twenty (its own, or the existing record's when it was an update); a row whose
-            target failed fails too, with a message naming it.
+            target failed fails too, with a message naming it. A cell may instead name a
+            record already in Twenty as ``existing_ref(id)`` (``"twenty:<id>"``), which is
+            sent as that id.
 
     Example:
         >>> step = ObjectStep("people", df[["_row", "name.firstName", "companyId"]],
@@ -121,6 +160,7 @@ class ObjectStep:
     source: pd.DataFrame | None = None
     refs: Mapping[str, str] | None = None
     _rows: tuple[RowId, ...] = field(init=False, repr=False)
+    _row_refs: dict[str, str] = field(init=False, repr=False)
     _payloads: tuple[dict[str, Any], ...] = field(init=False, repr=False)
     _cells: list[list[Any]] = field(init=False, repr=False)
 
@@ -151,6 +191,7 @@ class ObjectStep:
             raise ValueError(f"`_row` must be unique; repeated: {dupes[:5]}")
         payloads = []
         cells: list[list[Any]] = []
+        row_refs: dict[str, str] = {}
         for position, values in enumerate(records.itertuples(index=False, name=None)):
             flat = {}
             converted_row: list[Any] = []
@@ -167,7 +208,12 @@ class ObjectStep:
                 converted_row.append(None if converted is MISSING else converted)
                 if converted is not MISSING:
                     if column in refs:
-                        converted = {REF_KEY: [refs[column], row_id(converted, position)]}
+                        existing = _existing_id(converted) if isinstance(converted, str) else None
+                        if existing is not None:
+                            converted = existing
+                        else:
+                            converted = {REF_KEY: [refs[column], row_id(converted, position)]}
+                            row_refs[column] = refs[column]
                     flat[column] = converted
             cells.append(converted_row)
             payloads.append(unflatten(flat))
@@ -180,6 +226,7 @@ class ObjectStep:
         object.__setattr__(self, "source", source)
         object.__setattr__(self, "refs", refs or None)
         object.__setattr__(self, "_rows", rows)
+        object.__setattr__(self, "_row_refs", row_refs)
         object.__setattr__(self, "_payloads", tuple(payloads))
         object.__setattr__(self, "_cells", cells)
 
@@ -197,6 +244,12 @@ class ObjectStep:
     def rows(self) -> tuple[RowId, ...]:
         """The ``_row`` ids, in record order."""
         return self._rows
+
+    @property
+    def row_refs(self) -> dict[str, str]:
+        """The ``refs`` columns holding at least one ``_row`` (not only Twenty ids), with
+        their target objects: the steps this one must come after."""
+        return dict(self._row_refs)
 
     def to_payloads(self) -> list[dict[str, Any]]:
         """One nested JSON-safe dict per record, empty cells left out.
@@ -306,14 +359,17 @@ def budget_seconds(calls: int, rate_limit: RateBudget | None = None) -> float:
 
 
 def _buckets(rate_limit: RateBudget | None) -> list[tuple[float, float]]:
-    """``(burst, window)`` per bucket; the margin stretches the window as the limiter does."""
+    """``(burst, window)`` per bucket, the window stretched by the limiter's guard."""
     if rate_limit is None:
         return [(float(limit), window) for limit, window in DEFAULT_BUDGET]
-    stretch = 1.0 + float(getattr(rate_limit, "margin", 0.0) or 0.0)
-    return [
-        (float(rate_limit.short_limit), float(rate_limit.short_window) * stretch),
-        (float(rate_limit.long_limit), float(rate_limit.long_window) * stretch),
+    buckets = [
+        (rate_limit.short_limit, float(rate_limit.short_window)),
+        (rate_limit.long_limit, float(rate_limit.long_window)),
     ]
+    pacing = getattr(rate_limit, "pacing", None)
+    if not callable(pacing):
+        return [(float(limit), window) for limit, window in buckets]
+    return [(float(limit), float(pacing(limit, window)) * limit) for limit, window in buckets]
 
 
 def _format_duration(seconds: float) -> str:
@@ -371,11 +427,12 @@ class ImportPlan:
             raise ValueError("max_batch_bytes must be positive")
         seen: set[tuple[str, RowId]] = set()
         for step in steps:
-            for column, target in (step.refs or {}).items():
+            for column, target in step.row_refs.items():
                 if target not in {s.object for s in steps[: steps.index(step)]}:
                     raise ValueError(
-                        f"{step.object}.{column} refers to {target!r}, which is not an earlier "
-                        "step of the plan"
+                        f"{step.object}.{column} refers to rows of {target!r}, which is not an "
+                        "earlier step of the plan (cells naming records already in Twenty "
+                        f"are written {EXISTING_PREFIX}<id>)"
                     )
             for row in step.rows:
                 if (step.object, row) in seen:

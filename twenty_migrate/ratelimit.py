@@ -3,9 +3,13 @@
 Twenty throttles API-key traffic per workspace with two token buckets, a short and a long
 window (``API_RATE_LIMITING_SHORT_*`` / ``..._LONG_*``; defaults 100 per 1 s and 100 per
 60 s). :class:`RateLimiter` mirrors both buckets on the client so that several threads
-sharing one client keep many requests in flight without being refused: after the initial
-burst it paces calls at ``window / limit`` plus a small margin. When the server throttles
-anyway, :meth:`RateLimiter.on_throttled` backs everyone off and learns a smaller real
+sharing one client keep many requests in flight without being refused. Twenty drops the
+fractional refill on every accepted call, and arrivals are spread by the network and the
+threads, so calls paced one per ``window / limit`` lose a token to every early arrival. After
+the initial burst the limiter therefore releases calls in groups: it waits until the server
+has earned a whole group of tokens plus a guard against that spread, then lets the group go at
+once. When the server throttles anyway, :meth:`RateLimiter.on_throttled` backs everyone off,
+widens the guard and learns a smaller real
 budget from the answer (:func:`parse_throttle` reads every throttle shape Twenty has used).
 
 Nothing here sleeps or does I/O: the clock is injected and :meth:`RateLimiter.reserve`
@@ -50,13 +54,12 @@ TOO_MANY_REQUESTS_RE = re.compile(r"too many requests", re.IGNORECASE)
 THROTTLE_SUB_CODES = frozenset({"LIMIT_REACHED", "TOO_MANY_REQUESTS"})
 THROTTLE_CODES = frozenset({"RATE_LIMITED"})
 
-# Adaptive spacing: each throttle the budget does not explain (network jitter reorders or
-# bunches arrivals, and Twenty refuses a call that lands a hair early) widens that window's
-# spacing by JITTER_STEP of its interval, up to JITTER_MAX; each accepted call narrows it by
-# JITTER_DECAY, so the client settles where about 1 call in 50 is throttled at worst.
+# Adaptive guard: each throttle the budget does not explain (arrivals spread wider than the
+# guard) adds JITTER_STEP seconds to that window's guard, up to JITTER_MAX; each accepted call
+# takes JITTER_DECAY off again, so the client settles where about 1 call in 500 is throttled.
 JITTER_STEP = 0.05
-JITTER_DECAY = JITTER_STEP / 50
-JITTER_MAX = 0.5
+JITTER_DECAY = JITTER_STEP / 500
+JITTER_MAX = 1.0
 
 _UNIT_MS = {"ms": 1, "millisecond": 1, "s": 1000, "sec": 1000, "second": 1000}
 _UNIT_MS.update({"m": 60_000, "min": 60_000, "minute": 60_000, "h": 3_600_000, "hour": 3_600_000})
@@ -71,9 +74,14 @@ class RateLimit:
         short_window: Length of the short window in seconds.
         long_limit: Calls allowed per long window (``API_RATE_LIMITING_LONG_LIMIT``).
         long_window: Length of the long window in seconds.
-        margin: Fraction added to the pacing interval. Twenty discards the fractional refill
-            on each accepted call, so calls spaced a hair under ``window / limit`` never earn
-            a token; the margin also absorbs network jitter.
+        jitter: Seconds by which the arrival of calls sent together may spread (network,
+            threads, the server's own queue). Twenty drops the fractional refill on each
+            accepted call, so a call arriving a hair early earns no token; a group of calls
+            is released only once the server has earned its tokens plus this guard.
+        group: Most calls released together once the initial burst is spent. Larger groups
+            spend the guard over more calls (the steady state reaches
+            ``group * interval / (group * interval + jitter)`` of the ceiling); keep it at or
+            below the calls you keep in flight.
 
     Example:
         >>> RateLimit(long_limit=50).ceiling  # calls per second in the steady state
@@ -84,22 +92,28 @@ class RateLimit:
     short_window: float = 1.0
     long_limit: int = 100
     long_window: float = 60.0
-    margin: float = 0.02
+    jitter: float = 0.05
+    group: int = 20
 
     def __post_init__(self) -> None:
-        for name in ("short_limit", "long_limit"):
+        for name in ("short_limit", "long_limit", "group"):
             if getattr(self, name) < 1:
                 raise ValueError(f"RateLimit.{name} must be at least 1")
         for name in ("short_window", "long_window"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"RateLimit.{name} must be a positive number of seconds")
-        if not 0 <= self.margin < 1:
-            raise ValueError("RateLimit.margin must be in [0, 1)")
+        if not 0 <= self.jitter < 60:
+            raise ValueError("RateLimit.jitter must be a number of seconds in [0, 60)")
 
     @property
     def ceiling(self) -> float:
         """The steady-state calls per second the server allows (the slower window)."""
         return min(self.short_limit / self.short_window, self.long_limit / self.long_window)
+
+    def pacing(self, limit: int, window: float) -> float:
+        """Seconds per call the limiter averages once a ``limit``/``window`` bucket is dry."""
+        group = min(self.group, limit)
+        return window / limit + self.jitter / group
 
 
 DEFAULT_RATE_LIMIT = RateLimit()
@@ -257,32 +271,54 @@ def parse_retry_after(value: str | None) -> float | None:
 
 
 class _Bucket:
-    """Twenty's JS token bucket, as seen from the client (integer tokens, fraction dropped)."""
+    """Twenty's JS token bucket as the client must assume it: integer tokens, the fraction
+    dropped on every accepted call, and each arrival up to ``guard`` seconds off its send time.
+    """
 
-    def __init__(self, limit: int, window: float, margin: float) -> None:
+    def __init__(self, limit: int, window: float, jitter: float, group: int) -> None:
         self.limit = limit
         self.window = window
-        self.margin = margin
-        self.boost = 0.0  # adaptive extra margin (see JITTER_STEP)
+        self.jitter = jitter
+        self.group_size = group
+        self.boost = 0.0  # adaptive extra guard (see JITTER_STEP)
         self.tokens = limit  # an unseen key starts full, as on the server
-        self.last: float | None = None
+        self.last: float | None = None  # latest send time of an accepted call
+        self.group_start: float | None = None  # first send of the group now leaving
 
     @property
     def interval(self) -> float:
-        return self.window / self.limit * (1 + self.margin + self.boost)
+        return self.window / self.limit
+
+    @property
+    def guard(self) -> float:
+        return self.jitter + self.boost
+
+    @property
+    def group(self) -> int:
+        return max(1, min(self.group_size, self.limit))
 
     def available(self, t: float) -> int:
         if self.last is None:
             return self.tokens
-        earned = math.floor((t - self.last) / self.interval + 1e-9)
+        # Worst case: the previous call arrived `guard` late and this one on time.
+        earned = math.floor((t - self.last - self.guard) / self.interval + 1e-9)
         return min(self.limit, self.tokens + max(0, earned))
 
     def earliest(self, t: float) -> float:
-        if self.last is None or self.available(t) >= 1:
+        """When a call may go: at once while the bucket holds a group's tokens or a group is
+        leaving (within ``guard`` of its first call); otherwise once a whole group is earned,
+        so that one guard serves the group and no call drops a fraction of a token."""
+        if self.last is None:
             return t
-        return self.last + (1 - self.tokens) * self.interval
+        available = self.available(t)
+        joining = self.group_start is not None and t - self.group_start <= self.guard
+        if available >= self.group or (joining and available >= 1):
+            return t
+        return self.last + self.guard + (self.group - self.tokens) * self.interval
 
     def take(self, t: float) -> None:
+        if self.group_start is None or t - self.group_start > self.guard:
+            self.group_start = t
         self.tokens = self.available(t) - 1
         self.last = t
 
@@ -296,8 +332,8 @@ class RateLimiter:
 
     Callers :meth:`reserve` a slot before each throttled call, then report the outcome:
     :meth:`on_throttled` when Twenty refused it (learns the budget, backs everyone off and
-    widens the spacing a little if the budget does not explain the refusal) or
-    :meth:`on_accepted` otherwise (narrows that extra spacing again, slowly).
+    widens the guard if the budget does not explain the refusal) or :meth:`on_accepted`
+    otherwise (narrows that extra guard again, slowly).
 
     Args:
         rate_limit: The budget to respect.
@@ -307,8 +343,8 @@ class RateLimiter:
         >>> limiter = RateLimiter(RateLimit(), clock=lambda: 0.0)
         >>> [limiter.reserve() for _ in range(100)][-1]   # the burst goes at once
         0.0
-        >>> round(limiter.reserve(), 3)                   # then 60 s / 100 + 2 %
-        0.612
+        >>> round(limiter.reserve(), 2)                   # then groups of 20: 20 x 0.6 s + guard
+        12.05
     """
 
     def __init__(
@@ -317,10 +353,15 @@ class RateLimiter:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._clock = clock
-        self._lock = threading.Lock()
-        self._margin = rate_limit.margin
-        self._short = _Bucket(rate_limit.short_limit, rate_limit.short_window, rate_limit.margin)
-        self._long = _Bucket(rate_limit.long_limit, rate_limit.long_window, rate_limit.margin)
+        self._lock = threading.RLock()
+        self._jitter = rate_limit.jitter
+        self._group = rate_limit.group
+        self._short = _Bucket(
+            rate_limit.short_limit, rate_limit.short_window, rate_limit.jitter, rate_limit.group
+        )
+        self._long = _Bucket(
+            rate_limit.long_limit, rate_limit.long_window, rate_limit.jitter, rate_limit.group
+        )
         self._not_before = -math.inf
 
     @property
@@ -332,26 +373,60 @@ class RateLimiter:
                 self._short.window,
                 self._long.limit,
                 self._long.window,
-                self._margin,
+                self._jitter,
+                self._group,
             )
 
+    @property
+    def guard(self) -> float:
+        """Seconds of arrival spread the limiter currently allows for (learned from throttles)."""
+        with self._lock:
+            return max(self._short.guard, self._long.guard)
+
     def reserve(self) -> float:
-        """Reserve the next send slot.
+        """Take a send slot now, or say how long to wait before asking again.
 
         Returns:
-            Seconds the caller must wait before sending (0.0 to send now). The slot is
-            taken whether or not the caller uses it; this method never sleeps.
+            0.0 when a slot was taken and the caller may send at once; otherwise the
+            seconds to wait before calling again (nothing was taken: a slot is only handed
+            out when it can be used at once, so a caller that wakes late never holds a slot
+            the others were timed against). This method never sleeps.
         """
         with self._lock:
             now = self._clock()
             t = max(now, self._not_before)
+            while True:  # waiting for one bucket may leave the other dry: settle on both
+                later = max(self._short.earliest(t), self._long.earliest(t))
+                if later <= t:
+                    break
+                t = later
+            if t > now:
+                return t - now
+            self._short.take(now)
+            self._long.take(now)
+            return 0.0
+
+    def acquire(self, sleep: Callable[[float], None] = time.sleep) -> float:
+        """Wait (with ``sleep``) until a send slot is taken; return the clock at that moment."""
+        while True:
+            with self._lock:
+                wait = self.reserve()
+                if wait <= 0:
+                    return self._clock()
+            sleep(wait)
+
+    def sent(self) -> None:
+        """Note that a reserved call is leaving now.
+
+        A call may leave later than its reserved time (a busy thread, encoding a large
+        batch). Twenty restarts its refill from the moment a call arrives, so the next group
+        is timed from the real send, not the reservation.
+        """
+        with self._lock:
+            now = self._clock()
             for bucket in (self._short, self._long):
-                if bucket.last is not None:
-                    t = max(t, bucket.last)  # send times never go backwards
-            t = max(t, self._short.earliest(t), self._long.earliest(t))
-            self._short.take(t)
-            self._long.take(t)
-            return t - now
+                if bucket.last is not None and now > bucket.last:
+                    bucket.last = now
 
     def on_throttled(
         self,
