@@ -112,3 +112,22 @@ def test_sandbox_command_is_routed_to_its_own_parser(capsys):
     assert main(["sandbox", "--help"]) == 0
     assert "--short-limit" in capsys.readouterr().out
     assert os.environ.get("TWENTY_API_KEY") is None
+
+
+def test_a_scheduled_rerun_sends_only_changed_rows(served_sandbox, tmp_path, capsys):
+    runs = str(tmp_path / "runs")
+    people = _people(30)
+    first = build_plan(people, "people", key="emails.primaryEmail", name="nightly")
+    assert main(["import", str(first.save(tmp_path / "a.json")), "--runs-dir", runs]) == 0
+    people.loc[3, "name.firstName"] = "Grace"
+    second = build_plan(people, "people", key="emails.primaryEmail", name="nightly")
+    plan_file = str(second.save(tmp_path / "b.json"))
+    capsys.readouterr()
+    assert main(["import", plan_file, "--only-changed", "--runs-dir", runs, "--no-progress"]) == 0
+    assert main(["runs", "--runs-dir", runs]) == 0
+    listing = capsys.readouterr().out
+    latest = sorted(Path(runs).iterdir())[-1].name
+    assert main(["logs", latest, "--format", "csv", "--runs-dir", runs]) == 0
+    rows = pd.read_csv(Path(runs) / latest / "rows.csv")
+    assert rows["status"].value_counts().to_dict() == {"unchanged": 29, "updated": 1}
+    assert latest in listing

@@ -75,7 +75,9 @@ def _cmd_import(args: argparse.Namespace) -> int:
         return 0
     with _connect_from_env(args) as client:
         importer = Importer(client, runs_dir=_runs_dir(args), progress=_progress(args))
-        result = importer.run(plan, run_id=args.run_id, test_batch=args.test_batch)
+        result = importer.run(
+            plan, run_id=args.run_id, test_batch=args.test_batch, only_changed=args.only_changed
+        )
     print(result.summary())
     return 1 if result.has_failures else 0
 
@@ -180,6 +182,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("plan", help="plan file saved from a notebook (ImportPlan.save)")
     run.add_argument("--dry-run", action="store_true", help="print calls and duration only")
     run.add_argument("--test-batch", type=int, metavar="N", help="send only N records")
+    run.add_argument(
+        "--only-changed",
+        action="store_true",
+        help="send only rows that are new or changed since earlier runs of this plan",
+    )
     run.add_argument("--run-id", help="name of the run (default: timestamp and object)")
     run.set_defaults(handler=_cmd_import)
 

@@ -34,6 +34,7 @@ from .journal import RunJournal, reusable_ids
 from .outcomes import ImportResult
 from .plan import ImportPlan, RateBudget
 from .progress import ProgressArg
+from .runs import landed_fingerprints
 from .sending import Session, SupportsImport
 
 __all__ = ["DEFAULT_MAX_IN_FLIGHT", "ImportResult", "Importer", "SupportsImport"]
@@ -97,6 +98,7 @@ class Importer:
         run_id: str | None = None,
         dry_run: bool = False,
         test_batch: int | None = None,
+        only_changed: bool = False,
     ) -> ImportResult:
         """Import a plan; with the ``run_id`` of an existing run, finish that run instead.
 
@@ -107,6 +109,10 @@ class Importer:
             test_batch: Send only the first N rows of the first step, as a separate run, to
                 check them in Twenty first. The full run later re-sends those rows with the
                 same ids (upsert steps), so they are not created twice.
+            only_changed: For recurring imports of an updated file: rows that an earlier run
+                of a plan with the same name landed with the same values are recorded as
+                ``unchanged`` and cost no call; changed rows update the record they landed
+                in. A row is recognised by its step's unique key (else by its ``_row``).
 
         Returns:
             The outcome. Row failures are in ``result.failures``, not raised.
@@ -141,6 +147,9 @@ class Importer:
         else:
             upserting = {s.object for s in plan.steps if s.upsert}
             earlier = reusable_ids(self.runs_dir, f"{plan.label}-test")
+            previous = landed_fingerprints(self.runs_dir, plan.label) if only_changed else None
+            if only_changed:
+                settings["only_changed"] = True
             journal = RunJournal.create(
                 self.runs_dir,
                 plan,
@@ -148,6 +157,7 @@ class Importer:
                 settings=settings,
                 base_url=self._base_url(),
                 reuse_ids={k: v for k, v in earlier.items() if k[0] in upserting},
+                previous=previous,
             )
         return self._execute(journal, [s.object for s in plan.steps])
 

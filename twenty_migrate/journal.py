@@ -16,7 +16,9 @@ Tables::
     batches   batch_id, seq, step, object, upsert, key, parent, status
               (pending/sent/succeeded/failed/ambiguous/split), attempts, n_rows, updated_at
     rows      object, _row, seq, step, batch_id, sent_id (the id assigned here), twenty_id
-              (the record's id in Twenty), payload (JSON), source (JSON), status
+              (the record's id in Twenty), payload (JSON), source (JSON), identity (the
+              row's unique key value, else its _row), fingerprint (hash of the payload),
+              existing (sent with the id of a record an earlier run created), status
               (pending/created/updated/unchanged/failed), error, error_code, attempts,
               first_sent_at, finished_at
     attempts  batch_id, attempt, started_at, finished_at, outcome (ok/throttled/
@@ -66,8 +68,11 @@ from .runs import (
     list_runs,
     now_iso,
     reusable_ids,
+    row_fingerprint,
+    row_identity,
     scrub,
     slug,
+    upgrade,
     write_outcomes,
 )
 
@@ -147,6 +152,7 @@ class RunJournal:
                 "anything); start it again with the same run_id",
                 run_id=run_id,
             )
+        upgrade(conn)
         return cls(path, run_id, conn)
 
     @classmethod
@@ -160,6 +166,7 @@ class RunJournal:
         settings: Mapping[str, Any] | None = None,
         base_url: str | None = None,
         reuse_ids: Mapping[tuple[str, RowId], str] | None = None,
+        previous: Mapping[tuple[str, str], tuple[str, str]] | None = None,
     ) -> RunJournal:
         """Write a new run's journal: the plan, its batches and one id per row.
 
@@ -175,6 +182,11 @@ class RunJournal:
             base_url: The workspace written to.
             reuse_ids: Ids to send for some ``(object, _row)`` (from an earlier test batch,
                 so its records are updated rather than created twice).
+            previous: What earlier runs of this plan left in Twenty, ``(object, identity)``
+                to ``(fingerprint, twenty_id)`` (:func:`~twenty_migrate.runs.
+                landed_fingerprints`). Rows whose fingerprint matches are ``unchanged`` and
+                never sent; changed rows of upsert steps are sent with the id they landed
+                with, so they update that record.
 
         Raises:
             JournalError: ``run_id`` is already a complete run.
@@ -189,7 +201,9 @@ class RunJournal:
         conn = connect(path)
         journal = cls(path, directory.name, conn)
         try:
-            journal._initialise(plan, kind, settings or {}, base_url, reuse_ids or {})
+            journal._initialise(
+                plan, kind, settings or {}, base_url, reuse_ids or {}, previous or {}
+            )
         except BaseException:
             conn.close()
             raise
@@ -230,21 +244,37 @@ class RunJournal:
         settings: Mapping[str, Any],
         base_url: str | None,
         reuse_ids: Mapping[tuple[str, RowId], str],
+        previous: Mapping[tuple[str, str], tuple[str, str]],
     ) -> None:
         sources = [step.sources() for step in plan.steps]
         batch_rows: list[tuple[Any, ...]] = []
         row_rows: list[tuple[Any, ...]] = []
+        identities: dict[tuple[str, RowId], str] = {}
         for number, batch in enumerate(plan.batches()):
-            batch_rows.append((batch.batch_id, number, batch.step, batch.object, batch.upsert))
-            batch_rows[-1] += (batch.key, len(batch))
+            unchanged = 0
             for row, payload in zip(batch.rows, batch.payloads, strict=True):
+                identity = row_identity(payload, batch.key, row)
+                identities[(batch.object, row)] = identity
+                fingerprint = row_fingerprint(payload, identities)
                 given = payload.get("id")  # an id column in the data targets that record
                 sent_id = given if isinstance(given, str) and given else None
+                status, twenty_id, existing = "pending", None, 0
+                earlier = previous.get((batch.object, identity))
+                if earlier is not None and earlier[0] == fingerprint:
+                    status, twenty_id = "unchanged", earlier[1]
+                    unchanged += 1
+                elif earlier is not None and batch.upsert and sent_id is None:
+                    sent_id, existing = earlier[1], 1  # changed: update the record it landed in
                 sent_id = sent_id or reuse_ids.get((batch.object, row)) or str(uuid.uuid4())
                 source = sources[batch.step].get(row)
                 source_json = None if source is None else canonical_json(source)
                 row_rows.append((batch.object, row, len(row_rows), batch.step, batch.batch_id))
-                row_rows[-1] += (sent_id, canonical_json(payload), source_json)
+                row_rows[-1] += (sent_id, twenty_id or sent_id, canonical_json(payload))
+                row_rows[-1] += (source_json,)
+                row_rows[-1] += (identity, fingerprint, existing, status)
+            done = unchanged == len(batch)
+            batch_rows.append((batch.batch_id, number, batch.step, batch.object, batch.upsert))
+            batch_rows[-1] += (batch.key, len(batch), "succeeded" if done else "pending")
         run = {
             "run_id": self.run_id,
             "name": plan.label,
@@ -267,12 +297,13 @@ class RunJournal:
             )
             conn.executemany(
                 "INSERT INTO batches (batch_id, seq, step, object, upsert, key, n_rows, status)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, 'pending')",
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 batch_rows,
             )
             conn.executemany(
                 "INSERT INTO rows (object, _row, seq, step, batch_id, sent_id, twenty_id, payload,"
-                " source, status) VALUES (?, ?, ?, ?, ?, ?, ?6, ?, ?, 'pending')",
+                " source, identity, fingerprint, existing, status)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 row_rows,
             )
 

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import sqlite3
@@ -22,7 +23,7 @@ from typing import Any, Literal, TypeAlias
 import pandas as pd
 
 from .errors import JournalError
-from .payloads import RowId
+from .payloads import REF_KEY, RowId, canonical_json, is_ref
 
 __all__ = [
     "BATCH_STATUSES",
@@ -31,13 +32,16 @@ __all__ = [
     "BatchState",
     "PendingRow",
     "RowOutcome",
+    "landed_fingerprints",
     "list_run_ids",
     "list_runs",
     "reusable_ids",
+    "row_fingerprint",
+    "row_identity",
 ]
 
 JOURNAL_FILE = "journal.sqlite"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 RowStatus: TypeAlias = Literal["pending", "created", "updated", "unchanged", "failed"]
 BatchStatus: TypeAlias = Literal["pending", "sent", "succeeded", "failed", "ambiguous", "split"]
 ROW_STATUSES: tuple[str, ...] = ("created", "updated", "unchanged", "failed", "pending")
@@ -91,6 +95,9 @@ CREATE TABLE IF NOT EXISTS rows (
     twenty_id TEXT,
     payload TEXT NOT NULL,
     source TEXT,
+    identity TEXT,
+    fingerprint TEXT,
+    existing INTEGER NOT NULL DEFAULT 0,
     status TEXT NOT NULL,
     error TEXT,
     error_code TEXT,
@@ -238,10 +245,14 @@ def finish_attempt(
 
 
 def write_outcomes(conn: sqlite3.Connection, rows: Sequence[RowOutcome], finished: str) -> None:
-    """Write row outcomes (a ``None`` twenty_id keeps the assigned one)."""
+    """Write row outcomes (a ``None`` twenty_id keeps the assigned one).
+
+    A row sent with the id of a record an earlier run created (``existing``) updated it.
+    """
     conn.executemany(
-        "UPDATE rows SET status = ?, twenty_id = COALESCE(?, twenty_id), error = ?,"
-        " error_code = ?, finished_at = ? WHERE object = ? AND _row = ?",
+        "UPDATE rows SET status = CASE WHEN existing = 1 AND ?1 = 'created' THEN 'updated'"
+        " ELSE ?1 END, twenty_id = COALESCE(?2, twenty_id), error = ?3,"
+        " error_code = ?4, finished_at = ?5 WHERE object = ?6 AND _row = ?7",
         [(r.status, r.twenty_id, r.error, r.error_code, finished, r.object, r.row) for r in rows],
     )
 
@@ -338,3 +349,108 @@ def reusable_ids(
         for r in rows:
             found[(r["object"], r["_row"])] = r["sent_id"]
     return found
+
+
+def row_identity(payload: Mapping[str, Any], key: str | None, row: RowId) -> str:
+    """What names a source row across versions of its file: its unique key's value when the
+    step has one (``key:ada@example.com``), else its ``_row`` id (``row:12``)."""
+    if key:
+        value: Any = payload
+        for part in key.split("."):
+            value = value.get(part) if isinstance(value, Mapping) else None
+        if value is not None and value != "":
+            return f"key:{canonical_json(value)}"
+    return f"row:{canonical_json(row)}"
+
+
+def row_fingerprint(payload: Mapping[str, Any], identities: Mapping[tuple[str, RowId], str]) -> str:
+    """A hash of what a row would write. Relation markers count by the target's identity,
+    so a parent that only moved within its file does not make its children look changed."""
+
+    def stable(value: Any) -> Any:
+        if is_ref(value):
+            obj, row = value[REF_KEY]
+            return {REF_KEY: [obj, identities.get((obj, row), f"row:{canonical_json(row)}")]}
+        if isinstance(value, Mapping):
+            return {k: stable(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [stable(v) for v in value]
+        return value
+
+    text = canonical_json(stable(payload))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def landed_fingerprints(
+    runs_dir: str | os.PathLike[str], name: str
+) -> dict[tuple[str, str], tuple[str, str]]:
+    """What earlier runs named ``name`` left in Twenty: ``(object, identity)`` to
+    ``(fingerprint, twenty_id)`` for every row that landed, newest run winning.
+
+    Records a rollback deleted (in any journal of ``runs_dir``) are left out, so they are
+    sent again. Journals written before fingerprints were kept are skipped.
+    """
+    from .journal import RunJournal
+
+    found: dict[tuple[str, str], tuple[str, str]] = {}
+    rolled_back: set[tuple[str, str]] = set()
+    for run_id in list_run_ids(runs_dir):
+        try:
+            journal = RunJournal.open(runs_dir, run_id)
+        except JournalError:
+            continue
+        try:
+            conn = journal._conn
+            if _has_table(conn, "rollbacks"):
+                rolled_back.update(
+                    (r["object"], r["twenty_id"])
+                    for r in conn.execute(
+                        "SELECT object, twenty_id FROM rollbacks WHERE state != 'failed'"
+                    )
+                )
+            info = journal.info()
+            if info["kind"] != "run" or info["name"] != name or not _has_fingerprints(conn):
+                continue
+            landed = conn.execute(
+                "SELECT object, identity, fingerprint, twenty_id FROM rows"
+                " WHERE status IN ('created', 'updated', 'unchanged')"
+                " AND twenty_id IS NOT NULL AND fingerprint IS NOT NULL ORDER BY seq"
+            ).fetchall()
+        finally:
+            journal.close()
+        for r in landed:
+            found[(r["object"], r["identity"])] = (r["fingerprint"], r["twenty_id"])
+    return {k: v for k, v in found.items() if (k[0], v[1]) not in rolled_back}
+
+
+#: Row columns added after the first journal format, with their SQL definitions.
+_ADDED_ROW_COLUMNS = {
+    "identity": "TEXT",
+    "fingerprint": "TEXT",
+    "existing": "INTEGER NOT NULL DEFAULT 0",
+}
+
+
+def upgrade(conn: sqlite3.Connection) -> None:
+    """Bring a journal written by an earlier version up to the current row columns."""
+    have = {r[1] for r in conn.execute("PRAGMA table_info(rows)")}
+    missing = [(name, sql) for name, sql in _ADDED_ROW_COLUMNS.items() if name not in have]
+    if not missing:
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for name, sql in missing:
+            conn.execute(f"ALTER TABLE rows ADD COLUMN {name} {sql}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def _has_table(conn: sqlite3.Connection, table: str) -> bool:
+    query = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
+    return conn.execute(query, (table,)).fetchone() is not None
+
+
+def _has_fingerprints(conn: sqlite3.Connection) -> bool:
+    return any(r[1] == "fingerprint" for r in conn.execute("PRAGMA table_info(rows)"))
