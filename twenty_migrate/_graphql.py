@@ -11,6 +11,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from .schema import COMPOSITE_SUBFIELDS as WRITABLE_SUBFIELDS
+
 # [version-dependent] Newest Twenty types the JSON sub-fields of composites
 # (``additionalPhones { number ... }``); older versions expose them as RawJSONScalar, which
 # takes no sub-selection. The client starts with this and switches once if refused.
@@ -20,31 +22,12 @@ TYPED_JSON_SELECTIONS: dict[str, str] = {
     "secondaryLinks": "secondaryLinks { url label }",
     "context": "context { provider }",
 }
-# Composite field type -> sub-fields. [version-dependent] addressStreet3 exists only in newer
+# Composite field type -> sub-fields selected when reading: the writable ones, plus what
+# Twenty sets itself on actors. [version-dependent] addressStreet3 exists only in newer
 # versions, so it is left out (selecting an unknown sub-field fails the whole query).
 COMPOSITE_SUBFIELDS: dict[str, tuple[str, ...]] = {
-    "FULL_NAME": ("firstName", "lastName"),
-    "EMAILS": ("primaryEmail", "additionalEmails"),
-    "PHONES": (
-        "primaryPhoneNumber",
-        "primaryPhoneCountryCode",
-        "primaryPhoneCallingCode",
-        "additionalPhones",
-    ),
-    "LINKS": ("primaryLinkUrl", "primaryLinkLabel", "secondaryLinks"),
-    "ADDRESS": (
-        "addressStreet1",
-        "addressStreet2",
-        "addressCity",
-        "addressPostcode",
-        "addressState",
-        "addressCountry",
-        "addressLat",
-        "addressLng",
-    ),
-    "CURRENCY": ("amountMicros", "currencyCode"),
+    **WRITABLE_SUBFIELDS,
     "ACTOR": ("source", "workspaceMemberId", "name", "context"),
-    "RICH_TEXT_V2": ("blocknote", "markdown"),
 }
 SKIPPED_TYPES = frozenset({"TS_VECTOR"})  # the search vector: internal, not data
 RELATION_TYPES = frozenset({"RELATION", "MORPH_RELATION"})

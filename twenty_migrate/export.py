@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import pandas as pd
 
 from .rollbacks import RollbackResult, RunRef, open_run, rollback, rollback_history, rollback_states
+from .runs import ROW_COLUMNS
 
 if TYPE_CHECKING:
     from .client import TwentyClient
@@ -79,18 +80,12 @@ SPREADSHEET_FORMATS: frozenset[str] = frozenset({"csv", "xlsx"})
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n")
 #: UTF-8 with a byte-order mark, so Excel reads accents right; pandas strips the mark.
 CSV_ENCODING = "utf-8-sig"
-#: Columns of the per-row log, in this order (others the journal offers follow).
+#: Columns of the per-row log, in this order (others the journal offers follow): the
+#: journal's row columns up to ``finished_at``, the source row id first.
 LOG_COLUMNS = (
     "_row",
     "object",
-    "twenty_id",
-    "status",
-    "error",
-    "error_code",
-    "attempts",
-    "batch_id",
-    "first_sent_at",
-    "finished_at",
+    *ROW_COLUMNS[ROW_COLUMNS.index("twenty_id") : ROW_COLUMNS.index("finished_at") + 1],
 )
 #: Control characters an XLSX cell cannot hold (openpyxl refuses them); tab, LF, CR are fine.
 _XLSX_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")

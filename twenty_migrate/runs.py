@@ -14,16 +14,19 @@ import hashlib
 import os
 import re
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 import pandas as pd
 
 from .errors import JournalError
 from .payloads import REF_KEY, RowId, canonical_json, is_ref
+
+if TYPE_CHECKING:
+    from .journal import RunJournal
 
 __all__ = [
     "BATCH_STATUSES",
@@ -298,20 +301,11 @@ def list_runs(runs_dir: str | os.PathLike[str]) -> pd.DataFrame:
     Example:
         >>> list_runs("runs").tail()
     """
-    from .journal import RunJournal
-
     columns = ["run_id", "name", "kind", "status", "created_at", "finished_at", "rows"]
     columns += list(ROW_STATUSES)
     records = []
-    for run_id in list_run_ids(runs_dir):
-        try:
-            journal = RunJournal.open(runs_dir, run_id)
-        except JournalError:
-            continue
-        try:
-            summary = journal.summary()
-        finally:
-            journal.close()
+    for journal in _journals(runs_dir):
+        summary = journal.summary()
         record = {c: summary.get(c) for c in columns[:7]}
         record.update(summary["totals"])
         records.append(record)
@@ -328,24 +322,15 @@ def reusable_ids(
     test records are updated rather than created twice (also for objects without a unique
     field). Newer runs win.
     """
-    from .journal import RunJournal
-
     found: dict[tuple[str, RowId], str] = {}
-    for run_id in list_run_ids(runs_dir):
-        try:
-            journal = RunJournal.open(runs_dir, run_id)
-        except JournalError:
+    for journal in _journals(runs_dir):
+        info = journal.info()
+        if info["kind"] != kind or info["name"] != name:
             continue
-        try:
-            info = journal.info()
-            if info["kind"] != kind or info["name"] != name:
-                continue
-            rows = journal._query(
-                "SELECT object, _row, sent_id FROM rows"
-                " WHERE status = 'created' AND twenty_id = sent_id"
-            )
-        finally:
-            journal.close()
+        rows = journal._query(
+            "SELECT object, _row, sent_id FROM rows"
+            " WHERE status = 'created' AND twenty_id = sent_id"
+        )
         for r in rows:
             found[(r["object"], r["_row"])] = r["sent_id"]
     return found
@@ -388,36 +373,27 @@ def landed_fingerprints(
     ``(fingerprint, twenty_id)`` for every row that landed, newest run winning.
 
     Records a rollback deleted (in any journal of ``runs_dir``) are left out, so they are
-    sent again. Journals written before fingerprints were kept are skipped.
+    sent again. Rows of journals written before fingerprints were kept have none: skipped.
     """
-    from .journal import RunJournal
-
     found: dict[tuple[str, str], tuple[str, str]] = {}
     rolled_back: set[tuple[str, str]] = set()
-    for run_id in list_run_ids(runs_dir):
-        try:
-            journal = RunJournal.open(runs_dir, run_id)
-        except JournalError:
-            continue
-        try:
-            conn = journal._conn
-            if _has_table(conn, "rollbacks"):
-                rolled_back.update(
-                    (r["object"], r["twenty_id"])
-                    for r in conn.execute(
-                        "SELECT object, twenty_id FROM rollbacks WHERE state != 'failed'"
-                    )
+    for journal in _journals(runs_dir):
+        conn = journal._conn
+        if _has_table(conn, "rollbacks"):
+            rolled_back.update(
+                (r["object"], r["twenty_id"])
+                for r in conn.execute(
+                    "SELECT object, twenty_id FROM rollbacks WHERE state != 'failed'"
                 )
-            info = journal.info()
-            if info["kind"] != "run" or info["name"] != name or not _has_fingerprints(conn):
-                continue
-            landed = conn.execute(
-                "SELECT object, identity, fingerprint, twenty_id FROM rows"
-                " WHERE status IN ('created', 'updated', 'unchanged')"
-                " AND twenty_id IS NOT NULL AND fingerprint IS NOT NULL ORDER BY seq"
-            ).fetchall()
-        finally:
-            journal.close()
+            )
+        info = journal.info()
+        if info["kind"] != "run" or info["name"] != name:
+            continue
+        landed = conn.execute(
+            "SELECT object, identity, fingerprint, twenty_id FROM rows"
+            " WHERE status IN ('created', 'updated', 'unchanged')"
+            " AND twenty_id IS NOT NULL AND fingerprint IS NOT NULL ORDER BY seq"
+        ).fetchall()
         for r in landed:
             found[(r["object"], r["identity"])] = (r["fingerprint"], r["twenty_id"])
     return {k: v for k, v in found.items() if (k[0], v[1]) not in rolled_back}
@@ -452,5 +428,16 @@ def _has_table(conn: sqlite3.Connection, table: str) -> bool:
     return conn.execute(query, (table,)).fetchone() is not None
 
 
-def _has_fingerprints(conn: sqlite3.Connection) -> bool:
-    return any(r[1] == "fingerprint" for r in conn.execute("PRAGMA table_info(rows)"))
+def _journals(runs_dir: str | os.PathLike[str]) -> Iterator[RunJournal]:
+    """Every readable journal of ``runs_dir``, oldest first, each closed after its turn."""
+    from .journal import RunJournal
+
+    for run_id in list_run_ids(runs_dir):
+        try:
+            journal = RunJournal.open(runs_dir, run_id)
+        except JournalError:
+            continue
+        try:
+            yield journal
+        finally:
+            journal.close()
