@@ -18,6 +18,7 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import logging
+import os
 import sys
 import threading
 import time
@@ -486,7 +487,7 @@ class TwentyClient:
         return deleted
 
 
-def connect(**overrides: Any) -> TwentyClient:
+def connect(*, sandbox_db: str | os.PathLike[str] | None = None, **overrides: Any) -> TwentyClient:
     """A client for your workspace, or for the local sandbox when no API key is configured.
 
     With ``TWENTY_API_KEY`` set (environment or ``.env``) or ``api_key=`` given, this is
@@ -494,8 +495,13 @@ def connect(**overrides: Any) -> TwentyClient:
     client bound to an in-process ``Sandbox.with_sample_data()`` and prints a one-line
     banner to stderr; the sandbox is at ``client.sandbox``.
 
+    Args:
+        sandbox_db: Keep the sandbox's records in this SQLite file, so that a series of
+            notebooks rehearsing one migration works on the same workspace.
+        **overrides: :class:`TwentyClient` arguments.
+
     Example:
-        >>> client = connect()          # doctest: +SKIP
+        >>> client = connect(sandbox_db="work/sandbox.sqlite")          # doctest: +SKIP
     """
     env_file = overrides.get("env_file", ".env")
     settings = Settings.from_env(
@@ -505,7 +511,7 @@ def connect(**overrides: Any) -> TwentyClient:
         return TwentyClient(**overrides)
     from .sandbox import Sandbox  # lazily: only notebooks without credentials need it
 
-    sandbox = Sandbox.with_sample_data()
+    sandbox = Sandbox.with_sample_data(db_path=sandbox_db)
     kwargs = {k: v for k, v in overrides.items() if k not in ("base_url", "api_key", "transport")}
     client = TwentyClient(
         base_url=sandbox.base_url, api_key=sandbox.api_key, transport=sandbox.transport(), **kwargs
