@@ -567,3 +567,30 @@ def test_refusals_name_their_rows():
     vague = BadRequestError("Something about 'n2' went wrong")
     assert named_rows(vague, rows) == {} and suspect_row(vague, rows) == 2
     assert suspect_row(BadRequestError("A duplicate entry was detected"), rows) is None
+
+
+def test_request_stop_pauses_a_run_that_resume_finishes(sandbox, clock, tmp_path):
+    client = make_client(sandbox, clock)
+    importer = Importer(
+        client, runs_dir=tmp_path / "runs", progress=None, clock=clock, max_in_flight=1
+    )
+    create_many = client.create_many
+    sent: list[int] = []
+
+    def create_then_pause(*args, **kwargs):
+        result = create_many(*args, **kwargs)
+        sent.append(len(result))
+        if len(sent) == 2:
+            importer.request_stop()  # as a notebook's Pause button does, from another thread
+        return result
+
+    client.create_many = create_then_pause  # type: ignore[method-assign]
+    paused = importer.run(build_plan(people(600), "people", key="emails.primaryEmail"))
+    assert paused.status == "incomplete"
+    counts = paused.counts["people"]
+    assert counts["created"] == 120 and counts["pending"] == 480
+    done = importer.resume(paused.run_id)
+    assert done.status == "completed" and done.counts["people"]["created"] == 600
+    assert sandbox.engine.count("people") == 600
+    # A stop asked for between runs does not leak into the next one.
+    assert importer.run(build_plan(people(60, 600), "people")).status == "completed"

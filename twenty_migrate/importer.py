@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -40,6 +41,8 @@ from .sending import Session, SupportsImport
 __all__ = ["DEFAULT_MAX_IN_FLIGHT", "ImportResult", "Importer", "SupportsImport"]
 
 
+#: Why a run stopped when :meth:`Importer.request_stop` was called.
+STOP_REASON = "stopped on request; resume the run to finish it"
 #: Calls kept in flight. The rate limiter, not this, sets the pace; enough calls must be
 #: open to cover the latency of a whole released group (ratelimit.GROUP_GUARD), or slow
 #: calls would leave budget unused.
@@ -84,6 +87,19 @@ class Importer:
         self.clock = clock
         #: Id of the latest run started or resumed (useful after an interrupt).
         self.last_run_id: str | None = None
+        self._session: Session | None = None
+        self._stop = threading.Event()
+
+    def request_stop(self) -> None:
+        """Ask the running :meth:`run` or :meth:`resume` to stop cleanly; safe from any thread.
+
+        Calls in flight finish and are journalled, nothing new is sent, and the result is
+        ``incomplete``: :meth:`resume` with its run id finishes it (a notebook's Pause).
+        """
+        self._stop.set()
+        session = self._session
+        if session is not None:
+            session.halt(STOP_REASON)
 
     def __repr__(self) -> str:
         return (
@@ -224,6 +240,16 @@ class Importer:
             progress=self.progress,
             rate_limit=self._rate_limit(),
         )
+        self._session = session
+        if self._stop.is_set():
+            session.halt(STOP_REASON)
+        try:
+            return self._drive(session, journal, objects)
+        finally:
+            self._session = None
+            self._stop.clear()
+
+    def _drive(self, session: Session, journal: RunJournal, objects: Sequence[str]) -> ImportResult:
         try:
             session.check_objects(objects)
             journal.set_status("running", started=True)
