@@ -6,6 +6,8 @@ import subprocess
 import sys
 import types
 
+import pytest
+
 import twenty_migrate as tm
 
 
@@ -18,7 +20,17 @@ def test_all_is_sorted_and_complete():
         and name != "annotations"
     }
     assert tm.__all__ == sorted(tm.__all__)
-    assert set(tm.__all__) == public
+    assert set(tm.__all__) == public | set(tm._LAZY)
+    assert set(tm._LAZY) <= set(dir(tm))
+
+
+def test_lazy_names_resolve_to_their_modules_objects():
+    import importlib
+
+    for name, module in tm._LAZY.items():
+        assert getattr(tm, name) is getattr(importlib.import_module(module), name)
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        tm.nope  # noqa: B018
 
 
 def test_import_is_light():

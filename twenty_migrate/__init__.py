@@ -53,15 +53,45 @@ from twenty_migrate.schema import FieldSchema, ObjectSchema, WorkspaceSchema, fe
 
 __version__ = "0.1.0"
 
+#: Names served on first use, so ``import twenty_migrate`` stays light (phone numbers,
+#: great-expectations and the like load only when their part of the pipeline is used).
+_LAZY = {
+    "CleaningLog": "twenty_migrate.clean",
+    "FieldMap": "twenty_migrate.mapping",
+    "MappedFrame": "twenty_migrate.mapping",
+    "clean_frame": "twenty_migrate.clean",
+    "load": "twenty_migrate.loading",
+    "load_many": "twenty_migrate.loading",
+    "suggest_mapping": "twenty_migrate.mapping",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'twenty_migrate' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
 __all__ = [
     "APIConnectionError",
     "APIStatusError",
     "AuthenticationError",
     "BadRequestError",
     "Batch",
+    "CleaningLog",
     "ClientStats",
     "ConfigError",
     "ConflictError",
+    "FieldMap",
     "FieldSchema",
     "ImportFailed",
     "ImportPlan",
@@ -69,6 +99,7 @@ __all__ = [
     "Importer",
     "InsecureTransportWarning",
     "JournalError",
+    "MappedFrame",
     "MappingError",
     "NotFoundError",
     "ObjectSchema",
@@ -91,14 +122,18 @@ __all__ = [
     "ValidationFailed",
     "WorkspaceSchema",
     "build_plan",
+    "clean_frame",
     "connect",
     "fetch_records",
     "fetch_schema",
     "is_duplicate_error",
     "list_runs",
+    "load",
+    "load_many",
     "make_progress",
     "rollback",
     "run_summary",
+    "suggest_mapping",
     "write_fixme",
     "write_frame",
     "write_log",
