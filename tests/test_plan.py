@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import uuid
 
 import numpy as np
 import pandas as pd
@@ -16,6 +17,7 @@ from twenty_migrate.plan import (
     ObjectStep,
     budget_seconds,
     build_plan,
+    existing_ref,
 )
 from twenty_migrate.ratelimit import RateLimit
 
@@ -301,3 +303,41 @@ def test_refs_become_markers_and_must_point_to_an_earlier_step():
         ImportPlan([step, companies])
     with pytest.raises(ValueError, match="ref 'ownerId'"):
         ObjectStep("people", staff, refs={"ownerId": "workspaceMembers"})
+
+
+def test_refs_cells_may_name_records_already_in_twenty(tmp_path):
+    existing = "3f2a9c1b-0d4e-4a1b-9c8d-7e6f5a4b3c2d"
+    companies = ObjectStep("companies", pd.DataFrame({"_row": ["c1"], "name": ["Acme"]}))
+    staff = pd.DataFrame(
+        {
+            "_row": [1, 2, 3],
+            "companyId": ["c1", existing_ref(existing), None],
+            "jobTitle": ["twenty: not a ref", "CEO", None],
+        }
+    )
+    step = ObjectStep("people", staff, refs={"companyId": "companies"})
+    assert step.to_payloads() == [
+        {"companyId": {"$ref": ["companies", "c1"]}, "jobTitle": "twenty: not a ref"},
+        {"companyId": existing, "jobTitle": "CEO"},
+        {},
+    ]
+    assert step.row_refs == {"companyId": "companies"}
+    plan = ImportPlan([companies, step])
+    loaded = ImportPlan.load(plan.save(tmp_path / "plan.json"))
+    assert loaded.fingerprint() == plan.fingerprint()
+    assert loaded.steps[1].to_payloads() == step.to_payloads()
+    assert loaded.steps[1].records["companyId"].tolist() == ["c1", f"twenty:{existing}", None]
+
+    # Only Twenty ids: the target object need not be a step of the plan at all.
+    only = ObjectStep("people", staff.iloc[1:], refs={"companyId": "companies"})
+    assert only.row_refs == {}
+    assert ImportPlan([only]).steps[0].to_payloads()[0]["companyId"] == existing
+
+
+def test_existing_refs_must_hold_a_uuid():
+    assert existing_ref(uuid.UUID(int=5)) == f"twenty:{uuid.UUID(int=5)}"
+    with pytest.raises(ValueError, match="not a Twenty record id"):
+        existing_ref("acme")
+    bad = pd.DataFrame({"_row": [1], "companyId": ["twenty:acme"]})
+    with pytest.raises(ValueError, match="existing_ref"):
+        ObjectStep("people", bad, refs={"companyId": "companies"})
