@@ -192,7 +192,9 @@ class ObjectStep:
         payloads = []
         cells: list[list[Any]] = []
         row_refs: dict[str, str] = {}
-        for position, values in enumerate(records.itertuples(index=False, name=None)):
+        # Object arrays: iterating pyarrow-backed string columns cell by cell is slow.
+        arrays = [records[column].to_numpy(dtype=object) for column in records.columns]
+        for position, values in enumerate(zip(*arrays, strict=True)):
             flat = {}
             converted_row: list[Any] = []
             for column, value in zip(records.columns, values, strict=True):
