@@ -594,3 +594,15 @@ def test_request_stop_pauses_a_run_that_resume_finishes(sandbox, clock, tmp_path
     assert sandbox.engine.count("people") == 600
     # A stop asked for between runs does not leak into the next one.
     assert importer.run(build_plan(people(60, 600), "people")).status == "completed"
+
+
+def test_rows_sharing_a_key_in_one_call_point_to_the_one_record(importer, sandbox):
+    rows = people(3)
+    rows.loc[2, "emails.primaryEmail"] = rows.loc[0, "emails.primaryEmail"]
+    result = importer.run(build_plan(rows, "people", key="emails.primaryEmail"))
+    stored = {r["id"] for r in sandbox.engine.all_records("person")}
+    assert len(stored) == 2
+    landed = result.rows.set_index("_row")
+    assert set(landed["twenty_id"]) == stored  # every id the journal gives exists
+    assert landed.loc[0, "twenty_id"] == landed.loc[2, "twenty_id"]
+    assert set(landed["status"]) <= {"created", "updated"}

@@ -268,7 +268,8 @@ def match_records(
     by_id = {r.sent_id: r for r in rows}
     matched: dict[Any, tuple[str, str | None]] = {}
     others: list[Mapping[str, Any]] = []
-    for record in records:
+    records_seen = list(records)
+    for record in records_seen:
         row = by_id.get(str(record.get("id")))
         if row is not None and row.row not in matched:
             matched[row.row] = ("created", row.sent_id)
@@ -299,6 +300,20 @@ def match_records(
         status = "created" if str(rid) == left[0].sent_id else "updated"
         matched[left[0].row] = (status, None if rid is None else str(rid))
         left = []
+    if left:
+        # Rows sharing a unique key with another row of the call were merged into that
+        # row's record by Twenty's upsert: they updated it.
+        for path in key_paths:
+            ids: dict[Any, str] = {}
+            for record in records_seen:
+                value = _normalise(path, _get_path(record, path))
+                if value is not None and record.get("id") is not None:
+                    ids.setdefault(value, str(record["id"]))
+            for row in left:
+                value = _normalise(path, _get_path(row.payload, path))
+                if value in ids and row.row not in matched:
+                    matched[row.row] = ("updated", ids[value])
+            left = [r for r in left if r.row not in matched]
     return matched, left
 
 

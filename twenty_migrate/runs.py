@@ -250,11 +250,13 @@ def finish_attempt(
 def write_outcomes(conn: sqlite3.Connection, rows: Sequence[RowOutcome], finished: str) -> None:
     """Write row outcomes (a ``None`` twenty_id keeps the assigned one).
 
-    A row sent with the id of a record an earlier run created (``existing``) updated it.
+    A row sent with the id of a record an earlier run created (``existing``) updated it. A
+    row whose record could not be told (``UNMATCHED``) keeps no id rather than a wrong one.
     """
     conn.executemany(
         "UPDATE rows SET status = CASE WHEN existing = 1 AND ?1 = 'created' THEN 'updated'"
-        " ELSE ?1 END, twenty_id = COALESCE(?2, twenty_id), error = ?3,"
+        " ELSE ?1 END, twenty_id = CASE WHEN ?4 = 'UNMATCHED' THEN NULL"
+        " ELSE COALESCE(?2, twenty_id) END, error = ?3,"
         " error_code = ?4, finished_at = ?5 WHERE object = ?6 AND _row = ?7",
         [(r.status, r.twenty_id, r.error, r.error_code, finished, r.object, r.row) for r in rows],
     )
