@@ -162,7 +162,15 @@ class ObjectStep:
     _rows: tuple[RowId, ...] = field(init=False, repr=False)
     _row_refs: dict[str, str] = field(init=False, repr=False)
     _payloads: tuple[dict[str, Any], ...] = field(init=False, repr=False)
-    _cells: list[list[Any]] = field(init=False, repr=False)
+    _columns: list[list[Any]] = field(init=False, repr=False)
+
+    @property
+    def _cells(self) -> list[list[Any]]:
+        """Converted cells row by row (``None`` for empties; relation cells as read)."""
+        return [list(row) for row in zip(*self._cells_by_column(), strict=True)]
+
+    def _cells_by_column(self) -> list[list[Any]]:
+        return [[None if v is MISSING else v for v in column] for column in self._columns]
 
     def __post_init__(self) -> None:
         if not isinstance(self.object, str) or not self.object:
@@ -189,36 +197,25 @@ class ObjectStep:
             seen: set[RowId] = set()
             dupes = [r for r in rows if r in seen or seen.add(r)]  # type: ignore[func-returns-value]
             raise ValueError(f"`_row` must be unique; repeated: {dupes[:5]}")
-        payloads = []
-        cells: list[list[Any]] = []
+        columns = list(records.columns)
+        values: list[list[Any]] = []  # converted cells, column by column
+        paths: list[str] = []
+        sent: list[list[Any]] = []  # the same with relation cells as sent
         row_refs: dict[str, str] = {}
-        # Object arrays: iterating pyarrow-backed string columns cell by cell is slow.
-        arrays = [records[column].to_numpy(dtype=object) for column in records.columns]
-        for position, values in enumerate(zip(*arrays, strict=True)):
-            flat = {}
-            converted_row: list[Any] = []
-            for column, value in zip(records.columns, values, strict=True):
-                if column == ROW_COLUMN:
-                    converted_row.append(rows[position])
-                    continue
-                try:
-                    converted = to_json_value(value)
-                except (TypeError, ValueError) as exc:
-                    raise type(exc)(
-                        f"{self.object} _row={rows[position]!r} {column}: {exc}"
-                    ) from None
-                converted_row.append(None if converted is MISSING else converted)
-                if converted is not MISSING:
-                    if column in refs:
-                        existing = _existing_id(converted) if isinstance(converted, str) else None
-                        if existing is not None:
-                            converted = existing
-                        else:
-                            converted = {REF_KEY: [refs[column], row_id(converted, position)]}
-                            row_refs[column] = refs[column]
-                    flat[column] = converted
-            cells.append(converted_row)
-            payloads.append(unflatten(flat))
+        for column in columns:
+            if column == ROW_COLUMN:
+                values.append(list(rows))
+                continue
+            converted = _convert_column(self.object, column, records[column], rows)
+            values.append(converted)
+            target = refs.get(column)
+            if target is not None:
+                converted = _ref_cells(converted, target)
+                if any(isinstance(v, dict) for v in converted):
+                    row_refs[column] = target
+            paths.append(column)
+            sent.append(converted)
+        payloads = _payloads(paths, sent, len(rows))
         source = self.source
         if source is not None:
             if ROW_COLUMN not in source.columns:
@@ -230,7 +227,7 @@ class ObjectStep:
         object.__setattr__(self, "_rows", rows)
         object.__setattr__(self, "_row_refs", row_refs)
         object.__setattr__(self, "_payloads", tuple(payloads))
-        object.__setattr__(self, "_cells", cells)
+        object.__setattr__(self, "_columns", values)
 
     def __repr__(self) -> str:
         fields = [c for c in self.records.columns if c != ROW_COLUMN]
@@ -314,6 +311,63 @@ class ObjectStep:
             source = pd.DataFrame(src["data"], columns=src["columns"], dtype=object)
         upsert = bool(data.get("upsert", True))
         return cls(data["object"], records, data.get("key"), upsert, source, data.get("refs"))
+
+
+def _convert_column(
+    object_name: str, column: str, series: pd.Series[Any], rows: tuple[RowId, ...]
+) -> list[Any]:
+    """A column's cells as JSON values (``MISSING`` for empties)."""
+    converted = []
+    for position, value in enumerate(series.to_numpy(dtype=object)):
+        try:
+            converted.append(to_json_value(value))
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(f"{object_name} _row={rows[position]!r} {column}: {exc}") from None
+    return converted
+
+
+def _ref_cells(converted: list[Any], target: str) -> list[Any]:
+    """Relation cells: an existing record's id, or a marker of the target step's row."""
+    out: list[Any] = []
+    for position, value in enumerate(converted):
+        if value is MISSING:
+            out.append(value)
+            continue
+        existing = _existing_id(value) if isinstance(value, str) else None
+        out.append(
+            existing if existing is not None else {REF_KEY: [target, row_id(value, position)]}
+        )
+    return out
+
+
+def _payloads(paths: list[str], columns: list[list[Any]], n: int) -> list[dict[str, Any]]:
+    """One nested record per row from converted columns (empties left out)."""
+    if any(path.count(".") > 1 for path in paths):  # deeper than Twenty's composites
+        return [
+            unflatten({p: c[r] for p, c in zip(paths, columns, strict=True) if c[r] is not MISSING})
+            for r in range(n)
+        ]
+    unflatten(dict.fromkeys(paths, 0))  # conflicting paths fail here, once
+    specs: list[tuple[str, str | None, list[Any]]] = []
+    for path, values in zip(paths, columns, strict=True):
+        head, _, rest = path.partition(".")
+        specs.append((head, rest or None, values))
+    payloads = []
+    for r in range(n):
+        payload: dict[str, Any] = {}
+        for head, tail, values in specs:
+            value = values[r]
+            if value is MISSING:
+                continue
+            if tail is None:
+                payload[head] = value
+            else:
+                node = payload.get(head)
+                if node is None:
+                    node = payload[head] = {}
+                node[tail] = value
+        payloads.append(payload)
+    return payloads
 
 
 @dataclass(frozen=True)
