@@ -32,6 +32,7 @@ from twenty_migrate.errors import (
 )
 from twenty_migrate.ratelimit import JITTER_STEP, RateLimit, RetryPolicy
 from twenty_migrate.sandbox import Sandbox
+from twenty_migrate.sandbox.throttle import BucketConfig
 
 KEY = "tw-test-key-0123456789-SECRETabcd"
 BASE = "https://crm.example.com"
@@ -867,3 +868,19 @@ def test_connect_uses_the_workspace_when_a_key_is_set(monkeypatch, tmp_path, cap
     assert capsys.readouterr().err == ""
     monkeypatch.setenv("TWENTY_MIGRATE_SANDBOX", "1")
     assert connect().sandbox is not None
+
+
+def test_the_rehearsal_sandbox_throttles_as_configured_and_keeps_its_records(
+    monkeypatch, tmp_path, capsys
+):
+    monkeypatch.setenv("TWENTY_MIGRATE_LONG_LIMIT", "7")
+    client = connect(sandbox_db=tmp_path / "sandbox.sqlite")
+    assert client.sandbox is not None
+    assert client.sandbox.throttler.long == BucketConfig(7, 60_000)
+    assert client.limiter is not None and client.limiter.rate_limit.long_limit == 7
+    client.create_many("people", [{"name": {"firstName": "Kept"}}], upsert=False)
+    again = connect(sandbox_db=tmp_path / "sandbox.sqlite")
+    names = [
+        p["name"]["firstName"] for p in again.iter_records("people", fields="name { firstName }")
+    ]
+    assert "Kept" in names and len(names) == 11

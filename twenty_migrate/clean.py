@@ -193,11 +193,19 @@ def _string_mask(series: pd.Series[Any], values: np.ndarray[Any, Any]) -> np.nda
     return np.fromiter((isinstance(v, str) for v in values), dtype=bool, count=len(values))
 
 
-def _rebuild(series: pd.Series[Any], values: np.ndarray[Any, Any]) -> pd.Series[Any]:
-    """``values`` as a column like ``series``: text columns stay text when they can."""
+def _rebuild(
+    series: pd.Series[Any], values: np.ndarray[Any, Any], new: Any = None
+) -> pd.Series[Any]:
+    """``values`` as a column like ``series``: text columns stay text when they can.
+
+    ``new`` may list the values that replaced the column's text (checked instead of every
+    cell: the others are the column's own text or empties).
+    """
     dtype: Any = object
     text_dtype = series.dtype != object and pd.api.types.is_string_dtype(series.dtype)
-    if text_dtype and all(v is None or isinstance(v, str) for v in values):
+    if text_dtype and all(
+        v is None or isinstance(v, str) for v in (values if new is None else new)
+    ):
         dtype = series.dtype
     rebuilt: pd.Series[Any] = pd.Series(values, index=series.index, name=series.name, dtype=dtype)
     return rebuilt
@@ -246,7 +254,7 @@ def map_strings(
     new_values = values.copy()
     new_values[is_str] = mapped[codes]
     changed[is_str] = differs[codes]
-    return _rebuild(series, new_values), changed
+    return _rebuild(series, new_values, mapped[differs]), changed
 
 
 def _transform(

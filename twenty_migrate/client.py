@@ -511,7 +511,14 @@ def connect(*, sandbox_db: str | os.PathLike[str] | None = None, **overrides: An
         return TwentyClient(**overrides)
     from .sandbox import Sandbox  # lazily: only notebooks without credentials need it
 
-    sandbox = Sandbox.with_sample_data(db_path=sandbox_db)
+    budget = settings.rate_limit()  # the sandbox throttles as the client is told to expect
+    sandbox = Sandbox.with_sample_data(
+        db_path=sandbox_db,
+        short_limit=budget.short_limit,
+        short_ttl_ms=round(budget.short_window * 1000),
+        long_limit=budget.long_limit,
+        long_ttl_ms=round(budget.long_window * 1000),
+    )
     kwargs = {k: v for k, v in overrides.items() if k not in ("base_url", "api_key", "transport")}
     client = TwentyClient(
         base_url=sandbox.base_url, api_key=sandbox.api_key, transport=sandbox.transport(), **kwargs
