@@ -118,13 +118,9 @@ def main(argv: list[str] | None = None) -> int:
         with stage("map", times):
             mapped = people_map.apply(cleaned, schema.object("people"))
         with stage("relations", times):
-            relations = resolve_relations(
-                {"companies": companies, "people": mapped.data}, schema
-            )
+            relations = resolve_relations({"companies": companies, "people": mapped.data}, schema)
         with stage("validate", times):
-            report = validate(
-                mapped, schema.object("people"), relations=relations.problems
-            )
+            report = validate(mapped, schema.object("people"), relations=relations.problems)
         with stage("plan", times):
             valid = set(report.valid["_row"])
             frames = {

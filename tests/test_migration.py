@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import json
 import threading
+from dataclasses import dataclass
 
 import pandas as pd
 import pytest
 
-from twenty_migrate import demo
+from twenty_migrate import clean, demo
 from twenty_migrate.client import TwentyClient
 from twenty_migrate.errors import SchemaError
 from twenty_migrate.importer import Importer
-from twenty_migrate.mapping import FieldMap
+from twenty_migrate.mapping import FieldMap, suggest_mapping
 from twenty_migrate.migration import (
     FieldSpec,
     RelationCycleError,
@@ -39,6 +40,21 @@ class Clock:
     def sleep(self, seconds: float) -> None:
         with self.lock:
             self.now += max(0.0, seconds)
+
+
+@dataclass
+class PreparedSample:
+    raw: pd.DataFrame
+    records: pd.DataFrame
+
+
+def prepare_sample(file: str, object_schema, key: str) -> PreparedSample:
+    """One sample file cleaned, mapped as suggested and de-duplicated by ``key``."""
+    cleaned = clean.clean_frame(demo.load_sample(file))
+    records = suggest_mapping(cleaned, object_schema).apply(cleaned, object_schema).data
+    if key and key in records.columns:
+        records = clean.drop_duplicate_rows(records, key)
+    return PreparedSample(cleaned, records)
 
 
 @pytest.fixture
@@ -372,7 +388,7 @@ def test_the_sample_migration_imports_with_every_unresolved_relation_reported(
     ]
     sandbox.engine.create_many("workspaceMembers", members)
     schema = fetch_schema(client)
-    prepared = {o: demo.prepare(demo.load_sample(f), schema.object(o), k) for o, f, k in SAMPLE}
+    prepared = {o: prepare_sample(f, schema.object(o), k) for o, f, k in SAMPLE}
     frames = {o: p.records for o, p in prepared.items()}
     related = {o: prepared[o].raw["Related To"] for o in ("tasks", "notes")}
 
@@ -446,7 +462,7 @@ def test_the_sample_migration_imports_with_every_unresolved_relation_reported(
 
 def test_the_sample_missing_companies_can_become_stubs(client, importer):
     schema = fetch_schema(client)
-    prepared = {o: demo.prepare(demo.load_sample(f), schema.object(o), k) for o, f, k in SAMPLE[:3]}
+    prepared = {o: prepare_sample(f, schema.object(o), k) for o, f, k in SAMPLE[:3]}
     manifest = json.loads((demo.sample_data_dir() / "manifest.json").read_text())
 
     rel = resolve_relations(

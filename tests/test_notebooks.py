@@ -1,35 +1,182 @@
-"""Every notebook runs top to bottom against the sandbox, with no credentials."""
+"""The guided notebooks run top to bottom, in order, against the sandbox, with no credentials.
+
+The series ``01`` to ``06`` is one migration: each notebook reads what the earlier ones left
+in the shared ``WORK`` folder (``TWENTY_MIGRATE_WORK``), so the notebooks are executed once,
+in order, by a module fixture, and each test then checks one notebook's outcome.
+"""
 
 from __future__ import annotations
 
 import json
+import os
+import re
+import time
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import pytest
 from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
 
-NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb"))
+from twenty_migrate.sandbox import DEFAULT_API_KEY
+
+NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
+NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
+SERIES = [
+    "00_quickstart",
+    "01_connect_and_schema",
+    "02_load_and_clean",
+    "03_map_and_validate",
+    "04_test_batch",
+    "05_full_import",
+    "06_verify_and_export",
+]
+OBJECTS = ["companies", "people", "opportunities", "tasks", "notes"]
+CELL_TIMEOUT = 300
 
 
-def test_there_are_notebooks():
-    assert NOTEBOOKS
+class Executed:
+    """One notebook after execution: its cells, the error that stopped it, the work folder."""
+
+    def __init__(self, notebook: Any, error: CellExecutionError | None, work: Path) -> None:
+        self.notebook = notebook
+        self.error = error
+        self.work = work
+
+    @property
+    def outputs(self) -> list[dict[str, Any]]:
+        return [o for c in self.notebook.cells if c.cell_type == "code" for o in c.outputs]
+
+    def text(self) -> str:
+        """Everything the notebook printed or displayed as text."""
+        parts = []
+        for output in self.outputs:
+            if output["output_type"] == "stream":
+                parts.append(output["text"])
+            elif output["output_type"] in ("execute_result", "display_data"):
+                parts.append(str(output.get("data", {}).get("text/plain", "")))
+        return "\n".join(parts)
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+@pytest.fixture(scope="module")
+def executed(tmp_path_factory) -> dict[str, Executed]:
+    """Run every notebook in order in one temporary folder, as a consultant would."""
+    work = tmp_path_factory.mktemp("work")
+    cwd = tmp_path_factory.mktemp("cwd")
+    results: dict[str, Executed] = {}
+    with pytest.MonkeyPatch.context() as env:
+        # The kernel inherits this environment: no credentials, so connect() uses the sandbox.
+        for name in list(os.environ):
+            if name.startswith(("TWENTY_API_", "TWENTY_MIGRATE_")):
+                env.delenv(name)
+        env.setenv("TWENTY_MIGRATE_WORK", str(work))
+        # A roomier budget for the rehearsal workspace (client and sandbox agree on it), so
+        # reading every object back does not wait out Twenty's 100 calls a minute.
+        env.setenv("TWENTY_MIGRATE_LONG_LIMIT", "2000")
+        for path in NOTEBOOKS:
+            notebook = nbformat.read(path, as_version=4)
+            client = NotebookClient(
+                notebook,
+                timeout=CELL_TIMEOUT,
+                kernel_name="python3",
+                resources={"metadata": {"path": str(cwd)}},
+            )
+            started = time.monotonic()
+            try:
+                client.execute()
+            except CellExecutionError as exc:
+                results[path.stem] = Executed(notebook, exc, work)
+            else:
+                results[path.stem] = Executed(notebook, None, work)
+            print(f"{path.name}: {time.monotonic() - started:.1f} s")
+    return results
+
+
+def test_the_series_is_complete():
+    assert [p.stem for p in NOTEBOOKS] == SERIES
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_is_committed_without_outputs(path):
-    for cell in json.loads(path.read_text())["cells"]:
+    notebook = json.loads(path.read_text(encoding="utf-8"))
+    for cell in notebook["cells"]:
         if cell["cell_type"] == "code":
-            assert cell["outputs"] == [] and cell["execution_count"] is None, path.name
+            assert cell["outputs"] == [], f"{path.name}: clear the outputs before committing"
+            assert cell["execution_count"] is None, f"{path.name}: clear the execution counts"
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_notebook_runs_against_the_sandbox(path, tmp_path, monkeypatch):
-    monkeypatch.setenv("TWENTY_MIGRATE_SANDBOX", "1")
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_starts_with_the_work_folder(path):
     notebook = nbformat.read(path, as_version=4)
-    NotebookClient(
-        notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": tmp_path}}
-    ).execute()
-    outputs = json.dumps([cell.get("outputs", []) for cell in notebook.cells])
-    assert "sandbox-key" not in outputs
-    assert "Traceback" not in outputs
+    first = next(c for c in notebook.cells if c.cell_type == "code")
+    assert 'os.environ.get("TWENTY_MIGRATE_WORK", "migration_work")' in first.source
+    assert "WORK.mkdir(exist_ok=True)" in first.source
+
+
+@pytest.mark.parametrize("name", SERIES)
+def test_notebook_runs_against_the_sandbox(executed, name):
+    result = executed[name]
+    if result.error is not None:
+        pytest.fail(f"{name} stopped with an error:\n{result.error}")
+    assert not [o for o in result.outputs if o["output_type"] == "error"]
+    everything = json.dumps(result.outputs)
+    assert "Traceback" not in everything
+    assert DEFAULT_API_KEY not in everything, f"{name} shows the API key"
+
+
+def test_quickstart_imports_the_people(executed):
+    text = executed["00_quickstart"].text()
+    assert re.search(r"\{'created': \d+\}", text)
+
+
+def test_connect_and_schema(executed):
+    result = executed["01_connect_and_schema"]
+    text = result.text()
+    assert "(the local sandbox)" in text
+    assert "people (People)" in text
+    assert (result.work / "schema.json").is_file()
+    assert (result.work / "sandbox.sqlite").is_file()
+
+
+def test_load_and_clean_saves_the_cleaned_tables(executed):
+    work = executed["02_load_and_clean"].work
+    for name in OBJECTS:
+        assert (work / f"{name}.clean.parquet").is_file()
+    assert (work / "cleaning_log.csv").is_file()
+
+
+def test_map_and_validate_saves_mappings_reports_and_plan(executed):
+    result = executed["03_map_and_validate"]
+    assert "Import plan 'fernhill'" in result.text()
+    for name in OBJECTS:
+        assert (result.work / f"{name}.mapping.json").is_file()
+        assert (result.work / f"validation_{name}.html").is_file()
+        assert (result.work / "to_fix" / f"{name}.csv").is_file()
+    assert (result.work / "plan.json").is_file()
+
+
+def test_test_batch_is_read_back_and_compared(executed):
+    text = executed["04_test_batch"].text()
+    found = re.search(r"(\d+) fields of (\d+) records read back", text)
+    assert found and int(found[1]) > 0 and int(found[2]) == 15
+    assert "-> kept" in text
+
+
+def test_full_import_fixes_and_reruns(executed):
+    text = executed["05_full_import"].text()
+    assert re.search(r"Run \S+_fernhill: completed in", text)
+    assert re.search(r"Run \S+_fernhill-fixes: completed in", text)
+    assert "unchanged" in text
+
+
+def test_verification_reconciles_and_exports(executed):
+    result = executed["06_verify_and_export"]
+    text = result.text()
+    assert "Migration reconciled" in text
+    assert "MISMATCH" not in text
+    logs = sorted(p.suffix for p in (result.work / "logs").glob("*.log.*"))
+    assert set(logs) == {".csv", ".jsonl", ".parquet", ".xlsx"}
+    for name in OBJECTS:
+        assert (result.work / "backup" / f"{name}.parquet").is_file()
+    assert "Rollback of run" in text

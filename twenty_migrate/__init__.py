@@ -2,7 +2,8 @@
 
 import twenty_migrate as tm
 client = tm.connect()                           # your workspace, or the local sandbox
-plan = tm.build_plan(people, "people", key="emails.primaryEmail")
+prepared = tm.MigrationSpec.load("migration.json").prepare(client)  # validated, linked
+plan = prepared.plan            # or tm.build_plan(people, "people", key="emails.primaryEmail")
 result = tm.Importer(client).run(plan)          # resumable: tm.Importer(client).resume(run_id)
 tm.write_log(result.run_id, "people_log.xlsx")  # every row: its Twenty id or Twenty's error
 """
@@ -46,7 +47,7 @@ from twenty_migrate.export import (
 from twenty_migrate.importer import Importer
 from twenty_migrate.journal import RunJournal, list_runs
 from twenty_migrate.outcomes import ImportResult
-from twenty_migrate.plan import Batch, ImportPlan, ObjectStep, build_plan
+from twenty_migrate.plan import Batch, ImportPlan, ObjectStep, build_plan, existing_ref
 from twenty_migrate.progress import Progress, make_progress
 from twenty_migrate.ratelimit import RateLimit, RateLimiter, RetryPolicy
 from twenty_migrate.schema import FieldSchema, ObjectSchema, WorkspaceSchema, fetch_schema
@@ -59,10 +60,22 @@ _LAZY = {
     "CleaningLog": "twenty_migrate.clean",
     "FieldMap": "twenty_migrate.mapping",
     "MappedFrame": "twenty_migrate.mapping",
+    "MigrationSpec": "twenty_migrate.project",
+    "PreflightReport": "twenty_migrate.migration",
+    "PreparedMigration": "twenty_migrate.project",
+    "RelationCycleError": "twenty_migrate.migration",
+    "ResolvedRelations": "twenty_migrate.relations",
+    "SourceSpec": "twenty_migrate.project",
+    "ValidationReport": "twenty_migrate.validation",
+    "build_suite": "twenty_migrate.validation",
     "clean_frame": "twenty_migrate.clean",
     "load": "twenty_migrate.loading",
     "load_many": "twenty_migrate.loading",
+    "plan_migration": "twenty_migrate.migration",
+    "preflight": "twenty_migrate.migration",
+    "resolve_relations": "twenty_migrate.relations",
     "suggest_mapping": "twenty_migrate.mapping",
+    "validate": "twenty_migrate.validation",
 }
 
 
@@ -101,29 +114,38 @@ __all__ = [
     "JournalError",
     "MappedFrame",
     "MappingError",
+    "MigrationSpec",
     "NotFoundError",
     "ObjectSchema",
     "ObjectStep",
     "PermissionDeniedError",
     "PlanMismatchError",
+    "PreflightReport",
+    "PreparedMigration",
     "Progress",
     "RateLimit",
     "RateLimitError",
     "RateLimiter",
+    "RelationCycleError",
+    "ResolvedRelations",
     "RetryPolicy",
     "RollbackResult",
     "RunJournal",
     "SchemaError",
     "ServerError",
     "Settings",
+    "SourceSpec",
     "TwentyAPIError",
     "TwentyClient",
     "TwentyMigrateError",
     "ValidationFailed",
+    "ValidationReport",
     "WorkspaceSchema",
     "build_plan",
+    "build_suite",
     "clean_frame",
     "connect",
+    "existing_ref",
     "fetch_records",
     "fetch_schema",
     "is_duplicate_error",
@@ -131,9 +153,13 @@ __all__ = [
     "load",
     "load_many",
     "make_progress",
+    "plan_migration",
+    "preflight",
+    "resolve_relations",
     "rollback",
     "run_summary",
     "suggest_mapping",
+    "validate",
     "write_fixme",
     "write_frame",
     "write_log",

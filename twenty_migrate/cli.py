@@ -20,6 +20,8 @@ from twenty_migrate.errors import TwentyMigrateError
 if TYPE_CHECKING:
     from twenty_migrate.client import TwentyClient
     from twenty_migrate.progress import ProgressArg
+    from twenty_migrate.project import PreparedMigration
+    from twenty_migrate.schema import WorkspaceSchema
 
 LOG_FORMATS = ("csv", "xlsx", "jsonl", "parquet")
 
@@ -65,15 +67,52 @@ def _cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def _schema_cache(args: argparse.Namespace) -> WorkspaceSchema | None:
+    from twenty_migrate.schema import WorkspaceSchema
+
+    return WorkspaceSchema.load(args.schema) if getattr(args, "schema", None) else None
+
+
+def _prepare(args: argparse.Namespace, client: TwentyClient) -> PreparedMigration:
+    """Prepare a migration spec, print what was found and write the reports."""
+    from twenty_migrate.project import MigrationSpec
+
+    spec = MigrationSpec.load(args.plan)
+    # A recurring run need not spend reads on keys it will compare with its journal.
+    check = not getattr(args, "only_changed", False)
+    prepared = spec.prepare(client, schema=_schema_cache(args), check_existing=check)
+    print(prepared.summary())
+    directory = Path(getattr(args, "output", None) or spec.base_dir / "validation")
+    prepared.write_reports(directory)
+    print(
+        f"{len(prepared.failures)} problems, {len(prepared.excluded)} rows left out of the plan; "
+        f"details in {directory} (failures.csv, excluded.csv, validation_<object>.html)"
+    )
+    return prepared
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    with _connect_from_env(args) as client:
+        prepared = _prepare(args, client)
+    return 0 if prepared.ok else 1
+
+
 def _cmd_import(args: argparse.Namespace) -> int:
     from twenty_migrate.importer import Importer
     from twenty_migrate.plan import ImportPlan
+    from twenty_migrate.project import MigrationSpec
 
-    plan = ImportPlan.load(args.plan)
-    if args.dry_run:
+    is_spec = MigrationSpec.is_spec_file(args.plan)
+    plan = None if is_spec else ImportPlan.load(args.plan)
+    if args.dry_run and plan is not None:
         print(plan.describe())
         return 0
     with _connect_from_env(args) as client:
+        if plan is None:
+            plan = _prepare(args, client).plan
+            if args.dry_run:
+                print(plan.describe())
+                return 0
         importer = Importer(client, runs_dir=_runs_dir(args), progress=_progress(args))
         result = importer.run(
             plan, run_id=args.run_id, test_batch=args.test_batch, only_changed=args.only_changed
@@ -178,8 +217,22 @@ def build_parser() -> argparse.ArgumentParser:
     schema.add_argument("-o", "--output", help="write the schema cache to this JSON file")
     schema.set_defaults(handler=_cmd_schema)
 
-    run = add("import", "run a saved migration plan")
-    run.add_argument("plan", help="plan file saved from a notebook (ImportPlan.save)")
+    validate = add(
+        "validate", "check a migration's files against the workspace, row by row, sending nothing"
+    )
+    validate.add_argument("plan", metavar="SPEC", help="migration spec (MigrationSpec.save)")
+    validate.add_argument(
+        "-o", "--output", help="report folder (default: SPEC's folder/validation)"
+    )
+    validate.add_argument("--schema", help="use this schema cache instead of reading it")
+    validate.set_defaults(handler=_cmd_validate)
+
+    run = add("import", "run a saved plan, or prepare and run a migration spec")
+    run.add_argument(
+        "plan", help="plan file (ImportPlan.save) or migration spec (MigrationSpec.save)"
+    )
+    run.add_argument("--schema", help="with a spec: use this schema cache")
+    run.add_argument("-o", "--output", help="with a spec: validation report folder")
     run.add_argument("--dry-run", action="store_true", help="print calls and duration only")
     run.add_argument("--test-batch", type=int, metavar="N", help="send only N records")
     run.add_argument(

@@ -1,38 +1,37 @@
 """``twenty-migrate demo``: the sample migration, end to end, on the embedded sandbox.
 
 It serves a fresh sandbox on 127.0.0.1, then walks the same steps a consultant takes in
-the notebooks: load the messy sample export, clean and map it against the workspace
-schema, send a 10-record test batch and read it back, run the full import with progress
-bars, reconcile what Twenty stored against the journal, and write the logs.
+the notebooks, driven by the sample migration spec (``sample_data/migration.json``):
+load the messy sample export, clean, map, link and validate it against the workspace
+schema, send a 10-record test batch and read it back, run the full import of the valid
+rows with progress bars, reconcile what Twenty stored against the journal, and write the
+logs and the validation reports.
 """
 
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import pandas as pd
 
-from twenty_migrate import clean
 from twenty_migrate.client import TwentyClient
 from twenty_migrate.export import fetch_records, write_fixme, write_log, write_summary
 from twenty_migrate.importer import Importer
 from twenty_migrate.journal import RunJournal
-from twenty_migrate.mapping import REF_PREFIX, MappedFrame, suggest_mapping
 from twenty_migrate.outcomes import ImportResult
-from twenty_migrate.plan import ImportPlan, ObjectStep
 from twenty_migrate.progress import ProgressArg
-from twenty_migrate.schema import ObjectSchema, WorkspaceSchema, fetch_schema
+from twenty_migrate.project import MigrationSpec, PreparedMigration
+from twenty_migrate.ratelimit import RateLimit
+
+if TYPE_CHECKING:
+    from twenty_migrate.sandbox import Sandbox
 
 #: Records in the test batch a consultant checks by eye before the full run.
 TEST_BATCH_SIZE = 10
-#: Source files of the demo and the unique key each object is matched on.
-DEMO_OBJECTS = (
-    ("companies", "companies.csv", "domainName.primaryLinkUrl"),
-    ("people", "people.csv", "emails.primaryEmail"),
-)
+#: The sample migration: which sample file feeds which object, through which mapping.
+SAMPLE_SPEC = "migration.json"
 
 
 def sample_data_dir() -> Path:
@@ -53,82 +52,20 @@ def load_sample(name: str) -> pd.DataFrame:
     return pd.read_csv(sample_data_dir() / name, dtype=str, keep_default_na=False)
 
 
-@dataclass
-class PreparedObject:
-    """One object's rows after cleaning and mapping, with what was set aside and why."""
-
-    object: str
-    raw: pd.DataFrame
-    mapped: MappedFrame
-    records: pd.DataFrame
-    duplicates: int
+def sample_spec() -> MigrationSpec:
+    """The sample migration: companies, people (CSV and a trade-show XLSX), opportunities,
+    tasks and notes with their targets."""
+    return MigrationSpec.load(sample_data_dir() / SAMPLE_SPEC)
 
 
-def prepare(raw: pd.DataFrame, schema: ObjectSchema, key: str) -> PreparedObject:
-    """Clean, map and de-duplicate one source frame for ``schema``."""
-    cleaned = clean.clean_frame(raw)
-    mapping = suggest_mapping(cleaned, schema)
-    mapped = mapping.apply(cleaned, schema)
-    records = mapped.data
-    before = len(records)
-    if key in records.columns:
-        records = clean.drop_duplicate_rows(records, key)
-    return PreparedObject(schema.name_plural, cleaned, mapped, records, before - len(records))
+def prepare_sample(client: TwentyClient, out: TextIO) -> PreparedMigration:
+    """Load, clean, map, link and validate the sample export; print what was found.
 
-
-def link_to_parents(child: pd.DataFrame, join_column: str, parents: pd.DataFrame) -> pd.DataFrame:
-    """Point ``join_column`` at the parent step's ``_row`` by normalised company name."""
-    ref = REF_PREFIX + join_column
-    if ref not in child.columns or "name" not in parents.columns:
-        return child
-    by_name: dict[str, Any] = {}
-    for row, name in zip(parents["_row"], parents["name"], strict=True):
-        if isinstance(name, str):
-            by_name.setdefault(clean.name_key(name), row)
-    linked = child.drop(columns=[ref]).copy()
-    linked[join_column] = [
-        by_name.get(clean.name_key(value)) if isinstance(value, str) else None
-        for value in child[ref]
-    ]
-    return linked
-
-
-def build_demo_plan(schema: WorkspaceSchema, out: TextIO) -> ImportPlan:
-    """The sample migration's plan: companies, then people linked to them."""
-    prepared: dict[str, PreparedObject] = {}
-    for object_name, file_name, key in DEMO_OBJECTS:
-        item = prepare(load_sample(file_name), schema.object(object_name), key)
-        prepared[object_name] = item
-        print(
-            f"  {object_name}: {len(item.raw)} rows loaded, {len(item.mapped.problems)} values "
-            f"set aside as unconvertible, {item.duplicates} in-file duplicates dropped",
-            file=out,
-        )
-    people = prepared["people"]
-    people_records = link_to_parents(people.records, "companyId", prepared["companies"].records)
-    people_records = people_records.drop(
-        columns=[c for c in people_records.columns if c.startswith(REF_PREFIX)]
-    )
-    companies = prepared["companies"].records
-    companies = companies.drop(columns=[c for c in companies.columns if c.startswith(REF_PREFIX)])
-    return ImportPlan(
-        [
-            ObjectStep(
-                "companies",
-                companies,
-                key="domainName.primaryLinkUrl",
-                source=prepared["companies"].raw,
-            ),
-            ObjectStep(
-                "people",
-                people_records,
-                key="emails.primaryEmail",
-                source=people.raw,
-                refs={"companyId": "companies"},
-            ),
-        ],
-        name="sample",
-    )
+    The demo's workspace starts empty, so unique keys are not looked up in it.
+    """
+    prepared = sample_spec().prepare(client, check_existing=False)
+    print(prepared.summary(), file=out)
+    return prepared
 
 
 def show_test_batch(client: TwentyClient, result: ImportResult, out: TextIO) -> None:
@@ -167,21 +104,50 @@ def reconcile(client: TwentyClient, journal: RunJournal, out: TextIO) -> bool:
     return ok
 
 
+def relation_coverage(client: TwentyClient, out: TextIO) -> None:
+    """How many stored records point to a parent: people to companies, deals to both."""
+    checks = (("people", "companyId"), ("opportunities", "companyId"))
+    for object_name, column in checks:
+        stored = fetch_records(client, object_name, fields=f"id {column}")
+        if stored.empty:
+            continue
+        linked = int(stored[column].notna().sum())
+        print(f"  {object_name}.{column}: {linked} of {len(stored)} linked", file=out)
+
+
 def run_demo(
-    *, runs_dir: str | Path | None = None, progress: ProgressArg = "auto", out: TextIO | None = None
+    *,
+    runs_dir: str | Path | None = None,
+    progress: ProgressArg = "auto",
+    out: TextIO | None = None,
+    sandbox: Sandbox | None = None,
 ) -> int:
-    """Run the sample migration on a fresh sandbox; 0 only if Twenty and the journal agree."""
+    """Run the sample migration on a fresh sandbox; 0 only if Twenty and the journal agree.
+
+    Args:
+        runs_dir: Where the run journals and logs go.
+        progress: Progress bars (``"auto"``), ``"log"`` or None.
+        out: Where the narration goes (stdout).
+        sandbox: The sandbox to serve (default: a fresh one with Twenty's default limits).
+    """
     from twenty_migrate.sandbox import Sandbox
 
     out = out or sys.stdout
-    sandbox = Sandbox()
+    sandbox = sandbox or Sandbox()
     with sandbox.serve() as server:
         print(f"Sandbox serving Twenty's API at {server.url}", file=out)
-        client = TwentyClient(base_url=server.url, api_key=sandbox.api_key)
+        throttle = sandbox.throttler  # the client paces itself to the sandbox's budget
+        budget = RateLimit(
+            short_limit=throttle.short.limit,
+            short_window=throttle.short.ttl_ms / 1000,
+            long_limit=throttle.long.limit,
+            long_window=throttle.long.ttl_ms / 1000,
+        )
+        client = TwentyClient(base_url=server.url, api_key=sandbox.api_key, rate_limit=budget)
         with client:
-            print("1. Reading the workspace schema and preparing the sample export", file=out)
-            schema = fetch_schema(client)
-            plan = build_demo_plan(schema, out)
+            print("1. Validating the sample export against the workspace schema", file=out)
+            prepared = prepare_sample(client, out)
+            plan = prepared.plan
             print(plan.describe(), file=out)
             importer = Importer(client, runs_dir=runs_dir, progress=progress)
             print(f"2. Test batch of {TEST_BATCH_SIZE} records", file=out)
@@ -193,13 +159,17 @@ def run_demo(
             print("4. Verifying what Twenty stored against the run journal", file=out)
             journal = RunJournal.open(importer.runs_dir, result.run_id)
             reconciled = reconcile(client, journal, out)
+            relation_coverage(client, out)
             directory = journal.path.parent
             write_log(journal, directory / "rows.csv")
             write_fixme(journal, directory / "fixme.csv")
             write_summary(journal, directory / "summary.json")
+            prepared.write_reports(directory / "validation")
+            journal.close()
             print(
                 f"5. Logs in {directory}: rows.csv (every row), fixme.csv (failed rows with "
-                "Twenty's error, ready to fix and re-import), summary.json",
+                "Twenty's error, ready to fix and re-import), summary.json, and validation/ "
+                "(every problem found before sending, and the rows left out)",
                 file=out,
             )
             print(
