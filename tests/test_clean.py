@@ -107,10 +107,45 @@ def test_strip_whitespace_normalises_spaces_and_keeps_paragraphs():
     assert out["Count"].tolist() == [1, 2, 3, 4]
     logged = log.to_frame()
     assert list(logged.columns) == ["_row", "column", "rule", "before", "after", "note"]
-    assert set(logged["_row"]) == {1, 2, 3}
+    # Row 3's blank name became null too, but that is not a change worth a log line.
+    assert set(logged["_row"]) == {1, 2}
     assert (logged["rule"] == "strip_whitespace").all()
     first = logged[(logged["_row"] == 1) & (logged["column"] == "Name")]
     assert first[["before", "after"]].values.tolist() == [[f"  Acme{NBSP}{NBSP}Corp ", "Acme Corp"]]
+
+
+def test_blank_cells_becoming_null_are_not_logged_and_the_data_is_the_same():
+    df = frame(Name=["", "   ", f"{NBSP}\u200b", " Ann ", "N/A", None])
+    log = CleaningLog()
+    out = nullify_placeholders(strip_whitespace(df, log=log), log=log)
+    pdt.assert_frame_equal(out, nullify_placeholders(strip_whitespace(df)))
+    assert out["Name"].isna().tolist() == [True, True, True, False, True, True]
+    logged = log.to_frame()
+    assert logged[["_row", "rule", "before"]].values.tolist() == [
+        [4, "strip_whitespace", " Ann "],
+        [5, "nullify_placeholder", "N/A"],
+    ]
+    # nullify_placeholders alone treats "" as a placeholder, silently as well.
+    quiet = CleaningLog()
+    assert nullify_placeholders(df, log=quiet)["Name"].isna().tolist()[:3] == [True, True, False]
+    assert quiet.to_frame()["before"].tolist() == ["N/A"]
+
+
+def test_sample_cleaning_log_lists_real_changes_only():
+    raw = read_sample("people.csv")
+    log = CleaningLog()
+    clean = clean_frame(raw, log=log)
+    pdt.assert_frame_equal(clean, clean_frame(raw))
+    # Every empty cell of the file is null after cleaning, yet none has a log line.
+    empty = raw.apply(lambda column: column.str.strip() == "")
+    assert int(empty.sum().sum()) > 1000
+    assert (clean[raw.columns].isna() | ~empty).all().all()
+    stripped = log.to_frame()
+    stripped = stripped[stripped["rule"] == "strip_whitespace"]
+    assert 0 < len(stripped) < 1000
+    assert stripped["before"].map(lambda v: isinstance(v, str) and v.strip() != "").all()
+    summary = log.summary()
+    assert not summary["rule"].isin(["empty_to_null"]).any()
 
 
 def test_normalize_case_only_changes_uniform_text():
@@ -222,14 +257,40 @@ def test_normalize_links_keeps_missing_scheme_unless_asked():
 
 def test_normalize_domains_for_matching():
     df = frame(Website=["HTTPS://www.Acme.com/about", "acme.com", "müller-bau.de/", "NO WEBSITE"])
-    out = normalize_domains(df, ["Website"], suffix="_domain")
-    assert out["Website_domain"].tolist() == [
+    log = CleaningLog()
+    out = normalize_domains(df, ["Website"], suffix="_domain", log=log)
+    assert out["Website_domain"].tolist()[:3] == [
         "acme.com",
         "acme.com",
         "müller-bau.de".encode("idna").decode(),
-        "NO WEBSITE",
     ]
-    assert out["Website"][0] == "HTTPS://www.Acme.com/about"
+    assert pd.isna(out["Website_domain"][3])
+    assert out["Website"].tolist() == df["Website"].tolist()  # the originals are kept
+    logged = log.to_frame()
+    assert logged[["_row", "column", "rule", "before"]].values.tolist() == [
+        [4, "Website_domain", "invalid_domain", "NO WEBSITE"]
+    ]
+
+
+def test_values_that_are_not_domains_become_null_and_are_logged():
+    websites = ["www.", "HTTPS://www.Acme.com/about", "www.", "Acme Inc", "", None, "acme.com"]
+    df = frame(Website=websites, Name=["A", "B", "C", "D", "E", "F", "G"])
+    log = CleaningLog()
+    out = normalize_domains(df, ["Website"], log=log)
+    assert out["Website"].tolist()[1::5] == ["acme.com", "acme.com"]
+    assert out["Website"].isna().tolist() == [True, False, True, True, True, True, False]
+    logged = log.to_frame()
+    assert logged[["_row", "rule", "before"]].values.tolist() == [
+        [2, "normalize_domain", "HTTPS://www.Acme.com/about"],
+        [1, "invalid_domain", "www."],
+        [3, "invalid_domain", "www."],
+        [4, "invalid_domain", "Acme Inc"],
+    ]
+    invalid = logged[logged["rule"] == "invalid_domain"]
+    assert invalid["after"].isna().all() and (invalid["column"] == "Website").all()
+    # Two companies whose website was "www." are no longer taken for duplicates.
+    assert drop_duplicate_rows(out, "Website")["Name"].tolist() == ["A", "B", "C", "D", "E", "F"]
+    assert normalize_domains(out, ["Website"], log=CleaningLog()).equals(out)
 
 
 # --------------------------------------------------------------------------- duplicates

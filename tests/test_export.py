@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import sqlite3
 from collections.abc import Iterator
@@ -14,10 +15,14 @@ import pandas as pd
 import pytest
 
 from twenty_migrate.client import TwentyClient
+from twenty_migrate.demo import show_reconciliation
 from twenty_migrate.export import (
+    RECONCILE_COLUMNS,
     fetch_records,
     neutralize_formulas,
     read_fixme,
+    reconcile,
+    relation_coverage,
     restore_formulas,
     rollback,
     run_summary,
@@ -266,6 +271,130 @@ def test_fixme_of_a_clean_run_is_empty(client, runs_dir, tmp_path):
     Importer(client, runs_dir=runs_dir, progress=None).run(plan, run_id="clean")
     frame = read_fixme(write_fixme("clean", tmp_path / "fixme.csv", runs_dir=runs_dir))
     assert frame.empty and list(frame.columns) == ["_row", "_object", "_error"]
+
+
+# ------------------------------------------------------------------------ verifying
+
+
+def test_reconcile_looks_up_only_the_runs_records(sandbox, client, run):
+    calls = client.stats.snapshot()["calls"]
+    checks = reconcile(client, run)
+    assert list(checks.columns) == RECONCILE_COLUMNS
+    people = checks.set_index("object").loc["people"].to_dict()
+    # 5 created and 1 updated; user0 was in the workspace before and is no concern of the run.
+    assert people == {
+        "landed": 6,
+        "failed": 2,
+        "pending": 0,
+        "in_twenty": 6,
+        "missing": 0,
+        "duplicated": 0,
+        "in_workspace": 7,
+        "reconciled": True,
+    }
+    assert checks["reconciled"].dtype == bool and checks["reconciled"].all()
+    # Per object: one lookup by id (6 ids fit in one call) and one count.
+    assert client.stats.snapshot()["calls"] - calls == 2 * len(checks)
+
+
+def test_reconcile_finds_records_gone_since_and_unfinished_rows(sandbox, client, run):
+    created = run.twenty_ids("created")
+    gone = created.loc[created["object"] == "people", "twenty_id"].iloc[0]
+    sandbox.engine.delete_many("people", {"id": {"in": [gone]}})
+    people = reconcile(client, run).set_index("object").loc["people"]
+    assert (people["in_twenty"], people["missing"], people["reconciled"]) == (5, 1, False)
+
+    with sqlite3.connect(run.path) as conn:
+        conn.execute("UPDATE rows SET status = 'pending' WHERE object = 'companies'")
+    companies = reconcile(client, run).set_index("object").loc["companies"]
+    assert (companies["landed"], companies["pending"], companies["reconciled"]) == (0, 1, False)
+
+
+def test_reconcile_a_run_and_its_fixes_by_run_id(sandbox, client, run, runs_dir):
+    _, mapped = source_frames()
+    fixed = mapped[mapped["companyId"].notna()].assign(companyId=None)
+    plan = ImportPlan([ObjectStep("people", fixed, key="emails.primaryEmail")], name="fixes")
+    Importer(client, runs_dir=runs_dir, progress=None).run(plan, run_id="r2")
+
+    checks = reconcile(client, ["r1", "r2"], runs_dir=runs_dir).set_index("object")
+    assert checks.loc["people", "landed"] == 8 and checks.loc["people", "in_twenty"] == 8
+    assert checks.loc["people", "failed"] == 2  # as the first run's journal says
+    assert checks["reconciled"].all()
+    with pytest.raises(ValueError, match="no run given"):
+        reconcile(client, [])
+
+
+def test_the_demo_wants_twenty_to_hold_exactly_the_landed_records(sandbox, client, run):
+    # The run reconciles, but the demo starts on an empty workspace: user0 has no business
+    # being there, so the demo calls it a mismatch.
+    out = io.StringIO()
+    assert not show_reconciliation(client, run, out)
+    lines = out.getvalue().splitlines()
+    assert "  companies: journal 1 landed, 0 failed, 0 pending; Twenty holds 1 -> reconciled" in (
+        lines
+    )
+    assert "  people: journal 6 landed, 2 failed, 0 pending; Twenty holds 7 -> MISMATCH" in lines
+
+
+@pytest.fixture
+def linked_run(sandbox: Sandbox, client: TwentyClient, runs_dir: Path) -> Iterator[RunJournal]:
+    """Two companies, four people (three with a company), three tasks (two with targets)."""
+    seed_people(sandbox, 1)  # in the workspace before: no company
+    companies = pd.DataFrame({"_row": [1, 2], "name": ["Acme", "Zeta"]})
+    people = pd.DataFrame(
+        {
+            "_row": [1, 2, 3, 4],
+            "emails.primaryEmail": [f"p{i}@example.com" for i in range(4)],
+            "companyId": [1, 2, None, 1],
+        }
+    )
+    tasks = pd.DataFrame({"_row": [1, 2, 3], "title": ["Call", "Write", "Visit"]})
+    targets = pd.DataFrame(
+        {"_row": ["1:1", "1:2", "2:1"], "taskId": [1, 1, 2], "personId": [1, 2, 3]}
+    )
+    plan = ImportPlan(
+        [
+            ObjectStep("companies", companies),
+            ObjectStep("people", people, refs={"companyId": "companies"}),
+            ObjectStep("tasks", tasks),
+            ObjectStep("taskTargets", targets, refs={"taskId": "tasks", "personId": "people"}),
+        ]
+    )
+    result = Importer(client, runs_dir=runs_dir, progress=None).run(plan, run_id="linked")
+    assert result.failed == 0
+    journal = RunJournal.open(runs_dir, "linked")
+    yield journal
+    journal.close()
+
+
+def test_relation_coverage_of_a_run(client, linked_run, runs_dir):
+    coverage = relation_coverage(client, linked_run)
+    assert list(coverage.columns) == ["object", "column", "linked", "total"]
+    found = {(o, c): (n, t) for o, c, n, t in coverage.itertuples(index=False)}
+    assert found[("people", "companyId")] == (3, 4)
+    assert found[("companies", "accountOwnerId")] == (0, 2)
+    assert found[("tasks", "taskTargets")] == (2, 3)  # linked through its targets
+    assert found[("tasks", "assigneeId")] == (0, 3)
+    assert "taskTargets" not in set(coverage["object"])  # counted on their tasks
+    by_id = relation_coverage(client, ["linked"], runs_dir=runs_dir)
+    pd.testing.assert_frame_equal(by_id, coverage)
+
+
+def test_relation_coverage_of_whole_objects(client, linked_run):
+    coverage = relation_coverage(client, objects=["people", "tasks", "taskTargets"])
+    found = {(o, c): (n, t) for o, c, n, t in coverage.itertuples(index=False)}
+    assert found[("people", "companyId")] == (3, 5)  # the seeded person counts too
+    assert found[("tasks", "taskTargets")] == (2, 3)
+    assert found[("taskTargets", "taskId")] == (3, 3)
+    assert found[("taskTargets", "companyId")] == (0, 3)
+    assert relation_coverage(client, objects="people")["total"].tolist() == [5]
+    # Both: only these objects of the run.
+    of_run = relation_coverage(client, linked_run, objects=["people"])
+    assert of_run[["object", "column", "linked", "total"]].values.tolist() == [
+        ["people", "companyId", 3, 4]
+    ]
+    with pytest.raises(ValueError, match="a run's journal or objects="):
+        relation_coverage(client)
 
 
 # ------------------------------------------------------------------------ summaries

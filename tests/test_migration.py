@@ -265,6 +265,31 @@ def test_plan_migration_refuses_unresolved_frames(schema):
         plan_migration({"people": pd.DataFrame({"_row": [1]})})
 
 
+def test_plan_migration_says_when_there_is_nothing_to_import(schema):
+    # A plan has at least one step, so an empty plan is refused, with the reason.
+    with pytest.raises(ValueError, match="at least one step"):
+        ImportPlan([])
+    empty = {
+        "companies": pd.DataFrame({"_row": pd.Series([], dtype=object), "name": []}),
+        "people": pd.DataFrame({"_row": pd.Series([], dtype=object)}),
+    }
+    said = r"nothing to import: every frame is empty \(companies, people\)\. Every row was left"
+    with pytest.raises(ValueError, match=said):
+        plan_migration(empty, schema)
+    rel = resolve_relations(empty, schema)
+    with pytest.raises(ValueError, match="nothing to import: every frame is empty"):
+        plan_migration(rel, schema)
+    with pytest.raises(ValueError, match="nothing to import: no frames given"):
+        plan_migration({}, schema)
+    with pytest.raises(ValueError, match="nothing to import: no steps given"):
+        plan_migration([])
+    # One object with rows is enough: the empty ones are simply not steps.
+    plan = plan_migration(
+        {**empty, "companies": pd.DataFrame({"_row": [1], "name": ["A"]})}, schema
+    )
+    assert [s.object for s in plan.steps] == ["companies"]
+
+
 # --------------------------------------------------------------------------- preflight
 def test_preflight_finds_missing_field_and_option_and_apply_creates_them(schema, client, importer):
     companies_map = FieldMap(

@@ -3,8 +3,10 @@
 Every helper returns a new DataFrame and never changes its input. Pass a
 :class:`CleaningLog` as ``log=`` to see what changed, one row per changed cell
 (``_row, column, rule, before, after, note``); :func:`drop_duplicate_rows` logs each row it
-drops. Values are normalised the way Twenty stores them (twenty-api.md §3, §4.2), so keys
-computed on a cleaned frame match what Twenty compares when it upserts.
+drops. A blank cell (empty, or only spaces) becoming null is not logged: a spreadsheet's
+empty cells are not changes anyone needs to review. Values are normalised the way Twenty
+stores them (twenty-api.md §3, §4.2), so keys computed on a cleaned frame match what Twenty
+compares when it upserts.
 
 Example:
     log = CleaningLog()
@@ -108,6 +110,8 @@ _COUNTRY_HEADER_RE = re.compile(r"^\s*country\s*$", re.I)
 
 class CleaningLog:
     """What the cleaning helpers changed, one row per changed cell or dropped row.
+
+    Blank cells that become null are left out: they are not a change worth reviewing.
 
     Example:
         log = CleaningLog()
@@ -257,6 +261,18 @@ def map_strings(
     return _rebuild(series, new_values, mapped[differs]), changed
 
 
+def _blank_to_null(
+    before: pd.Series[Any], after: pd.Series[Any], changed: np.ndarray[Any, Any]
+) -> np.ndarray[Any, Any]:
+    """The changed cells that held blank text (empty, spaces only) and are now null."""
+    nulled = np.flatnonzero(changed & after.isna().to_numpy(dtype=bool))
+    blank = np.zeros(len(changed), dtype=bool)
+    if len(nulled):
+        values = before.to_numpy(dtype=object)[nulled]
+        blank[nulled] = [isinstance(v, str) and not collapse_whitespace(v) for v in values]
+    return blank
+
+
 def _transform(
     df: pd.DataFrame,
     columns: Sequence[str],
@@ -273,7 +289,8 @@ def _transform(
         if changed.any():
             out[column] = after
             if log is not None:
-                log.record(rule, column, rows[changed], before[changed], after[changed])
+                logged = changed & ~_blank_to_null(before, after, changed)
+                log.record(rule, column, rows[logged], before[logged], after[logged])
     return out
 
 
@@ -318,7 +335,7 @@ def strip_whitespace(
         df: the frame.
         columns: columns to clean; default every text column not starting with ``_``.
         empty_to_null: turn cells that end up empty into nulls.
-        log: records each changed cell.
+        log: records each changed cell (except blank cells becoming null).
     """
 
     def clean(text: str) -> str | None:
@@ -449,22 +466,41 @@ def normalize_domains(
 ) -> pd.DataFrame:
     """Reduce URLs to bare domains for matching: ``"HTTPS://www.Acme.com/about"`` -> ``"acme.com"``.
 
+    A value that holds no domain (``"www."``, ``"NO WEBSITE"``, ``"Acme Inc"``) becomes null
+    and is logged with rule ``invalid_domain`` and the original value: kept as it was, two
+    companies with the same non-domain would look like duplicates.
+
     Args:
         df: the frame.
         columns: columns holding URLs or domains.
         suffix: write the domains to new columns ``column + suffix`` (for example
             ``"_domain"``) and keep the originals; by default replace the cells.
-        log: records each changed cell.
+        log: records each changed cell (``normalize_domain``) and each value that is not a
+            domain (``invalid_domain``, also when writing to new columns).
     """
-
-    def reduce(text: str) -> str:
-        return domain_key(text) or text
-
-    if suffix is None:
-        return _transform(df, list(columns), reduce, "normalize_domain", log)
     out = df.copy(deep=False)
+    rows = _row_ids(df)
     for column in columns:
-        out[column + suffix] = map_strings(df[column], reduce)[0]
+        before = df[column]
+        after, changed = map_strings(before, domain_key)
+        target = column if suffix is None else column + suffix
+        if suffix is not None or changed.any():
+            out[target] = after
+        if log is None or not changed.any():
+            continue
+        invalid = changed & after.isna().to_numpy(dtype=bool)
+        invalid &= ~_blank_to_null(before, after, changed)
+        reduced = changed & ~invalid & after.notna().to_numpy(dtype=bool)
+        if suffix is None:
+            log.record("normalize_domain", column, rows[reduced], before[reduced], after[reduced])
+        log.record(
+            "invalid_domain",
+            target,
+            rows[invalid],
+            before[invalid],
+            after[invalid],
+            "not a domain name: left empty",
+        )
     return out
 
 

@@ -110,6 +110,9 @@ def _cmd_import(args: argparse.Namespace) -> int:
     with _connect_from_env(args) as client:
         if plan is None:
             plan = _prepare(args, client).plan
+            if plan is None:
+                print("Nothing to import: every row was left out (see the reports above).")
+                return 1
             if args.dry_run:
                 print(plan.describe())
                 return 0

@@ -17,7 +17,13 @@ from typing import TYPE_CHECKING, TextIO
 import pandas as pd
 
 from twenty_migrate.client import TwentyClient
-from twenty_migrate.export import fetch_records, write_fixme, write_log, write_summary
+from twenty_migrate.export import (
+    reconcile,
+    relation_coverage,
+    write_fixme,
+    write_log,
+    write_summary,
+)
 from twenty_migrate.importer import Importer
 from twenty_migrate.journal import RunJournal
 from twenty_migrate.outcomes import ImportResult
@@ -27,6 +33,7 @@ from twenty_migrate.ratelimit import RateLimit
 
 if TYPE_CHECKING:
     from twenty_migrate.sandbox import Sandbox
+    from twenty_migrate.schema import WorkspaceSchema
 
 #: Records in the test batch a consultant checks by eye before the full run.
 TEST_BATCH_SIZE = 10
@@ -81,38 +88,43 @@ def show_test_batch(client: TwentyClient, result: ImportResult, out: TextIO) -> 
             print(f"    {object_name} {record['id']}: {label!r}", file=out)
 
 
-def reconcile(client: TwentyClient, journal: RunJournal, out: TextIO) -> bool:
-    """Compare Twenty's records with the journal: every landed row present exactly once."""
-    rows = journal.rows_frame()
+def show_reconciliation(client: TwentyClient, journal: RunJournal, out: TextIO) -> bool:
+    """Compare Twenty's records with the journal: every landed row present exactly once.
+
+    The demo's sandbox starts empty, so Twenty must hold exactly the landed records: none
+    missing, none twice, and no other record of the object.
+    """
+    checks = reconcile(client, journal)
     ok = True
-    for object_name in rows["object"].unique():
-        mine = rows[rows["object"] == object_name]
-        landed = set(mine.loc[mine["status"].isin(["created", "updated"]), "twenty_id"])
-        stored = fetch_records(client, str(object_name), fields="id")
-        stored_ids = list(stored["id"]) if not stored.empty else []
-        pending = int((mine["status"] == "pending").sum())
-        failed = int((mine["status"] == "failed").sum())
-        duplicated = len(stored_ids) - len(set(stored_ids))
-        matches = landed == set(stored_ids) and pending == 0 and duplicated == 0
+    for check in checks.to_dict("records"):
+        matches = bool(check["reconciled"]) and check["in_workspace"] == check["in_twenty"]
         ok = ok and matches
         print(
-            f"  {object_name}: journal {len(landed)} landed, {failed} failed, {pending} pending;"
-            f" Twenty holds {len(stored_ids)}"
+            f"  {check['object']}: journal {check['landed']} landed, {check['failed']} failed,"
+            f" {check['pending']} pending; Twenty holds {check['in_workspace']}"
             f" -> {'reconciled' if matches else 'MISMATCH'}",
             file=out,
         )
     return ok
 
 
-def relation_coverage(client: TwentyClient, out: TextIO) -> None:
-    """How many stored records point to a parent: people to companies, deals to both."""
-    checks = (("people", "companyId"), ("opportunities", "companyId"))
-    for object_name, column in checks:
-        stored = fetch_records(client, object_name, fields=f"id {column}")
-        if stored.empty:
+#: The links the demo reports: people to companies, deals to companies.
+COVERAGE_CHECKS = (("people", "companyId"), ("opportunities", "companyId"))
+
+
+def show_relation_coverage(
+    client: TwentyClient, journal: RunJournal, schema: WorkspaceSchema, out: TextIO
+) -> None:
+    """How many imported records point to a parent: people and deals to their companies."""
+    objects = [name for name, _ in COVERAGE_CHECKS]
+    coverage = relation_coverage(client, journal, objects=objects, schema=schema)
+    coverage = coverage.set_index(["object", "column"])
+    for object_name, column in COVERAGE_CHECKS:
+        if (object_name, column) not in coverage.index:
             continue
-        linked = int(stored[column].notna().sum())
-        print(f"  {object_name}.{column}: {linked} of {len(stored)} linked", file=out)
+        linked, total = coverage.loc[(object_name, column), ["linked", "total"]]
+        if total:
+            print(f"  {object_name}.{column}: {linked} of {total} linked", file=out)
 
 
 def run_demo(
@@ -148,6 +160,9 @@ def run_demo(
             print("1. Validating the sample export against the workspace schema", file=out)
             prepared = prepare_sample(client, out)
             plan = prepared.plan
+            if plan is None:
+                print("Nothing to import: every sample row was left out.", file=out)
+                return 1
             print(plan.describe(), file=out)
             importer = Importer(client, runs_dir=runs_dir, progress=progress)
             print(f"2. Test batch of {TEST_BATCH_SIZE} records", file=out)
@@ -158,8 +173,8 @@ def run_demo(
             print(result.summary(), file=out)
             print("4. Verifying what Twenty stored against the run journal", file=out)
             journal = RunJournal.open(importer.runs_dir, result.run_id)
-            reconciled = reconcile(client, journal, out)
-            relation_coverage(client, out)
+            reconciled = show_reconciliation(client, journal, out)
+            show_relation_coverage(client, journal, prepared.schema, out)
             directory = journal.path.parent
             write_log(journal, directory / "rows.csv")
             write_fixme(journal, directory / "fixme.csv")

@@ -109,22 +109,33 @@ def plan_migration(
 
     Raises:
         RelationCycleError: The objects point to each other (see the module doc).
-        ValueError: A frame still has ``_ref.*`` columns, or has no rows to import.
+        ValueError: A frame still has ``_ref.*`` columns, or there is nothing to import
+            (every frame is empty, or no steps are given): a plan has at least one step.
 
     Example:
         plan = plan_migration(resolve_relations(frames, schema, client=client), schema)
         print(plan.describe())
     """
     if isinstance(source, ResolvedRelations):
+        frames: Mapping[str, pd.DataFrame] | None = source.frames
         steps = _steps(
             source.frames, {**source.refs, **(refs or {})}, schema, keys, sources, upsert
         )
     elif isinstance(source, Mapping):
+        frames = source
         steps = _steps(source, refs or {}, schema, keys, sources, upsert)
     else:
-        steps = list(source)
+        frames, steps = None, list(source)
     if not steps:
-        raise ValueError("nothing to import: every frame is empty")
+        # An ImportPlan has at least one step: a plan that sends nothing is refused.
+        if frames is None or not frames:
+            what = "no steps given" if frames is None else "no frames given"
+        else:
+            what = f"every frame is empty ({', '.join(map(str, frames))})"
+        raise ValueError(
+            f"nothing to import: {what}. Every row was left out, or none was read: check "
+            "the validation reports and fix the rows, and plan only when some frame has rows"
+        )
     return ImportPlan(order_steps(steps), batch_size=batch_size, api=api, name=name)
 
 

@@ -20,7 +20,8 @@ The spec file (JSON, paths relative to it)::
      "keys": {"people": "emails.primaryEmail"}, "create_missing": false}
 
 Rows that fail validation, and rows pointing at them, stay out of the plan and are listed
-in :attr:`PreparedMigration.excluded`; fix them in the source and run again.
+in :attr:`PreparedMigration.excluded` (the rule is :func:`keep_valid`'s); fix them in the
+source and run again.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from __future__ import annotations
 import html
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -53,6 +54,7 @@ __all__ = [
     "PreparedMigration",
     "SourceSpec",
     "blocking_failures",
+    "keep_valid",
 ]
 
 SPEC_FORMAT = "twenty_migrate.migration"
@@ -60,7 +62,8 @@ SPEC_VERSION = 1
 #: Validation rules about relations by natural key. By default they do not keep a row out:
 #: it is imported with that link empty, and the problem stays in the report.
 RELATION_RULES = frozenset({"unresolved_relation", "ambiguous_relation"})
-BLOCKING_RELATION_RULES = RELATION_RULES
+#: Name ending of the objects linking a task or note to its records (``taskTargets``).
+TARGETS_SUFFIX = "Targets"
 #: Columns of :attr:`PreparedMigration.excluded`.
 EXCLUDED_COLUMNS = ["object", "_row", "reason"]
 
@@ -277,19 +280,20 @@ class MigrationSpec:
         reports = self._validate(
             merged, data, relations, schema, client if check_existing else None
         )
-        blocking = BLOCKING_RELATION_RULES if self.strict_relations else frozenset()
-        frames, excluded = _valid_frames(relations, reports, blocking)
+        frames, excluded = keep_valid(relations, reports, strict_relations=self.strict_relations)
         excluded = pd.concat(
             [pd.DataFrame(duplicates, columns=EXCLUDED_COLUMNS), excluded], ignore_index=True
         )
         sources = {obj: pd.concat(parts, ignore_index=True) for obj, parts in cleaned.items()}
-        plan = plan_migration(
-            replace(relations, frames=frames),
-            schema,
-            keys=dict(self.keys) or None,
-            sources=sources,
-            name=self.name,
-        )
+        plan = None
+        if any(len(frame) for frame in frames.values()):
+            plan = plan_migration(
+                replace(relations, frames=frames),
+                schema,
+                keys=dict(self.keys) or None,
+                sources=sources,
+                name=self.name,
+            )
         return PreparedMigration(
             spec=self,
             schema=schema,
@@ -394,47 +398,133 @@ def blocking_failures(failures: pd.DataFrame, relation_rules: frozenset[str]) ->
     return failures[errors & ~relation]
 
 
-def _valid_frames(
+def keep_valid(
     relations: ResolvedRelations,
     reports: Mapping[str, ValidationReport],
-    relation_rules: frozenset[str],
+    *,
+    strict_relations: bool = False,
 ) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
-    """Each object's rows without the invalid ones and without rows that point at them."""
-    excluded: list[dict[str, Any]] = []
-    dropped: dict[str, set[Any]] = {}
+    """The rows to import, and the rows left out with the reason for each.
+
+    A row is left out when:
+
+    * its validation report has an error for it (:func:`blocking_failures`): a missing or
+      ambiguous relation counts only with ``strict_relations``, otherwise the row is
+      imported with that link empty and the problem stays in the report;
+    * it points at a row left out (a relation column holding that row's ``_row``), so a
+      contact never loses the company it names; this applies transitively, until no kept
+      row points at a row left out (cells naming records already in Twenty,
+      ``"twenty:<id>"``, never do);
+    * it is a task or note target whose task or note, or whose target record, is left out
+      (the rule above); and a task or note one of whose targets is left out is left out
+      too, so that it is imported later with every link it names, not without one.
+
+    Args:
+        relations: The resolved frames and their relation columns
+            (:func:`~twenty_migrate.relations.resolve_relations`).
+        reports: Per object, its validation report (:func:`~twenty_migrate.validation.validate`).
+        strict_relations: Leave out rows with an unresolved or ambiguous relation too.
+
+    Returns:
+        ``(frames, excluded)``: every object of ``relations.frames`` with only the rows to
+        import (index reset; an object may be left with no rows), and ``object, _row,
+        reason`` of each row left out, object by object.
+
+    Example:
+        frames, excluded = keep_valid(rel, reports)
+        plan = plan_migration(replace(rel, frames=frames), schema)
+    """
+    relation_rules = RELATION_RULES if strict_relations else frozenset()
+    # object -> _row -> reason, in the order rows are left out
+    why: dict[str, dict[Any, str]] = {obj: {} for obj in relations.frames}
+
+    def leave_out(obj: str, rows: Iterable[Any], reasons: Iterable[str]) -> None:
+        mine = why.setdefault(obj, {})
+        for row, reason in zip(rows, reasons, strict=True):
+            mine.setdefault(row, reason)
+
     for obj, report in reports.items():
         bad = blocking_failures(report.failures, relation_rules)
+        found = {}
         for row, group in bad.groupby(ROW_COLUMN, sort=False):
-            dropped.setdefault(obj, set()).add(row)
             first = group.iloc[0]
-            reason = f"{first['column']}: {first['message']}"
+            found[row] = f"{first['column']}: {first['message']}"
             if len(group) > 1:
-                reason += f" (and {len(group) - 1} more)"
-            excluded.append({"object": obj, "_row": row, "reason": reason})
-    frames = {obj: frame.copy() for obj, frame in relations.frames.items()}
+                found[row] += f" (and {len(group) - 1} more)"
+        leave_out(obj, found, found.values())
+    frames = relations.frames
     changed = True
-    while changed:  # a row pointing at a dropped row is dropped too, transitively
+    while changed:  # until no kept row points at a row left out
         changed = False
         for obj, frame in frames.items():
-            gone = dropped.get(obj, set())
-            keep = ~frame[ROW_COLUMN].isin(gone)
-            for column, target in (relations.refs.get(obj) or {}).items():
-                lost = dropped.get(target)
+            refs = relations.refs.get(obj) or {}
+            for column, target in refs.items():
+                lost = list(why.get(target, ()))
                 if not lost or column not in frame.columns:
                     continue
                 cells = frame[column]
-                orphan = (
-                    keep & cells.isin(lost) & ~cells.astype(str).str.startswith(EXISTING_PREFIX)
-                )
-                for row, cell in zip(frame.loc[orphan, ROW_COLUMN], cells[orphan], strict=True):
-                    dropped.setdefault(obj, set()).add(row)
-                    reason = f"{column}: points to {target} row {cell!r}, which is left out"
-                    excluded.append({"object": obj, "_row": row, "reason": reason})
+                kept = ~frame[ROW_COLUMN].isin(list(why[obj]))
+                orphan = kept & cells.isin(lost) & ~_names_existing(cells)
+                if orphan.any():
+                    leave_out(
+                        obj,
+                        frame.loc[orphan, ROW_COLUMN],
+                        (
+                            f"{column}: points to {target} row {cell!r}, which is left out"
+                            for cell in cells[orphan]
+                        ),
+                    )
                     changed = True
-                keep &= ~orphan
-            frames[obj] = frame[keep]
-    frames = {obj: frame.reset_index(drop=True) for obj, frame in frames.items() if len(frame)}
-    return frames, pd.DataFrame(excluded, columns=EXCLUDED_COLUMNS)
+            owner_column = _target_owner(obj, refs)
+            if owner_column is None or owner_column not in frame.columns:
+                continue
+            owner = refs[owner_column]
+            cells = frame[owner_column]
+            waiting = (
+                frame[ROW_COLUMN].isin(list(why[obj]))
+                & cells.notna()
+                & ~cells.isin(list(why.get(owner, ())))
+                & ~_names_existing(cells)
+            )
+            if waiting.any():
+                # A task or note waits for all its targets: imported later with every link.
+                holders = frame[waiting].drop_duplicates(owner_column)
+                leave_out(
+                    owner,
+                    holders[owner_column],
+                    (
+                        f"its {obj} row {row!r} is left out ({why[obj][row]}); it is imported "
+                        "later with all its links"
+                        for row in holders[ROW_COLUMN]
+                    ),
+                )
+                changed = True
+    kept_frames = {
+        obj: frame[~frame[ROW_COLUMN].isin(list(why.get(obj, ())))].reset_index(drop=True)
+        for obj, frame in frames.items()
+    }
+    excluded = pd.DataFrame(
+        [
+            {"object": obj, "_row": row, "reason": reason}
+            for obj, rows in why.items()
+            for row, reason in rows.items()
+        ],
+        columns=EXCLUDED_COLUMNS,
+    )
+    return kept_frames, excluded
+
+
+def _names_existing(cells: pd.Series[Any]) -> pd.Series[bool]:
+    """Cells naming a record already in Twenty (``"twenty:<id>"``) rather than a row."""
+    return cells.map(lambda v: isinstance(v, str) and v.startswith(EXISTING_PREFIX)).astype(bool)
+
+
+def _target_owner(obj: str, refs: Mapping[str, str]) -> str | None:
+    """The join column of a task or note target (``taskTargets``) to its task or note."""
+    if not obj.endswith(TARGETS_SUFFIX):
+        return None
+    column = obj[: -len(TARGETS_SUFFIX)] + "Id"
+    return column if column in refs else None
 
 
 @dataclass(frozen=True, eq=False)
@@ -448,7 +538,8 @@ class PreparedMigration:
         mapped: Per object, the mapped values and the values the mapping could not convert.
         relations: Relations by natural key, resolved or reported.
         reports: Per object, its validation report.
-        plan: The import plan of every row that passed, in relation order.
+        plan: The import plan of every row that passed, in relation order (None when
+            every row was left out: fix the rows in ``excluded`` first).
         excluded: ``object, _row, reason`` of every row left out of the plan.
     """
 
@@ -458,7 +549,7 @@ class PreparedMigration:
     mapped: dict[str, MappedFrame]
     relations: ResolvedRelations
     reports: dict[str, ValidationReport]
-    plan: ImportPlan
+    plan: ImportPlan | None
     excluded: pd.DataFrame
 
     @property
@@ -477,7 +568,8 @@ class PreparedMigration:
 
     def counts(self) -> pd.DataFrame:
         """Per object: rows read, rows in the plan, rows left out, problems found."""
-        planned = {step.object: len(step) for step in self.plan.steps}
+        steps = self.plan.steps if self.plan is not None else []
+        planned = {step.object: len(step) for step in steps}
         left_out = self.excluded["object"].value_counts().to_dict()
         records = [
             {
@@ -499,7 +591,8 @@ class PreparedMigration:
     def summary(self) -> str:
         """A few lines: counts per object, relations, and where to look next."""
         lines = [
-            f"Migration {self.spec.name!r}: {self.plan.n_rows} rows planned, "
+            f"Migration {self.spec.name!r}: "
+            f"{self.plan.n_rows if self.plan is not None else 0} rows planned, "
             f"{len(self.excluded)} left out"
         ]
         for c in self.counts().to_dict("records"):
