@@ -10,6 +10,7 @@ logs and the validation reports.
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -63,6 +64,19 @@ def sample_spec() -> MigrationSpec:
     """The sample migration: companies, people (CSV and a trade-show XLSX), opportunities,
     tasks and notes with their targets."""
     return MigrationSpec.load(sample_data_dir() / SAMPLE_SPEC)
+
+
+def add_sample_members(sandbox: Sandbox) -> None:
+    """Give the sandbox the sample client's staff as workspace members, as the real
+    workspace would have them, so record owners and task assignees can be linked."""
+    manifest = json.loads((sample_data_dir() / "manifest.json").read_text(encoding="utf-8"))
+    members = []
+    for name, email in zip(
+        manifest["workspace_members"], manifest["workspace_member_emails"], strict=True
+    ):
+        first, _, last = name.partition(" ")
+        members.append({"name": {"firstName": first, "lastName": last}, "userEmail": email})
+    sandbox.engine.create_many("workspaceMembers", members)
 
 
 def prepare_sample(client: TwentyClient, out: TextIO) -> PreparedMigration:
@@ -146,6 +160,7 @@ def run_demo(
 
     out = out or sys.stdout
     sandbox = sandbox or Sandbox()
+    add_sample_members(sandbox)
     with sandbox.serve() as server:
         print(f"Sandbox serving Twenty's API at {server.url}", file=out)
         throttle = sandbox.throttler  # the client paces itself to the sandbox's budget

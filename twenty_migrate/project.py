@@ -567,25 +567,27 @@ class PreparedMigration:
         return merged[["object", *[c for c in merged.columns if c != "object"]]]
 
     def counts(self) -> pd.DataFrame:
-        """Per object: rows read, rows in the plan, rows left out, problems found."""
+        """Per object: rows read (or made, for task and note targets), rows in the plan,
+        rows left out (``rows = planned + left_out``), problems found."""
         steps = self.plan.steps if self.plan is not None else []
         planned = {step.object: len(step) for step in steps}
         left_out = self.excluded["object"].value_counts().to_dict()
-        records = [
-            {
-                "object": obj,
-                "rows": len(self.mapped[obj].data) if obj in self.mapped else 0,
-                "planned": planned.get(obj, 0),
-                "left_out": int(left_out.get(obj, 0)),
-                "problems": len(report.failures),
-            }
-            for obj, report in self.reports.items()
-        ]
-        for obj, n in planned.items():
-            if obj not in self.reports:
-                records.append(
-                    {"object": obj, "rows": n, "planned": n, "left_out": 0, "problems": 0}
-                )
+        records = []
+        for obj in dict.fromkeys([*self.reports, *self.relations.frames]):
+            read = self.cleaned.get(obj)
+            made = self.relations.frames.get(obj)  # task and note targets are made, not read
+            report = self.reports.get(obj)
+            records.append(
+                {
+                    "object": obj,
+                    "rows": len(read)
+                    if read is not None
+                    else len(made if made is not None else []),
+                    "planned": planned.get(obj, 0),
+                    "left_out": int(left_out.get(obj, 0)),
+                    "problems": len(report.failures) if report is not None else 0,
+                }
+            )
         return pd.DataFrame(records, columns=["object", "rows", "planned", "left_out", "problems"])
 
     def summary(self) -> str:
