@@ -15,6 +15,7 @@ with graphql-core. Errors come back in Twenty's shapes:
 
 from __future__ import annotations
 
+import inspect
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -50,6 +51,11 @@ from .graphql_schema import build_core_schema
 
 if TYPE_CHECKING:
     from .store import Engine
+
+# [version-dependent] graphql-core 3.2.10+ passes the field's path to handle_field_error.
+HANDLE_FIELD_ERROR_TAKES_PATH = (
+    "path" in inspect.signature(ExecutionContext.handle_field_error).parameters
+)
 
 JSON = dict[str, Any]
 
@@ -292,7 +298,11 @@ class FastExecutionContext(ExecutionContext):
                             return self.execute_fields(return_type, value, path, subfields)
                     except Exception as raw_error:
                         error = located_error(raw_error, field_nodes, path.as_list())
-                        self.handle_field_error(error, field_def.type)
+                        handle: Any = self.handle_field_error
+                        if HANDLE_FIELD_ERROR_TAKES_PATH:
+                            handle(error, field_def.type, path)
+                        else:
+                            handle(error, field_def.type)
                         return None
         return super().execute_field(parent_type, source, field_nodes, path)
 
