@@ -1,11 +1,22 @@
-"""Shared fixtures: environment isolation, a fake clock, a fresh sandbox."""
+"""Shared fixtures: environment isolation, a fake clock, a fresh sandbox and its client.
+
+Test modules import the helpers with ``from conftest import FakeClock, sandbox_client``.
+"""
 
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
+
+from twenty_migrate.client import TwentyClient
+from twenty_migrate.importer import Importer
+from twenty_migrate.sandbox import Sandbox
+from twenty_migrate.schema import WorkspaceSchema, fetch_schema
 
 
 @pytest.fixture(autouse=True)
@@ -19,24 +30,80 @@ def clean_environ(tmp_path, monkeypatch) -> Iterator[None]:
 
 
 class FakeClock:
-    """A monotonic clock that only moves when something sleeps on it."""
+    """A monotonic clock that only moves when something sleeps on it, safe across threads.
+
+    ``slept`` lists every wait in order; ``sum(clock.slept)`` is the time spent waiting.
+    """
 
     def __init__(self, start: float = 1000.0) -> None:
         self.now = start
         self.slept: list[float] = []
+        self._lock = threading.Lock()
 
     def __call__(self) -> float:
-        return self.now
+        with self._lock:
+            return self.now
 
     def sleep(self, seconds: float) -> None:
         if seconds > 0:
-            self.slept.append(seconds)
-            self.now += seconds
+            with self._lock:
+                self.slept.append(seconds)
+                self.now += seconds
 
     def advance(self, seconds: float) -> None:
-        self.now += seconds
+        with self._lock:
+            self.now += seconds
+
+
+def sandbox_client(sandbox: Sandbox, clock: FakeClock, **options: Any) -> TwentyClient:
+    """A client of ``sandbox``, answered in process and waiting on ``clock``.
+
+    ``options`` go to :class:`TwentyClient` over these defaults (``transport=``,
+    ``api_key=``, ``rate_limit=``...).
+    """
+    settings: dict[str, Any] = {
+        "base_url": sandbox.base_url,
+        "api_key": sandbox.api_key,
+        "env_file": None,
+        "clock": clock,
+        "sleep": clock.sleep,
+        **options,
+    }
+    if settings.get("transport") is None:
+        settings["transport"] = sandbox.transport()
+    return TwentyClient(**settings)
 
 
 @pytest.fixture
 def fake_clock() -> FakeClock:
     return FakeClock()
+
+
+@pytest.fixture
+def clock(fake_clock: FakeClock) -> FakeClock:
+    """The fake clock under its short name (the same instance as ``fake_clock``)."""
+    return fake_clock
+
+
+@pytest.fixture
+def sandbox(clock: FakeClock) -> Sandbox:
+    """An empty sandbox on the fake clock; a module overrides it to seed or tune it."""
+    return Sandbox(clock=clock, sleep=clock.sleep)
+
+
+@pytest.fixture
+def client(sandbox: Sandbox, clock: FakeClock) -> Iterator[TwentyClient]:
+    """A client of this test's ``sandbox``, on the fake clock."""
+    with sandbox_client(sandbox, clock) as client:
+        yield client
+
+
+@pytest.fixture
+def schema(client: TwentyClient) -> WorkspaceSchema:
+    return fetch_schema(client)
+
+
+@pytest.fixture
+def importer(client: TwentyClient, tmp_path: Path, clock: FakeClock) -> Importer:
+    """An importer of ``client`` keeping its runs under ``tmp_path``, with no progress shown."""
+    return Importer(client, runs_dir=tmp_path / "runs", progress=None, clock=clock)

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import json
-import threading
 from dataclasses import dataclass
 
 import pandas as pd
 import pytest
 
 from twenty_migrate import clean, demo
-from twenty_migrate.client import TwentyClient
 from twenty_migrate.errors import SchemaError
-from twenty_migrate.importer import Importer
 from twenty_migrate.mapping import FieldMap, suggest_mapping
 from twenty_migrate.migration import (
     FieldSpec,
@@ -24,22 +21,6 @@ from twenty_migrate.plan import ImportPlan, ObjectStep, existing_ref
 from twenty_migrate.relations import _company_key, resolve_relations
 from twenty_migrate.sandbox import Sandbox, sample_id
 from twenty_migrate.schema import WorkspaceSchema, fetch_schema
-
-
-class Clock:
-    """A thread-safe fake monotonic clock: time passes only when someone sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.lock = threading.Lock()
-
-    def __call__(self) -> float:
-        with self.lock:
-            return self.now
-
-    def sleep(self, seconds: float) -> None:
-        with self.lock:
-            self.now += max(0.0, seconds)
 
 
 @dataclass
@@ -58,35 +39,8 @@ def prepare_sample(file: str, object_schema, key: str) -> PreparedSample:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
 def sandbox(clock) -> Sandbox:
     return Sandbox.with_sample_data(clock=clock, sleep=clock.sleep)
-
-
-@pytest.fixture
-def client(sandbox, clock) -> TwentyClient:
-    return TwentyClient(
-        base_url=sandbox.base_url,
-        api_key=sandbox.api_key,
-        transport=sandbox.transport(),
-        env_file=None,
-        clock=clock,
-        sleep=clock.sleep,
-    )
-
-
-@pytest.fixture
-def schema(client) -> WorkspaceSchema:
-    return fetch_schema(client)
-
-
-@pytest.fixture
-def importer(client, tmp_path, clock) -> Importer:
-    return Importer(client, runs_dir=tmp_path / "runs", progress=None, clock=clock)
 
 
 def twenty_ids(result, obj: str) -> dict[str, str]:

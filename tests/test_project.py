@@ -9,32 +9,12 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
-from twenty_migrate.client import TwentyClient
 from twenty_migrate.demo import sample_data_dir, sample_spec
 from twenty_migrate.errors import ConfigError
 from twenty_migrate.importer import Importer
 from twenty_migrate.plan import existing_ref
 from twenty_migrate.project import MigrationSpec, SourceSpec, keep_valid
 from twenty_migrate.relations import ResolvedRelations
-from twenty_migrate.sandbox import Sandbox
-
-
-@pytest.fixture
-def sandbox(fake_clock) -> Sandbox:
-    return Sandbox(clock=fake_clock, sleep=fake_clock.sleep)
-
-
-@pytest.fixture
-def client(sandbox, fake_clock):
-    with TwentyClient(
-        base_url=sandbox.base_url,
-        api_key=sandbox.api_key,
-        transport=sandbox.transport(),
-        env_file=None,
-        clock=fake_clock,
-        sleep=fake_clock.sleep,
-    ) as client:
-        yield client
 
 
 @pytest.fixture(scope="module")

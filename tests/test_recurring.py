@@ -20,19 +20,6 @@ def sandbox() -> Sandbox:
     return Sandbox()
 
 
-@pytest.fixture
-def client(sandbox, fake_clock):
-    with TwentyClient(
-        base_url=sandbox.base_url,
-        api_key=sandbox.api_key,
-        transport=sandbox.transport(),
-        env_file=None,
-        clock=fake_clock,
-        sleep=fake_clock.sleep,
-    ) as client:
-        yield client
-
-
 def companies(names: list[str]) -> pd.DataFrame:
     return pd.DataFrame(
         {

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import threading
-
 import pandas as pd
 import pytest
+from conftest import sandbox_client
 
-from twenty_migrate.client import TwentyClient
 from twenty_migrate.errors import SchemaError
 from twenty_migrate.plan import existing_ref
 from twenty_migrate.relations import (
@@ -18,50 +16,12 @@ from twenty_migrate.relations import (
     resolve_relations,
 )
 from twenty_migrate.sandbox import Sandbox, sample_id
-from twenty_migrate.schema import WorkspaceSchema, fetch_schema
-
-
-class Clock:
-    """A thread-safe fake monotonic clock: time passes only when someone sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.lock = threading.Lock()
-
-    def __call__(self) -> float:
-        with self.lock:
-            return self.now
-
-    def sleep(self, seconds: float) -> None:
-        with self.lock:
-            self.now += max(0.0, seconds)
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
+from twenty_migrate.schema import fetch_schema
 
 
 @pytest.fixture
 def sandbox(clock) -> Sandbox:
     return Sandbox.with_sample_data(clock=clock, sleep=clock.sleep)
-
-
-@pytest.fixture
-def client(sandbox, clock) -> TwentyClient:
-    return TwentyClient(
-        base_url=sandbox.base_url,
-        api_key=sandbox.api_key,
-        transport=sandbox.transport(),
-        env_file=None,
-        clock=clock,
-        sleep=clock.sleep,
-    )
-
-
-@pytest.fixture
-def schema(client) -> WorkspaceSchema:
-    return fetch_schema(client)
 
 
 def companies() -> pd.DataFrame:
@@ -368,9 +328,7 @@ def test_summary_and_html_name_the_relations(schema):
 
 def test_targets_follow_the_workspace_naming_of_target_fields(clock):
     morph = Sandbox(morph_targets=True, clock=clock, sleep=clock.sleep)
-    http = TwentyClient(
-        base_url=morph.base_url, api_key=morph.api_key, transport=morph.transport(), env_file=None
-    )
+    http = sandbox_client(morph, clock)
     schema = fetch_schema(http)
     notes = pd.DataFrame({"_row": [1], "title": ["Recap"]})
     rel = resolve_relations(

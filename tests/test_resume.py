@@ -13,28 +13,14 @@ from pathlib import Path
 import httpx
 import pandas as pd
 import pytest
+from conftest import FakeClock, sandbox_client
 
-from twenty_migrate.client import TwentyClient
 from twenty_migrate.importer import Importer
 from twenty_migrate.journal import RunJournal
 from twenty_migrate.plan import ImportPlan, ObjectStep, build_plan
 from twenty_migrate.sandbox import Sandbox
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.lock = threading.Lock()
-
-    def __call__(self) -> float:
-        with self.lock:
-            return self.now
-
-    def sleep(self, seconds: float) -> None:
-        with self.lock:
-            self.now += max(0.0, seconds)
 
 
 class CrashingTransport(httpx.BaseTransport):
@@ -72,17 +58,6 @@ def people(n: int) -> pd.DataFrame:
     )
 
 
-def client_for(sandbox: Sandbox, clock: Clock, transport: httpx.BaseTransport | None = None):
-    return TwentyClient(
-        base_url=sandbox.base_url,
-        api_key=sandbox.api_key,
-        transport=transport or sandbox.transport(),
-        env_file=None,
-        clock=clock,
-        sleep=clock.sleep,
-    )
-
-
 def check_exactly_once(sandbox: Sandbox, result, n: int, obj: str = "person") -> None:
     assert result.status == "completed", result.summary()
     rows = result.rows
@@ -97,12 +72,12 @@ def check_exactly_once(sandbox: Sandbox, result, n: int, obj: str = "person") ->
 @pytest.mark.parametrize("upsert", [True, False], ids=["upsert", "create-only"])
 @pytest.mark.parametrize("crash_at", [1, 3, 7])
 def test_resume_after_a_crash_mid_request(tmp_path, crash_at, applied, upsert):
-    clock = Clock()
+    clock = FakeClock()
     sandbox = Sandbox(clock=clock, sleep=clock.sleep)
     crashing = CrashingTransport(sandbox, crash_at, applied=applied)
     plan = build_plan(people(500), "people", upsert=upsert)  # 9 batches
     importer = Importer(
-        client_for(sandbox, clock, crashing),
+        sandbox_client(sandbox, clock, transport=crashing),
         runs_dir=tmp_path,
         progress=None,
         clock=clock,
@@ -118,7 +93,7 @@ def test_resume_after_a_crash_mid_request(tmp_path, crash_at, applied, upsert):
     journal.close()
     landed_before = sandbox.engine.count("person")
 
-    fresh = Importer(client_for(sandbox, clock), runs_dir=tmp_path, progress=None, clock=clock)
+    fresh = Importer(sandbox_client(sandbox, clock), runs_dir=tmp_path, progress=None, clock=clock)
     result = fresh.resume("crash")
     check_exactly_once(sandbox, result, 500)
     assert landed_before <= 500  # in-flight requests finished; the crashed one may have landed
@@ -130,7 +105,7 @@ def test_resume_after_a_crash_mid_request(tmp_path, crash_at, applied, upsert):
 
 
 def test_interrupt_in_the_main_thread_waits_for_requests_on_the_wire(tmp_path):
-    clock = Clock()
+    clock = FakeClock()
     sandbox = Sandbox(clock=clock, sleep=clock.sleep)
 
     class CtrlC:
@@ -150,7 +125,7 @@ def test_interrupt_in_the_main_thread_waits_for_requests_on_the_wire(tmp_path):
             pass
 
     importer = Importer(
-        client_for(sandbox, clock), runs_dir=tmp_path, progress=CtrlC(), clock=clock
+        sandbox_client(sandbox, clock), runs_dir=tmp_path, progress=CtrlC(), clock=clock
     )
     with pytest.raises(KeyboardInterrupt):
         importer.run(build_plan(people(900), "people"))
@@ -161,15 +136,17 @@ def test_interrupt_in_the_main_thread_waits_for_requests_on_the_wire(tmp_path):
     assert not [b for b in journal.pending_batches() if b.unanswered]
     journal.close()
     result = Importer(
-        client_for(sandbox, clock), runs_dir=tmp_path, progress=None, clock=clock
+        sandbox_client(sandbox, clock), runs_dir=tmp_path, progress=None, clock=clock
     ).resume(run_id)
     check_exactly_once(sandbox, result, 900)
 
 
 def test_resume_of_a_finished_run_sends_nothing(tmp_path):
-    clock = Clock()
+    clock = FakeClock()
     sandbox = Sandbox(clock=clock, sleep=clock.sleep)
-    importer = Importer(client_for(sandbox, clock), runs_dir=tmp_path, progress=None, clock=clock)
+    importer = Importer(
+        sandbox_client(sandbox, clock), runs_dir=tmp_path, progress=None, clock=clock
+    )
     first = importer.run(build_plan(people(100), "people"))
     before = len(sandbox.requests)
     again = importer.resume(first.run_id)
@@ -179,7 +156,7 @@ def test_resume_of_a_finished_run_sends_nothing(tmp_path):
 
 def test_resume_finishes_a_journal_left_mid_batch(tmp_path):
     """The state a kill -9 leaves: a batch marked sent, its answer never recorded."""
-    clock = Clock()
+    clock = FakeClock()
     sandbox = Sandbox(clock=clock, sleep=clock.sleep)
     companies = pd.DataFrame({"_row": range(70), "name": [f"Co{i}" for i in range(70)]})
     plan = ImportPlan(
@@ -200,7 +177,7 @@ def test_resume_finishes_a_journal_left_mid_batch(tmp_path):
     journal.close()
 
     result = Importer(
-        client_for(sandbox, clock), runs_dir=tmp_path, progress=None, clock=clock
+        sandbox_client(sandbox, clock), runs_dir=tmp_path, progress=None, clock=clock
     ).resume("halfway")
     assert result.counts["companies"]["created"] == 70
     assert result.counts["people"]["created"] == 10
@@ -263,12 +240,12 @@ def test_kill_9_during_a_run_then_resume(tmp_path):
     assert summary["status"] == "running"  # it never got to say otherwise
     journal.close()
 
-    clock = Clock()
+    clock = FakeClock()
     sandbox = Sandbox(db_path=db, throttle=False, clock=clock, sleep=clock.sleep)
     try:
         assert 0 < sandbox.engine.count("person") < 400
         result = Importer(
-            client_for(sandbox, clock), runs_dir=runs, progress=None, clock=clock
+            sandbox_client(sandbox, clock), runs_dir=runs, progress=None, clock=clock
         ).resume("killed")
         check_exactly_once(sandbox, result, 400)
         assert result.created == 400

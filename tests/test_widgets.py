@@ -36,50 +36,6 @@ SECRET = "tm-test-secret-key-0123456789abcdef"
 WAIT = 30  # seconds a test waits for a background run before failing
 
 
-class Clock:
-    """A thread-safe fake monotonic clock: time passes only when someone sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.lock = threading.Lock()
-
-    def __call__(self) -> float:
-        with self.lock:
-            return self.now
-
-    def sleep(self, seconds: float) -> None:
-        if seconds > 0:
-            with self.lock:
-                self.now += seconds
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def sandbox(clock) -> Sandbox:
-    return Sandbox(clock=clock, sleep=clock.sleep)
-
-
-@pytest.fixture
-def client(sandbox, clock) -> TwentyClient:
-    return TwentyClient(
-        base_url=sandbox.base_url,
-        api_key=sandbox.api_key,
-        transport=sandbox.transport(),
-        env_file=None,
-        clock=clock,
-        sleep=clock.sleep,
-    )
-
-
-@pytest.fixture
-def importer(client, tmp_path, clock) -> Importer:
-    return Importer(client, runs_dir=tmp_path / "runs", progress=None, clock=clock)
-
-
 def people(n: int) -> pd.DataFrame:
     return pd.DataFrame(
         {

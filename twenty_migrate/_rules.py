@@ -3,7 +3,8 @@
 A check takes the JSON value a cell is sent as and returns ``(rule, message)`` when
 Twenty refuses it, else None (:data:`Check`). :func:`scalar_check` gives the check of a
 scalar type or composite part; the other ``*_check`` factories cover the parts with rules
-of their own. :func:`inspect_js` writes values the way Twenty's messages show them.
+of their own. :func:`inspect_js` (shared with the sandbox) writes values the way Twenty's
+messages show them.
 """
 
 from __future__ import annotations
@@ -12,20 +13,18 @@ import json
 import math
 import re
 from collections.abc import Callable, Collection
-from datetime import date, datetime, timedelta
+from datetime import date
 from typing import Any
 
+from twenty_migrate._jsvalues import UUID_PATTERN as UUID_PATTERN  # re-exported
+from twenty_migrate._jsvalues import DateTimeParser
+from twenty_migrate._jsvalues import inspect_js as inspect_js  # re-exported
+from twenty_migrate._jsvalues import twenty_email as twenty_email  # re-exported
 from twenty_migrate.payloads import MISSING
-from twenty_migrate.values import CURRENCY_CODES, words
+from twenty_migrate.values import CURRENCY_CODES
 
-UUID_PATTERN = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 UUID_RE = re.compile(UUID_PATTERN)
-#: Email shape Twenty accepts, on the trimmed, lower-cased, punycoded address; the first
-#: is the exact check (letters of any script), the second an ASCII subset run vectorised.
-_EMAIL_RE = re.compile(
-    r"[\w.!#$%&'*+/=?^`{|}~-]+@"
-    r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})"
-)
+#: An ASCII subset of the email shape :func:`twenty_email` accepts, run vectorised.
 FAST_EMAIL = (
     r"^[a-z0-9_.!#$%&'*+/=?^`{|}~-]+@"
     r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})$"
@@ -33,37 +32,7 @@ FAST_EMAIL = (
 #: Numeric text both Twenty (JavaScript ``Number``) and Python read the same way.
 _NUMERIC_RE = re.compile(r"\s*[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\s*")
 _DATE_RE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
-_DT_ISO = re.compile(
-    r"([0-9]{4})-([0-9]{2})-([0-9]{2})"
-    r"(?:[Tt ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:[.,]([0-9]+))?)?)?"
-    r"\s*(Z|z|UTC|[+-][0-9]{2}(?::?[0-9]{2})?)?"
-)
-_DT_BASIC = re.compile(
-    r"([0-9]{4})([0-9]{2})([0-9]{2})(?:T([0-9]{2})([0-9]{2})([0-9]{2})?(?:[.,]([0-9]+))?)?"
-    r"(Z|[+-][0-9]{2}:?[0-9]{2})?"
-)
-_DT_TIME = (
-    r"(?:[\s,T]+([0-9]{1,2}):([0-9]{2})(?::([0-9]{2}))?\s*([AaPp][Mm])?)?\s*"
-    r"(Z|UTC|GMT|[+-][0-9]{2}:?[0-9]{2})?"
-)
-_DT_WEEKDAY = r"(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,?\s+)?"
-_DT_MONTH_FIRST = re.compile(
-    rf"{_DT_WEEKDAY}([a-z]+)\.?\s+([0-9]{{1,2}})(?:st|nd|rd|th)?,?\s+([0-9]{{4}}){_DT_TIME}", re.I
-)
-_DT_DAY_FIRST = re.compile(
-    rf"{_DT_WEEKDAY}([0-9]{{1,2}})(?:st|nd|rd|th)?\s+([a-z]+)\.?,?\s+([0-9]{{4}}){_DT_TIME}", re.I
-)
-_MONTHS = {
-    name: number
-    for number, names in enumerate(
-        words(
-            "jan|january feb|february mar|march apr|april may jun|june jul|july aug|august "
-            "sep|sept|september oct|october nov|november dec|december"
-        ),
-        start=1,
-    )
-    for name in names.split("|")
-}
+_DATETIMES = DateTimeParser("[0-9]")
 FAST_DATETIME = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{3})?Z$"
 #: Stands for the row's whole composite value in a message, filled in once the row is known.
 COMPOSITE_MARK = "\x00composite\x00"
@@ -71,37 +40,6 @@ Check = tuple[str, str] | None  # (rule, message) or None when Twenty accepts th
 
 
 # --------------------------------------------------------------------------- messages
-def inspect_js(value: Any) -> str:
-    """A value as Node's ``util.inspect`` writes it in Twenty's messages."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "NaN"
-        if math.isinf(value):
-            return "Infinity" if value > 0 else "-Infinity"
-        return str(int(value)) if value.is_integer() and abs(value) < 1e21 else repr(value)
-    if isinstance(value, str):
-        if "'" in value and '"' not in value:
-            return f'"{value}"'
-        return "'" + value.replace("'", "\\'") + "'"
-    if isinstance(value, list):
-        return "[ " + ", ".join(inspect_js(v) for v in value) + " ]" if value else "[]"
-    if isinstance(value, dict):
-        if not value:
-            return "{}"
-        parts = []
-        for key, item in value.items():
-            name = key if re.fullmatch(r"[A-Za-z_$][\w$]*", str(key)) else inspect_js(str(key))
-            parts.append(f"{name}: {inspect_js(item)}")
-        return "{ " + ", ".join(parts) + " }"
-    return str(value)
-
-
 def _text_error(value: Any, where: str) -> Check:
     return "invalid_text", f'Invalid string value {inspect_js(value)} for text field "{where}"'
 
@@ -132,26 +70,6 @@ def _number(value: Any) -> float | None:
     return None
 
 
-def twenty_email(text: str) -> str | None:
-    """The address Twenty stores (trimmed, lower-cased, domain in punycode); "" -> None.
-
-    Raises:
-        ValueError: Twenty refuses the address.
-    """
-    email = text.strip().lower()
-    if not email:
-        return None
-    local, at, domain = email.rpartition("@")
-    try:
-        ascii_domain = domain.encode("idna").decode("ascii") if at else domain
-    except UnicodeError:
-        ascii_domain = ""
-    email = f"{local}@{ascii_domain}"
-    if not at or not _EMAIL_RE.fullmatch(email):
-        raise ValueError(text)
-    return email
-
-
 def email_check(value: Any, where: str) -> Check:
     """Twenty's check of one email address."""
     if not isinstance(value, str):
@@ -169,45 +87,10 @@ def email_check(value: Any, where: str) -> Check:
     return None
 
 
-def _offset(zone: str | None) -> timedelta:
-    if not zone or zone.upper() in ("Z", "UTC", "GMT"):
-        return timedelta(0)
-    digits = zone[1:].replace(":", "")
-    hours, minutes = int(digits[:2]), int(digits[2:4] or 0)
-    if hours > 23 or minutes > 59:
-        raise ValueError(zone)
-    return (-1 if zone[0] == "-" else 1) * timedelta(hours=hours, minutes=minutes)
-
-
 def _is_twenty_datetime(text: str) -> bool:
     """Whether Twenty reads ``text`` as a date-time (ISO, ``20240115``, ``January 15, 2024``)."""
-    value = text.strip()
-    try:
-        match = _DT_ISO.fullmatch(value) or _DT_BASIC.fullmatch(value)
-        if match:
-            y, mo, d, h, mi, s, _, zone = match.groups()
-            moment = datetime(int(y), int(mo), int(d), int(h or 0), int(mi or 0), int(s or 0))
-        else:
-            named = _DT_MONTH_FIRST.fullmatch(value)
-            if named:
-                month_name, day, year = named.group(1), named.group(2), named.group(3)
-            else:
-                named = _DT_DAY_FIRST.fullmatch(value)
-                if named is None:
-                    return False
-                day, month_name, year = named.group(1), named.group(2), named.group(3)
-            month = _MONTHS.get(month_name.lower())
-            hour, minute, second, meridiem, zone = named.groups()[3:]
-            hours = int(hour or 0)
-            if month is None or (meridiem and not 1 <= hours <= 12):
-                return False
-            if meridiem:
-                hours = hours % 12 + (12 if meridiem.lower() == "pm" else 0)
-            moment = datetime(int(year), month, int(day), hours, int(minute or 0), int(second or 0))
-        _ = moment - _offset(zone)  # Twenty converts to UTC: that instant must exist too
-    except (ValueError, OverflowError):
-        return False
-    return True
+    # Twenty converts to UTC: that instant must exist too.
+    return _DATETIMES.parse(text) is not None
 
 
 def _date_ok(text: str) -> bool:

@@ -7,9 +7,10 @@ Twenty's envelopes (REST ``{statusCode, error, messages}``, GraphQL
 
 from __future__ import annotations
 
-import math
 import re
 from typing import Any
+
+from twenty_migrate._jsvalues import inspect_js as _inspect_js
 
 REST_ERROR_NAMES: dict[int, str] = {
     400: "BadRequestException",
@@ -36,6 +37,8 @@ GRAPHQL_CODES_BY_STATUS: dict[int, str] = {
     409: "CONFLICT",
     500: "INTERNAL_SERVER_ERROR",
 }
+#: A dict key messages write without quotes (``$`` also matches before a final newline).
+_BARE_KEY = re.compile(r"^[A-Za-z_$][\w$]*$")
 
 
 class SandboxError(Exception):
@@ -96,30 +99,4 @@ def not_found(message: str = "Record not found") -> SandboxError:
 
 def inspect_js(value: Any) -> str:
     """Render a value the way Node's ``util.inspect`` does in Twenty's messages."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "NaN"
-        if math.isinf(value):
-            return "Infinity" if value > 0 else "-Infinity"
-        return str(int(value)) if value.is_integer() and abs(value) < 1e21 else repr(value)
-    if isinstance(value, str):
-        if "'" in value and '"' not in value:
-            return f'"{value}"'
-        return "'" + value.replace("'", "\\'") + "'"
-    if isinstance(value, list):
-        return "[ " + ", ".join(inspect_js(v) for v in value) + " ]" if value else "[]"
-    if isinstance(value, dict):
-        if not value:
-            return "{}"
-        parts = []
-        for key, item in value.items():
-            name = key if re.match(r"^[A-Za-z_$][\w$]*$", str(key)) else inspect_js(str(key))
-            parts.append(f"{name}: {inspect_js(item)}")
-        return "{ " + ", ".join(parts) + " }"
-    return str(value)
+    return _inspect_js(value, bare_key=_BARE_KEY.match)

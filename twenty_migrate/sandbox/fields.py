@@ -11,8 +11,10 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 from typing import Any
+
+from twenty_migrate._jsvalues import UUID_PATTERN, DateTimeParser, twenty_email
 
 from .errors import SandboxError, bad_request, inspect_js
 from .metadata import ACTOR_SOURCES, COMPOSITE_TYPES, FieldMeta, ObjectMeta
@@ -32,52 +34,11 @@ EMPTY_ADDITIONAL_EMAILS_TO_NULL = True
 # Fields never written by a client, whatever the input says (kept from the stored row).
 UNWRITABLE_TYPES: frozenset[str] = frozenset({"RICH_TEXT", "TS_VECTOR"})
 
-_UUID_RE = re.compile(
-    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-)
+# Used with ``match``: ``$`` lets a value with one trailing newline through.
+_UUID_RE = re.compile(f"^{UUID_PATTERN}$")
 _DATE_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
-_EMAIL_RE = re.compile(
-    r"^[\w.!#$%&'*+/=?^`{|}~-]+@"
-    r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})$"
-)
-_ISO_RE = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})"
-    r"(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?"
-    r"\s*(Z|z|UTC|[+-]\d{2}(?::?\d{2})?)?$"
-)
-_BASIC_RE = re.compile(
-    r"^(\d{4})(\d{2})(\d{2})(?:T(\d{2})(\d{2})(\d{2})?(?:[.,](\d+))?)?(Z|[+-]\d{2}:?\d{2})?$"
-)
-_TIME_PART = (
-    r"(?:[\s,T]+(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AaPp][Mm])?)?\s*(Z|UTC|GMT|[+-]\d{2}:?\d{2})?"
-)
-_WEEKDAY = r"(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,?\s+)?"
-_MONTH_FIRST_RE = re.compile(
-    rf"^{_WEEKDAY}([a-z]+)\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}}){_TIME_PART}$", re.I
-)
-_DAY_FIRST_RE = re.compile(
-    rf"^{_WEEKDAY}(\d{{1,2}})(?:st|nd|rd|th)?\s+([a-z]+)\.?,?\s+(\d{{4}}){_TIME_PART}$", re.I
-)
-_MONTHS = {
-    name: i + 1
-    for i, names in enumerate(
-        [
-            ("january", "jan"),
-            ("february", "feb"),
-            ("march", "mar"),
-            ("april", "apr"),
-            ("may",),
-            ("june", "jun"),
-            ("july", "jul"),
-            ("august", "aug"),
-            ("september", "sep", "sept"),
-            ("october", "oct"),
-            ("november", "nov"),
-            ("december", "dec"),
-        ]
-    )
-    for name in names
-}
+# Python's ``\d`` also reads other scripts' digits (the validation rules take 0-9 only).
+_DATETIMES = DateTimeParser(r"\d")
 
 
 # ------------------------------------------------------------------------------- helpers
@@ -99,61 +60,9 @@ def format_datetime(moment: datetime) -> str:
     return f"{text}.{millis:03d}Z" if millis else f"{text}Z"
 
 
-def _offset(zone: str | None) -> timedelta:
-    if not zone or zone.upper() in ("Z", "UTC", "GMT"):
-        return timedelta(0)
-    sign = -1 if zone[0] == "-" else 1
-    digits = zone[1:].replace(":", "")
-    hours = int(digits[:2])
-    minutes = int(digits[2:4] or 0)
-    if hours > 23 or minutes > 59:
-        raise ValueError("bad offset")
-    return sign * timedelta(hours=hours, minutes=minutes)
-
-
-def _build(
-    year: int,
-    month: int,
-    day: int,
-    hour: str | None,
-    minute: str | None,
-    second: str | None,
-    fraction: str | None,
-    zone: str | None,
-) -> datetime:
-    micro = int((fraction or "0")[:3].ljust(3, "0")) * 1000
-    naive = datetime(year, month, day, int(hour or 0), int(minute or 0), int(second or 0), micro)
-    return (naive - _offset(zone)).replace(tzinfo=timezone.utc)
-
-
 def parse_datetime(value: str) -> datetime | None:
     """Parse the date-time strings Twenty accepts; None when not a date-time."""
-    text = value.strip()
-    try:
-        match = _ISO_RE.match(text) or _BASIC_RE.match(text)
-        if match:
-            y, mo, d, h, mi, s, frac, zone = match.groups()
-            return _build(int(y), int(mo), int(d), h, mi, s, frac, zone)
-        named = _MONTH_FIRST_RE.match(text)
-        if named:
-            month_name, day, year = named.group(1), named.group(2), named.group(3)
-        else:
-            named = _DAY_FIRST_RE.match(text)
-            if named is None:
-                return None
-            day, month_name, year = named.group(1), named.group(2), named.group(3)
-        month = _MONTHS.get(month_name.lower())
-        if month is None:
-            return None
-        hour, minute, second, meridiem, zone = named.groups()[3:]
-        hours = int(hour or 0)
-        if meridiem:
-            if not 1 <= hours <= 12:
-                return None
-            hours = hours % 12 + (12 if meridiem.lower() == "pm" else 0)
-        return _build(int(year), month, int(day), str(hours), minute, second, None, zone)
-    except (ValueError, OverflowError):
-        return None
+    return _DATETIMES.parse(value)
 
 
 def normalize_link(url: str) -> str:
@@ -168,20 +77,12 @@ def normalize_link(url: str) -> str:
 
 def normalize_email(value: str, where: str) -> str | None:
     """Trim, lower-case and IDN-encode an email; "" -> None."""
-    email = value.strip().lower()
-    if not email:
-        return None
-    local, at, domain = email.rpartition("@")
     try:
-        ascii_domain = domain.encode("idna").decode("ascii") if at else domain
-    except UnicodeError:
-        ascii_domain = ""
-    email = f"{local}@{ascii_domain}"
-    if not at or not _EMAIL_RE.match(email):
+        return twenty_email(value)
+    except ValueError:
         raise _error(
             f'Invalid string value {inspect_js(value)} for email field "{where}"', "INVALID_TEXT"
-        )
-    return email
+        ) from None
 
 
 def _number(value: Any) -> float | int | None:
