@@ -15,6 +15,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import unicodedata
@@ -67,6 +68,12 @@ def words(text: str) -> tuple[str, ...]:
 def _idna(domain: str) -> str:
     if domain.isascii():
         return domain
+    return _idna_encode(domain)
+
+
+@functools.lru_cache(maxsize=65536)
+def _idna_encode(domain: str) -> str:
+    """Punycode of a non-ASCII domain (cached: a file repeats its few domains)."""
     try:
         return domain.encode(IDNA_CODEC).decode("ascii")
     except UnicodeError:
