@@ -13,12 +13,13 @@ from __future__ import annotations
 import html
 import json
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from twenty_migrate._widget_base import _WARNING_STYLE, _cell, _ipywidgets, _message, _say, _Widget
+from twenty_migrate.payloads import flatten
 from twenty_migrate.progress import INFO_KEYS
 
 if TYPE_CHECKING:
@@ -30,15 +31,6 @@ if TYPE_CHECKING:
 
 
 # --------------------------------------------------------------------------- test batch
-def _flatten(record: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """``{"name": {"firstName": "Ada"}}`` -> ``{"name.firstName": "Ada"}``."""
-    out: dict[str, Any] = {}
-    for key, value in record.items():
-        if isinstance(value, Mapping) and value:
-            out.update(_flatten(value, f"{prefix}{key}."))
-        else:
-            out[f"{prefix}{key}"] = value
-    return out
 
 
 def _same(sent: Any, stored: Any) -> bool:
@@ -136,14 +128,14 @@ class TestBatchReview(_Widget):
             self.state, self.error = "error", _message(exc)
             _say(self.status, f"Test batch failed. {self.error}")
             return None
-        by_id = {str(r.get("id")): _flatten(r) for r in stored}
+        by_id = {str(r.get("id")): flatten(r) for r in stored}
         twenty_ids = dict(zip(landed["_row"], landed["twenty_id"], strict=True))
         lines = []
         for row, payload in zip(step.rows, self.payloads, strict=True):
             record = by_id.get(str(twenty_ids.get(row)))
             if record is None:
                 continue
-            for field, sent in _flatten(payload).items():
+            for field, sent in flatten(payload).items():
                 value = record.get(field)
                 lines.append((row, field, sent, value, _same(sent, value)))
         self.diff = pd.DataFrame(lines, columns=["_row", "field", "sent", "stored", "same"])

@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import pandas as pd
 
 from .journal import RunJournal
+from .payloads import flatten
 from .rollbacks import RollbackResult, RunRef, open_run, rollback, rollback_history, rollback_states
 from .runs import ROW_COLUMNS
 from .verify import COVERAGE_COLUMNS, RECONCILE_COLUMNS, reconcile, relation_coverage
@@ -436,7 +437,7 @@ def fixme_frame(run: RunRef, *, runs_dir: str | os.PathLike[str] | None = None) 
         values = row["source"]
         if not isinstance(values, dict):
             # No source kept: fall back to the payload that was sent, flattened.
-            values = _flatten(row["payload"]) if isinstance(row["payload"], dict) else {}
+            values = flatten(row["payload"]) if isinstance(row["payload"], dict) else {}
         record: dict[str, Any] = {"_row": row["_row"]}
         record.update((str(k), v) for k, v in values.items() if k not in _FIXME_EXTRA)
         record["_object"] = row["object"]
@@ -468,16 +469,6 @@ def _source_columns(journal: RunJournal) -> dict[str, list[str]]:
         source = step.get("source") or {}
         columns = source.get("columns") or step.get("columns") or []
         out.setdefault(str(step.get("object")), []).extend(str(c) for c in columns)
-    return out
-
-
-def _flatten(record: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in record.items():
-        if isinstance(value, dict) and value:
-            out.update(_flatten(value, f"{prefix}{key}."))
-        else:
-            out[f"{prefix}{key}"] = value
     return out
 
 

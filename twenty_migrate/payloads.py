@@ -28,6 +28,7 @@ __all__ = [
     "RowId",
     "canonical_json",
     "check_paths",
+    "flatten",
     "frame_cells",
     "is_ref",
     "iter_refs",
@@ -145,6 +146,18 @@ def unflatten(flat: Mapping[str, Any]) -> dict[str, Any]:
             raise ValueError(f"field path {path!r} is given twice")
         node[parts[-1]] = value
     return nested
+
+
+def flatten(record: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"name": {"firstName": "Ada"}}`` -> ``{"name.firstName": "Ada"}`` (the inverse of
+    :func:`unflatten`; an empty object stays one value)."""
+    out: dict[str, Any] = {}
+    for key, value in record.items():
+        if isinstance(value, Mapping) and value:
+            out.update(flatten(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
 
 
 def is_ref(value: Any) -> bool:
