@@ -88,7 +88,7 @@ def clock(fake_clock: FakeClock) -> FakeClock:
 @pytest.fixture
 def sandbox(clock: FakeClock) -> Sandbox:
     """An empty sandbox on the fake clock; a module overrides it to seed or tune it."""
-    return Sandbox(clock=clock, sleep=clock.sleep)
+    return Sandbox(twenty_version="1", clock=clock, sleep=clock.sleep)
 
 
 @pytest.fixture

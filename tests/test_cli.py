@@ -105,7 +105,7 @@ def test_demo_reconciles(tmp_path):
     out = io.StringIO()
     # Twenty's default budget is honoured by the limiter (see test_ratelimit); a roomier one
     # keeps this test quick.
-    sandbox = Sandbox(long_limit=10_000)
+    sandbox = Sandbox(twenty_version="1", long_limit=10_000)
     code = run_demo(runs_dir=tmp_path / "runs", progress=None, out=out, sandbox=sandbox)
     assert code == 0, out.getvalue()
     text = out.getvalue()

@@ -694,7 +694,7 @@ def on_sandbox(fake_clock):
 
 
 def _on_sandbox(clock, **sandbox_kwargs) -> tuple[TwentyClient, Sandbox, Any]:
-    sandbox = Sandbox(clock=clock, sleep=clock.sleep, **sandbox_kwargs)
+    sandbox = Sandbox(twenty_version="1", clock=clock, sleep=clock.sleep, **sandbox_kwargs)
     client = TwentyClient(
         base_url=sandbox.base_url,
         api_key=sandbox.api_key,
@@ -780,7 +780,8 @@ def test_sandbox_find_by_ids_and_delete_many(on_sandbox):
 @pytest.mark.parametrize("style", ["common", "newest"])
 @pytest.mark.parametrize("api", ["graphql", "rest"])
 def test_sandbox_throttles_are_waited_out_and_the_budget_learned(on_sandbox, style, api):
-    client, sandbox, clock = on_sandbox(long_limit=10, throttle_style=style)
+    client, sandbox, clock = on_sandbox(long_limit=10)
+    sandbox.rate_limit(style=style)
     start = clock.now
     for i in range(40):
         client.create_many("people", people(1, i), api=api, upsert=False)
@@ -844,7 +845,7 @@ def test_sandbox_server_error_on_a_read_is_retried(on_sandbox):
 
 
 def test_sandbox_wrong_key_is_an_authentication_error():
-    sandbox = Sandbox()
+    sandbox = Sandbox(twenty_version="1")
     client = TwentyClient(
         base_url=sandbox.base_url, api_key="not-the-key", transport=sandbox.transport()
     )

@@ -43,7 +43,7 @@ DANGEROUS = ["=1+1", "+33 6 12 34 56 78", "-2", "@SUM(A1)", "\tx", "\rx", "'=quo
 
 @pytest.fixture
 def sandbox() -> Sandbox:
-    return Sandbox(api_key=API_KEY, throttle=False)
+    return Sandbox(twenty_version="1", api_key=API_KEY, throttle=False)
 
 
 @pytest.fixture

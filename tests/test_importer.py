@@ -17,6 +17,7 @@ from twenty_migrate.journal import RunJournal, list_runs
 from twenty_migrate.plan import ImportPlan, ObjectStep, build_plan
 from twenty_migrate.progress import LogProgress, NullProgress, make_progress
 from twenty_migrate.sandbox import Sandbox
+from twenty_migrate.sandbox.profiles import sandbox_profile
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -230,6 +231,7 @@ def test_relations_point_to_the_ids_earlier_steps_got(importer, sandbox):
 
 def test_throttling_is_waited_out_never_a_failure(tmp_path, clock):
     sandbox = Sandbox(
+        twenty_version="1",
         short_limit=5,
         short_ttl_ms=1000,
         long_limit=20,
@@ -248,7 +250,7 @@ def test_throttling_is_waited_out_never_a_failure(tmp_path, clock):
 
 @pytest.mark.parametrize("upsert", [True, False])
 def test_server_errors_and_lost_answers_give_exactly_once(tmp_path, clock, upsert):
-    sandbox = Sandbox(clock=clock, sleep=clock.sleep, seed=7)
+    sandbox = Sandbox(twenty_version="1", clock=clock, sleep=clock.sleep, seed=7)
     client = sandbox_client(sandbox, clock)
     importer = Importer(client, runs_dir=tmp_path, progress=None, clock=clock, max_in_flight=4)
     sandbox.fail_next(2, status=500)
@@ -320,7 +322,7 @@ def test_resuming_with_another_plan_is_refused(importer):
 
 def test_api_key_never_reaches_the_journal_or_the_result(tmp_path, clock):
     secret = "sk-live-0123456789abcdef-SECRET"
-    sandbox = Sandbox(api_key=secret, clock=clock, sleep=clock.sleep)
+    sandbox = Sandbox(twenty_version="1", api_key=secret, clock=clock, sleep=clock.sleep)
     client = sandbox_client(sandbox, clock)
     importer = Importer(client, runs_dir=tmp_path, progress=None, clock=clock)
     frame = people(80)
@@ -447,7 +449,9 @@ def test_importing_the_importer_does_not_import_tqdm():
 
 
 def test_a_smaller_server_cap_is_learned_and_batches_split(tmp_path, clock):
-    sandbox = Sandbox(max_records=20, clock=clock, sleep=clock.sleep)
+    sandbox = Sandbox(
+        profile=sandbox_profile("1").replace(query_max_records=20), clock=clock, sleep=clock.sleep
+    )
     importer = Importer(
         sandbox_client(sandbox, clock),
         runs_dir=tmp_path,

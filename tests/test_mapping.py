@@ -17,6 +17,7 @@ from twenty_migrate.errors import MappingError
 from twenty_migrate.mapping import FieldMap, MappedFrame, suggest_mapping
 from twenty_migrate.sandbox.fields import normalize_email, process_data
 from twenty_migrate.sandbox.metadata import standard_registry
+from twenty_migrate.sandbox.profiles import sandbox_profile
 from twenty_migrate.schema import FieldSchema, ObjectSchema, WorkspaceSchema
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_data"
@@ -24,7 +25,7 @@ SAMPLE = Path(__file__).resolve().parent.parent / "sample_data"
 
 @pytest.fixture(scope="module")
 def registry():
-    return standard_registry()
+    return standard_registry(sandbox_profile("1"))
 
 
 @pytest.fixture(scope="module")

@@ -40,7 +40,7 @@ def prepare_sample(file: str, object_schema, key: str) -> PreparedSample:
 
 @pytest.fixture
 def sandbox(clock) -> Sandbox:
-    return Sandbox.with_sample_data(clock=clock, sleep=clock.sleep)
+    return Sandbox.with_sample_data(twenty_version="1", clock=clock, sleep=clock.sleep)
 
 
 def twenty_ids(result, obj: str) -> dict[str, str]:

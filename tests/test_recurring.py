@@ -17,7 +17,7 @@ from twenty_migrate.sandbox import Sandbox
 
 @pytest.fixture
 def sandbox() -> Sandbox:
-    return Sandbox()
+    return Sandbox(twenty_version="1")
 
 
 def companies(names: list[str]) -> pd.DataFrame:

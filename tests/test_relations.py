@@ -16,12 +16,13 @@ from twenty_migrate.relations import (
     resolve_relations,
 )
 from twenty_migrate.sandbox import Sandbox, sample_id
+from twenty_migrate.sandbox.profiles import sandbox_profile
 from twenty_migrate.schema import fetch_schema
 
 
 @pytest.fixture
 def sandbox(clock) -> Sandbox:
-    return Sandbox.with_sample_data(clock=clock, sleep=clock.sleep)
+    return Sandbox.with_sample_data(twenty_version="1", clock=clock, sleep=clock.sleep)
 
 
 def companies() -> pd.DataFrame:
@@ -327,7 +328,9 @@ def test_summary_and_html_name_the_relations(schema):
 
 
 def test_targets_follow_the_workspace_naming_of_target_fields(clock):
-    morph = Sandbox(morph_targets=True, clock=clock, sleep=clock.sleep)
+    morph = Sandbox(
+        profile=sandbox_profile("1").replace(target_model="morph"), clock=clock, sleep=clock.sleep
+    )
     http = sandbox_client(morph, clock)
     schema = fetch_schema(http)
     notes = pd.DataFrame({"_row": [1], "title": ["Recap"]})

@@ -73,7 +73,7 @@ def check_exactly_once(sandbox: Sandbox, result, n: int, obj: str = "person") ->
 @pytest.mark.parametrize("crash_at", [1, 3, 7])
 def test_resume_after_a_crash_mid_request(tmp_path, crash_at, applied, upsert):
     clock = FakeClock()
-    sandbox = Sandbox(clock=clock, sleep=clock.sleep)
+    sandbox = Sandbox(twenty_version="1", clock=clock, sleep=clock.sleep)
     crashing = CrashingTransport(sandbox, crash_at, applied=applied)
     plan = build_plan(people(500), "people", upsert=upsert)  # 9 batches
     importer = Importer(
@@ -106,7 +106,7 @@ def test_resume_after_a_crash_mid_request(tmp_path, crash_at, applied, upsert):
 
 def test_interrupt_in_the_main_thread_waits_for_requests_on_the_wire(tmp_path):
     clock = FakeClock()
-    sandbox = Sandbox(clock=clock, sleep=clock.sleep)
+    sandbox = Sandbox(twenty_version="1", clock=clock, sleep=clock.sleep)
 
     class CtrlC:
         def __init__(self) -> None:
@@ -143,7 +143,7 @@ def test_interrupt_in_the_main_thread_waits_for_requests_on_the_wire(tmp_path):
 
 def test_resume_of_a_finished_run_sends_nothing(tmp_path):
     clock = FakeClock()
-    sandbox = Sandbox(clock=clock, sleep=clock.sleep)
+    sandbox = Sandbox(twenty_version="1", clock=clock, sleep=clock.sleep)
     importer = Importer(
         sandbox_client(sandbox, clock), runs_dir=tmp_path, progress=None, clock=clock
     )
@@ -157,7 +157,7 @@ def test_resume_of_a_finished_run_sends_nothing(tmp_path):
 def test_resume_finishes_a_journal_left_mid_batch(tmp_path):
     """The state a kill -9 leaves: a batch marked sent, its answer never recorded."""
     clock = FakeClock()
-    sandbox = Sandbox(clock=clock, sleep=clock.sleep)
+    sandbox = Sandbox(twenty_version="1", clock=clock, sleep=clock.sleep)
     companies = pd.DataFrame({"_row": range(70), "name": [f"Co{i}" for i in range(70)]})
     plan = ImportPlan(
         [
@@ -199,7 +199,7 @@ from twenty_migrate.plan import build_plan
 from twenty_migrate.sandbox import Sandbox
 
 db, runs, crash_at = sys.argv[1], sys.argv[2], int(sys.argv[3])
-sandbox = Sandbox(db_path=db, throttle=False)
+sandbox = Sandbox(twenty_version="1", db_path=db, throttle=False)
 writes = 0
 lock = threading.Lock()
 
@@ -241,7 +241,9 @@ def test_kill_9_during_a_run_then_resume(tmp_path):
     journal.close()
 
     clock = FakeClock()
-    sandbox = Sandbox(db_path=db, throttle=False, clock=clock, sleep=clock.sleep)
+    sandbox = Sandbox(
+        twenty_version="1", db_path=db, throttle=False, clock=clock, sleep=clock.sleep
+    )
     try:
         assert 0 < sandbox.engine.count("person") < 400
         result = Importer(

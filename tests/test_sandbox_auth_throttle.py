@@ -176,7 +176,9 @@ def test_configure_and_reset(fake_clock):
 
 @pytest.fixture
 def small(fake_clock):
-    sandbox = Sandbox(short_limit=3, long_limit=1000, clock=fake_clock, sleep=fake_clock.sleep)
+    sandbox = Sandbox(
+        twenty_version="1", short_limit=3, long_limit=1000, clock=fake_clock, sleep=fake_clock.sleep
+    )
     with sandbox.client() as http:
         yield sandbox, http
 
@@ -199,7 +201,7 @@ def test_rest_429_common_has_no_headers(small):
 
 
 def test_rest_429_newest_has_retry_after(fake_clock):
-    sandbox = Sandbox(long_limit=2, throttle_style="newest", clock=fake_clock)
+    sandbox = Sandbox(twenty_version="2", long_limit=2, clock=fake_clock)
     with sandbox.client() as http:
         http.get("/rest/companies")
         http.get("/rest/companies")
@@ -240,7 +242,7 @@ def test_graphql_throttled_mutation_writes_nothing(small):
 
 
 def test_graphql_newest_rate_limited(fake_clock):
-    sandbox = Sandbox(short_limit=1, throttle_style="newest", clock=fake_clock)
+    sandbox = Sandbox(twenty_version="2", short_limit=1, clock=fake_clock)
     with sandbox.client() as http:
         http.post("/graphql", json={"query": "{ people { totalCount } }"})
         response = http.post("/graphql", json={"query": "{ people { totalCount } }"})
@@ -271,14 +273,14 @@ def test_bad_requests_cost_no_token(small):
 
 
 def test_throttle_false_never_refuses():
-    sandbox = Sandbox(throttle=False, short_limit=1)
+    sandbox = Sandbox(twenty_version="1", throttle=False, short_limit=1)
     with sandbox.client() as http:
         statuses = {http.get("/rest/people").status_code for _ in range(20)}
     assert statuses == {200}
 
 
 def test_rate_limit_reconfigures(fake_clock):
-    sandbox = Sandbox(clock=fake_clock)
+    sandbox = Sandbox(twenty_version="1", clock=fake_clock)
     sandbox.rate_limit(short_limit=1, style="newest")
     with sandbox.client() as http:
         http.get("/rest/people")
@@ -290,7 +292,7 @@ def test_rate_limit_reconfigures(fake_clock):
 
 @pytest.fixture
 def anonymous():
-    sandbox = Sandbox(api_key="right-key")
+    sandbox = Sandbox(twenty_version="1", api_key="right-key")
     with httpx.Client(base_url=sandbox.base_url, transport=sandbox.transport()) as http:
         yield sandbox, http
 
@@ -343,7 +345,7 @@ def test_right_key_any_case_scheme(anonymous):
 
 
 def test_api_key_never_in_repr():
-    sandbox = Sandbox(api_key="super-secret-key")
+    sandbox = Sandbox(twenty_version="1", api_key="super-secret-key")
     assert "super-secret" not in repr(sandbox)
     assert "super-secret" not in repr(sandbox.app)
     with sandbox.client() as http:

@@ -20,7 +20,7 @@ def people(n: int, start: int = 0) -> list[dict[str, Any]]:
 
 @pytest.fixture
 def sandbox(fake_clock):
-    return Sandbox(throttle=False, clock=fake_clock, sleep=fake_clock.sleep)
+    return Sandbox(twenty_version="1", throttle=False, clock=fake_clock, sleep=fake_clock.sleep)
 
 
 @pytest.fixture
@@ -71,7 +71,9 @@ def test_injector_validates_its_settings():
 
 
 def test_latency_and_jitter_use_the_injected_sleep(fake_clock):
-    sandbox = Sandbox(latency_ms=100, jitter_ms=50, clock=fake_clock, sleep=fake_clock.sleep)
+    sandbox = Sandbox(
+        twenty_version="1", latency_ms=100, jitter_ms=50, clock=fake_clock, sleep=fake_clock.sleep
+    )
     with sandbox.client() as http:
         for _ in range(5):
             http.get("/rest/people")
@@ -179,7 +181,7 @@ def test_scripted_fault_is_not_spent_on_a_refused_login(http, sandbox):
 
 
 def test_random_drops(fake_clock):
-    sandbox = Sandbox(throttle=False, drop_rate=0.5, seed=3, clock=fake_clock)
+    sandbox = Sandbox(twenty_version="1", throttle=False, drop_rate=0.5, seed=3, clock=fake_clock)
     dropped = 0
     with sandbox.client() as http:
         for i in range(20):

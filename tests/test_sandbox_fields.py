@@ -17,12 +17,13 @@ from twenty_migrate.sandbox.fields import (
     process_data,
 )
 from twenty_migrate.sandbox.metadata import ObjectMeta, Registry, standard_registry
+from twenty_migrate.sandbox.profiles import sandbox_profile
 from twenty_migrate.sandbox.richtext import blocknote_to_markdown, markdown_to_blocknote
 
 
 @pytest.fixture(scope="module")
 def registry() -> Registry:
-    reg = standard_registry()
+    reg = standard_registry(sandbox_profile("1"))
     person = reg.by_singular("person")
     assert person is not None
     for data in (

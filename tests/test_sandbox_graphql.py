@@ -12,6 +12,7 @@ from twenty_migrate.sandbox.errors import SandboxError
 from twenty_migrate.sandbox.graphql_api import GraphQLAPI, check_complexity
 from twenty_migrate.sandbox.graphql_schema import build_core_schema, root_field_name
 from twenty_migrate.sandbox.metadata import standard_registry
+from twenty_migrate.sandbox.profiles import sandbox_profile
 from twenty_migrate.sandbox.store import Engine
 
 PEOPLE_FIELDS = "id name { firstName lastName } emails { primaryEmail additionalEmails } companyId"
@@ -21,7 +22,7 @@ class Api:
     """A GraphQLAPI over a fresh engine, recording the root fields charged."""
 
     def __init__(self, engine: Engine | None = None) -> None:
-        self.engine = engine or Engine()
+        self.engine = engine or Engine(standard_registry(sandbox_profile("1")))
         self.api = GraphQLAPI(self.engine)
         self.charged: list[str] = []
 
@@ -80,8 +81,8 @@ def _create_company(gql: Api, name: str = "Acme", domain: str = "https://acme.co
 
 
 def test_schema_names_follow_twenty() -> None:
-    schema = build_core_schema(standard_registry())
-    person = standard_registry().by_singular("person")
+    schema = build_core_schema(standard_registry(sandbox_profile("1")))
+    person = standard_registry(sandbox_profile("1")).by_singular("person")
     assert person is not None
     names = {kind: root_field_name(kind, person) for kind in ("findMany", "createMany")}
     assert names == {"findMany": "people", "createMany": "createPeople"}

@@ -122,15 +122,16 @@ def test_cli_db_keeps_records_across_restarts(tmp_path):
 
 
 def test_cli_bad_arguments():
-    assert run_from_args(["--throttle-style", "yoga"]) == 2
+    assert run_from_args(["--twenty-version", "yoga"]) == 2
+    assert run_from_args(["--twenty-version", "7.1"]) == 2
     assert run_from_args(["--error-rate", "3"]) == 2
     args = build_parser().parse_args([])
-    assert (args.host, args.port, args.max_records) == ("127.0.0.1", 3000, 60)
+    assert (args.host, args.port, args.twenty_version) == ("127.0.0.1", 3000, None)
 
 
 @pytest.fixture
 def served():
-    sandbox = Sandbox(throttle=False)
+    sandbox = Sandbox(twenty_version="1", throttle=False)
     with sandbox.serve() as server:
         headers = {"Authorization": f"Bearer {sandbox.api_key}"}
         with httpx.Client(base_url=server.url, headers=headers, timeout=10) as http:
@@ -176,7 +177,7 @@ def test_serve_errors_over_http(served):
 
 
 def test_stop_releases_the_port():
-    sandbox = Sandbox()
+    sandbox = Sandbox(twenty_version="1")
     server = sandbox.serve()
     url = server.url
     server.stop()

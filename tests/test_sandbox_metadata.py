@@ -14,11 +14,12 @@ from twenty_migrate.sandbox.metadata import (
     standard_registry,
 )
 from twenty_migrate.sandbox.metadata_ops import name_from_label
+from twenty_migrate.sandbox.profiles import sandbox_profile
 
 
 @pytest.fixture
 def registry() -> Registry:
-    return standard_registry()
+    return standard_registry(sandbox_profile("1"))
 
 
 def rel(field: FieldMeta) -> RelationMeta:
@@ -111,14 +112,14 @@ def test_relations_have_both_sides(registry):
 
 
 def test_targets_depend_on_era():
-    old = standard_registry()
+    old = standard_registry(sandbox_profile("1"))
     assert set(obj(old, "taskTarget").join_columns()) == {
         "taskId",
         "personId",
         "companyId",
         "opportunityId",
     }
-    new = standard_registry(morph_targets=True)
+    new = standard_registry(sandbox_profile("1").replace(target_model="morph"))
     target = obj(new, "noteTarget")
     assert set(target.join_columns()) == {
         "noteId",
@@ -346,7 +347,7 @@ def test_listeners_and_replay(registry):
     pet = registry.create_object({"nameSingular": "pet", "namePlural": "pets"})
     registry.create_field({"objectMetadataId": pet.id, "type": "NUMBER", "name": "legs"})
     assert seen == ["create_object", "create_field"]
-    other = standard_registry()
+    other = standard_registry(sandbox_profile("1"))
     other.replay("create_object", {"nameSingular": "pet", "namePlural": "pets"})
     other.replay("create_field", {"objectMetadataId": pet.id, "type": "NUMBER", "name": "legs"})
     replayed = other.by_singular("pet")

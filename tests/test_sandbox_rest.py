@@ -13,6 +13,7 @@ from twenty_migrate.sandbox import Sandbox
 from twenty_migrate.sandbox.app import MAX_BODY_BYTES
 from twenty_migrate.sandbox.errors import SandboxError
 from twenty_migrate.sandbox.metadata import standard_registry
+from twenty_migrate.sandbox.profiles import sandbox_profile
 from twenty_migrate.sandbox.rest_params import (
     parse_depth,
     parse_filter,
@@ -20,7 +21,7 @@ from twenty_migrate.sandbox.rest_params import (
     parse_order_by,
 )
 
-REGISTRY = standard_registry()
+REGISTRY = standard_registry(sandbox_profile("1"))
 COMPANY = REGISTRY.by_plural("companies")
 PERSON = REGISTRY.by_plural("people")
 
@@ -163,7 +164,7 @@ def test_limit_and_depth():
 
 @pytest.fixture
 def sandbox() -> Sandbox:
-    return Sandbox(throttle=False)
+    return Sandbox(twenty_version="1", throttle=False)
 
 
 @pytest.fixture
@@ -514,7 +515,7 @@ def test_metadata_create_object_and_field(http):
 
 
 def test_sample_data():
-    sandbox = Sandbox.with_sample_data()
+    sandbox = Sandbox.with_sample_data(twenty_version="1")
     assert sandbox.engine.count("companies") == 5
     assert sandbox.engine.count("people") == 10
     assert sandbox.engine.count("opportunities") == 3

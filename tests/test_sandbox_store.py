@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from twenty_migrate.sandbox import writes
 from twenty_migrate.sandbox.errors import SandboxError
 from twenty_migrate.sandbox.metadata import SEEDED_WORKSPACE_MEMBERS, standard_registry
+from twenty_migrate.sandbox.profiles import sandbox_profile
 from twenty_migrate.sandbox.store import Engine, Page
 
 
@@ -28,7 +28,7 @@ class Clock:
 
 @pytest.fixture
 def engine() -> Engine:
-    return Engine(clock=Clock())
+    return Engine(standard_registry(sandbox_profile("1")), clock=Clock())
 
 
 def uid() -> str:
@@ -44,7 +44,7 @@ def fails(call: Any, *args: Any, **kwargs: Any) -> SandboxError:
 # ---------------------------------------------------------------- create basics
 def test_create_fills_defaults_and_system_fields():
     clock = Clock()
-    engine = Engine(clock=clock)
+    engine = Engine(standard_registry(sandbox_profile("1")), clock=clock)
     person = engine.create_one("people", {"name": {"firstName": "Ada"}})
     assert uuid.UUID(person["id"])
     assert person["createdAt"] == person["updatedAt"] == clock.now.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -120,7 +120,7 @@ def test_invalid_id_in_batch(engine):
 
 
 def test_max_records_cap():
-    engine = Engine(max_records=3)
+    engine = Engine(standard_registry(sandbox_profile("1").replace(query_max_records=3)))
     err = fails(engine.create_many, "companies", [{"name": str(i)} for i in range(4)])
     assert err.message == "Maximum number of records to upsert is 3."
     assert err.code == "TOO_MANY_RECORDS_TO_UPDATE"
@@ -306,8 +306,8 @@ def test_upsert_duplicate_new_value_within_batch(engine):
     assert engine.get("people", existing["id"])["city"] is None
 
 
-def test_non_atomic_upsert_switch(engine, monkeypatch):
-    monkeypatch.setattr(writes, "UPSERT_ATOMIC", False)
+def test_non_atomic_upsert_switch():
+    engine = Engine(standard_registry(sandbox_profile("1").replace(upsert_atomic=False)))
     existing = engine.create_one("people", {"emails": {"primaryEmail": "old@example.com"}})
     batch = [
         {"emails": {"primaryEmail": "old@example.com"}, "city": "Rome"},
@@ -725,7 +725,7 @@ def test_one_to_many_related_is_capped(engine):
 # ------------------------------------------------------------------ persistence
 def test_persistence_across_engines(tmp_path):
     path = tmp_path / "sandbox.db"
-    first = Engine(db_path=path, clock=Clock())
+    first = Engine(standard_registry(sandbox_profile("1")), db_path=path, clock=Clock())
     pet = first.registry.create_object({"nameSingular": "pet", "namePlural": "pets"})
     first.registry.create_field(
         {"objectMetadataId": pet.id, "type": "TEXT", "name": "chip", "isUnique": True}
@@ -737,7 +737,7 @@ def test_persistence_across_engines(tmp_path):
     first.destroy_one("people", gone["id"])
     first.close()
 
-    second = Engine(db_path=path, clock=Clock())
+    second = Engine(standard_registry(sandbox_profile("1")), db_path=path, clock=Clock())
     assert second.registry.by_singular("pet") is not None
     assert second.count("people", with_deleted=True) == 1
     assert second.get("people", ada["id"], with_deleted=True)["deletedAt"] is not None
@@ -749,7 +749,7 @@ def test_persistence_across_engines(tmp_path):
     assert restored["id"] == ada["id"] and restored["deletedAt"] is None
     second.close()
 
-    third = Engine(db_path=path)
+    third = Engine(standard_registry(sandbox_profile("1")), db_path=path)
     assert third.count("people") == 1
     assert third.count("pets") == 1
     third.close()
@@ -757,11 +757,15 @@ def test_persistence_across_engines(tmp_path):
 
 def test_persistence_with_given_registry(tmp_path):
     path = tmp_path / "s.db"
-    engine = Engine(standard_registry(morph_targets=True), db_path=path)
+    engine = Engine(
+        standard_registry(sandbox_profile("1").replace(target_model="morph")), db_path=path
+    )
     task = engine.create_one("tasks", {"title": "t"})
     engine.create_one("taskTargets", {"taskId": task["id"]})
     engine.close()
-    again = Engine(standard_registry(morph_targets=True), db_path=path)
+    again = Engine(
+        standard_registry(sandbox_profile("1").replace(target_model="morph")), db_path=path
+    )
     assert again.count("taskTargets") == 1
     again.close()
 

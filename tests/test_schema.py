@@ -13,7 +13,7 @@ from twenty_migrate.schema import WorkspaceSchema, fetch_schema
 
 @pytest.fixture
 def sandbox() -> Sandbox:
-    return Sandbox()
+    return Sandbox(twenty_version="1")
 
 
 @pytest.fixture

@@ -71,7 +71,7 @@ GADGET_FIELDS: tuple[dict[str, Any], ...] = (
 def gadget_sandbox() -> Sandbox:
     """A workspace with a custom object ``gadgets``: every field type, a required TEXT
     ``code``, unique ``serial``, ``site`` and ``hotline``, and a relation ``maker``."""
-    sandbox = Sandbox(throttle=False)
+    sandbox = Sandbox(twenty_version="1", throttle=False)
     gadget = sandbox.registry.create_object(
         {
             "nameSingular": "gadget",
@@ -536,7 +536,7 @@ def test_join_columns_holding_row_ids_of_an_earlier_step(people):
 
 # --------------------------------------------------------------------------- existing records
 def test_rows_matching_records_in_twenty(people):
-    sandbox = Sandbox(throttle=False)
+    sandbox = Sandbox(twenty_version="1", throttle=False)
     ann, bo = str(uuid.uuid4()), str(uuid.uuid4())
     sandbox.engine.create_many(
         "people",
@@ -591,7 +591,7 @@ def test_existing_values_given_as_a_mapping(people):
 
 
 def test_join_ids_are_looked_up_in_twenty(people):
-    sandbox = Sandbox(throttle=False)
+    sandbox = Sandbox(twenty_version="1", throttle=False)
     acme = str(uuid.uuid4())
     sandbox.engine.create_many("companies", [{"id": acme, "name": "Acme"}])
     ghost = str(uuid.uuid4())
@@ -676,7 +676,7 @@ STRICTER_THAN_TWENTY = {"invalid_link", "invalid_phone", "invalid_email"}
 
 
 def test_sample_data_valid_rows_import_without_a_single_rejection(tmp_path):
-    sandbox = Sandbox(throttle=False)
+    sandbox = Sandbox(twenty_version="1", throttle=False)
     client = connect(sandbox)
     schema = fetch_schema(client)
     reports = {name: prepared(name, schema) for name in ("companies", "people")}
@@ -700,7 +700,9 @@ def test_sample_data_valid_rows_import_without_a_single_rejection(tmp_path):
         done: set[Any] = set()
         for _, group in duplicated.groupby("value"):
             rows = [{**invalid.loc[r].to_dict()} for r in group["_row"]]
-            refused = twenty_says(Sandbox(throttle=False), name, rows) is not None
+            refused = (
+                twenty_says(Sandbox(twenty_version="1", throttle=False), name, rows) is not None
+            )
             outcome["duplicate_in_file", refused] += len(rows)
             done.update(group["_row"])
         for row, group in errors[~errors["_row"].isin(done)].groupby("_row"):
@@ -711,7 +713,9 @@ def test_sample_data_valid_rows_import_without_a_single_rejection(tmp_path):
                     record[column] = [{key: value} if key else value]
                 else:
                     record[column] = value
-            refused = twenty_says(Sandbox(throttle=False), name, [record]) is not None
+            refused = (
+                twenty_says(Sandbox(twenty_version="1", throttle=False), name, [record]) is not None
+            )
             outcome[",".join(sorted(set(group["rule"]))), refused] += 1
         refused = sum(n for (_, ok), n in outcome.items() if ok)
         assert refused >= 0.7 * len(invalid), outcome  # companies 17/24, people 340/398

@@ -116,7 +116,7 @@ def test_connection_form_with_the_local_sandbox():
 
 
 def test_connection_form_never_shows_the_key():
-    sandbox = Sandbox(api_key=SECRET)
+    sandbox = Sandbox(twenty_version="1", api_key=SECRET)
     server = sandbox.serve()
     try:
         form = ConnectionForm()
@@ -142,7 +142,7 @@ def test_connection_form_never_shows_the_key():
 
 
 def test_connection_form_shows_twentys_message_on_a_bad_key():
-    sandbox = Sandbox(api_key=SECRET)
+    sandbox = Sandbox(twenty_version="1", api_key=SECRET)
     server = sandbox.serve()
     wrong = "tm-wrong-key-0123456789abcdefghij"
     try:

@@ -30,13 +30,22 @@ from twenty_migrate.sandbox.app import CONTENT_TYPE, App, RequestRecord
 from twenty_migrate.sandbox.errors import SandboxError
 from twenty_migrate.sandbox.faults import FaultInjector
 from twenty_migrate.sandbox.metadata import Registry, standard_registry
+from twenty_migrate.sandbox.profiles import PROFILES, TwentyProfile, sandbox_profile
 from twenty_migrate.sandbox.server import DEFAULT_HOST, RunningServer
 from twenty_migrate.sandbox.throttle import Throttle
 
 if TYPE_CHECKING:
     from twenty_migrate.sandbox.store import Engine
 
-__all__ = ["RequestRecord", "RunningServer", "Sandbox", "SandboxError"]
+__all__ = [
+    "PROFILES",
+    "RequestRecord",
+    "RunningServer",
+    "Sandbox",
+    "SandboxError",
+    "TwentyProfile",
+    "sandbox_profile",
+]
 
 DEFAULT_API_KEY = "sandbox-key"
 IN_PROCESS_BASE_URL = "http://sandbox.twenty.local"
@@ -49,15 +58,16 @@ class Sandbox:
 
     Args:
         api_key: The bearer token clients must send.
-        max_records: Records per call (``QUERY_MAX_RECORDS``) and the REST ``limit`` cap.
+        twenty_version: The Twenty release to behave as (``"1"``, ``"1.18"``, ``"2.43"``):
+            the profile covering it sets the per-call cap, throttle style, metadata schema,
+            target model and the other version-dependent rules. The newest by default.
+        profile: A profile to use instead (for example ``sandbox_profile("1").replace(
+            query_max_records=5)``); give either this or ``twenty_version``.
         short_limit: Short token bucket size (per ``short_ttl_ms``).
         short_ttl_ms: Short bucket window.
         long_limit: Long token bucket size (per ``long_ttl_ms``).
         long_ttl_ms: Long bucket window.
         throttle: Apply the rate limit to API-key core calls.
-        throttle_style: ``"common"`` (era 3: 429 without headers, GraphQL
-            ``BAD_USER_INPUT``/``LIMIT_REACHED``) or ``"newest"`` (era 4: ``Retry-After``,
-            GraphQL ``RATE_LIMITED``).
         latency_ms: Fixed latency added to every core call.
         jitter_ms: Extra random latency, uniform in ``[0, jitter_ms]``.
         error_rate: Fraction of core calls refused with a 500.
@@ -66,7 +76,6 @@ class Sandbox:
         seed: Seed of the random faults.
         clock: Monotonic clock in seconds (rate limits, request log).
         sleep: How latency waits (tests pass a fake).
-        morph_targets: Era 4 task/note targets (``targetPersonId``...).
 
     Example:
         >>> sandbox = Sandbox(throttle=False)
@@ -81,13 +90,13 @@ class Sandbox:
         self,
         *,
         api_key: str = DEFAULT_API_KEY,
-        max_records: int = 60,
+        twenty_version: str | None = None,
+        profile: TwentyProfile | None = None,
         short_limit: int = 100,
         short_ttl_ms: int = 1000,
         long_limit: int = 100,
         long_ttl_ms: int = 60000,
         throttle: bool = True,
-        throttle_style: str = "common",
         latency_ms: float = 0.0,
         jitter_ms: float = 0.0,
         error_rate: float = 0.0,
@@ -96,12 +105,12 @@ class Sandbox:
         seed: int = 0,
         clock: Callable[[], float] | None = None,
         sleep: Callable[[float], None] | None = None,
-        morph_targets: bool = False,
     ) -> None:
         if not api_key:
             raise ValueError("api_key must not be empty")
-        if max_records < 1:
-            raise ValueError(f"max_records must be at least 1, not {max_records!r}")
+        if profile is not None and twenty_version is not None:
+            raise ValueError("Give twenty_version or profile, not both.")
+        self.profile = profile if profile is not None else sandbox_profile(twenty_version)
         # Imported here so that the engine's and the GraphQL front-end's modules can be
         # imported (and tested) on their own, without building a whole sandbox.
         from twenty_migrate.sandbox.graphql_api import GraphQLAPI
@@ -109,15 +118,15 @@ class Sandbox:
 
         self.api_key = api_key
         clock = clock or time.monotonic
-        self.registry: Registry = standard_registry(morph_targets=morph_targets)
-        self.engine = Engine(self.registry, max_records=max_records, db_path=db_path)
+        self.registry: Registry = standard_registry(self.profile)
+        self.engine = Engine(self.registry, db_path=db_path)
         self.graphql = GraphQLAPI(self.engine)
         self.throttler = Throttle(
             short_limit=short_limit,
             short_ttl_ms=short_ttl_ms,
             long_limit=long_limit,
             long_ttl_ms=long_ttl_ms,
-            style=throttle_style,
+            style=self.profile.throttle_style,
             enabled=throttle,
             clock=clock,
         )
@@ -144,7 +153,7 @@ class Sandbox:
         # The key is never shown, not even in part.
         return (
             f"Sandbox(base_url={self.base_url!r}, api_key='***', "
-            f"max_records={self.engine.max_records}, throttle_style={self.throttler.style!r})"
+            f"twenty={self.profile.name!r}, max_records={self.engine.max_records})"
         )
 
     # -- serving --------------------------------------------------------------------------

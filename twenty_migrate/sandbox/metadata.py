@@ -17,6 +17,7 @@ from dataclasses import field as dc_field
 from typing import Any
 
 from .errors import bad_request
+from .profiles import DEFAULT_PROFILE, TwentyProfile
 
 FieldType = str
 JSON = dict[str, Any]
@@ -31,8 +32,6 @@ ADDRESS_HAS_STREET3 = False
 HAS_UPDATED_BY = True
 # [version-dependent] `city` on person exists in older versions (used by REST tests).
 PERSON_HAS_CITY = True
-# [version-dependent] legacy RICH_TEXT `body` on task/note (not writable in the common API).
-HAS_LEGACY_BODY = True
 # [version-dependent] REST hint for an unknown object: Twenty replaces "eg: companies" by
 # "Did you mean '{plural}'?" when a singular name was given.
 UNKNOWN_OBJECT_HINT_REPLACES_EXAMPLE = True
@@ -395,7 +394,8 @@ class Registry:
     interleave.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, profile: TwentyProfile | None = None) -> None:
+        self.profile = profile if profile is not None else DEFAULT_PROFILE
         self.version = 0
         self.lock = threading.RLock()
         self.listeners: list[Listener] = []
@@ -611,13 +611,16 @@ SEEDED_WORKSPACE_MEMBERS: tuple[JSON, ...] = (
 )
 
 
-def standard_registry(*, morph_targets: bool = False, attachments: bool = True) -> Registry:
-    """A registry with Twenty's standard objects.
+def standard_registry(
+    profile: TwentyProfile | None = None, *, attachments: bool = True
+) -> Registry:
+    """A registry with Twenty's standard objects, as the profile's release defines them.
 
     Args:
-        morph_targets: era 4 naming: task/note/attachment targets are MORPH_RELATION fields
-            ``targetPerson``/``targetCompany``/... with join columns ``targetPersonId``...;
-            otherwise ``person``/``company``/... with ``personId``...
+        profile: the Twenty release family (the newest when None). Its ``target_model``
+            names task/note/attachment targets (``targetPerson`` with join column
+            ``targetPersonId``, or ``person`` with ``personId``), its rich-text type and
+            legacy ``body`` shape tasks and notes.
         attachments: include the ``attachment`` object.
 
     Returns:
@@ -626,4 +629,4 @@ def standard_registry(*, morph_targets: bool = False, attachments: bool = True) 
     """
     from .standard_objects import build_standard_registry
 
-    return build_standard_registry(morph_targets=morph_targets, attachments=attachments)
+    return build_standard_registry(profile, attachments=attachments)

@@ -215,6 +215,9 @@ class RunningServer:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``twenty-migrate sandbox`` argument parser."""
+    from twenty_migrate.sandbox.profiles import describe_profiles
+
+    profiles_help = "Profiles: " + describe_profiles().replace("%", "%%") + "."
     parser = argparse.ArgumentParser(
         prog="twenty-migrate sandbox",
         description="Serve the local Twenty emulator (REST and GraphQL) over HTTP.",
@@ -227,8 +230,18 @@ def build_parser() -> argparse.ArgumentParser:
     add("--short-ttl-ms", type=int, default=1000, help="short bucket window (ms)")
     add("--long-limit", type=int, default=100, help="long bucket tokens")
     add("--long-ttl-ms", type=int, default=60000, help="long bucket window (ms)")
-    add("--max-records", type=int, default=60, help="records per call (QUERY_MAX_RECORDS)")
-    add("--throttle-style", choices=("common", "newest"), default="common")
+    add(
+        "--twenty-version",
+        default=None,
+        metavar="RELEASE",
+        help=f"the Twenty release to behave as (default: the newest profile). {profiles_help}",
+    )
+    add(
+        "--max-records",
+        type=int,
+        default=None,
+        help="records per call (QUERY_MAX_RECORDS); default: the profile's",
+    )
     add("--no-throttle", action="store_true", help="switch rate limiting off")
     add("--latency-ms", type=float, default=0.0, help="fixed latency per core call")
     add("--jitter-ms", type=float, default=0.0, help="extra random latency per core call")
@@ -236,7 +249,6 @@ def build_parser() -> argparse.ArgumentParser:
     add("--drop-rate", type=float, default=0.0, help="fraction of answers lost after the write")
     add("--seed", type=int, default=0, help="seed of the random faults")
     add("--db", default=None, metavar="FILE", help="SQLite file to keep data across restarts")
-    add("--morph-targets", action="store_true", help="task/note targets as targetPersonId...")
     add("--sample-data", action="store_true", help="seed a few companies and people")
     return parser
 
@@ -260,22 +272,29 @@ def run_from_args(argv: Sequence[str]) -> int:
         args = parser.parse_args(list(argv))
     except SystemExit as exc:
         return int(exc.code or 0)
+    from twenty_migrate.sandbox.profiles import sandbox_profile
+
+    try:
+        profile = sandbox_profile(args.twenty_version)
+        if args.max_records is not None:
+            profile = profile.replace(query_max_records=args.max_records)
+    except ValueError as exc:
+        print(f"twenty-migrate sandbox: {exc}", file=sys.stderr)
+        return 2
     options = {
         "api_key": args.api_key,
-        "max_records": args.max_records,
+        "profile": profile,
         "short_limit": args.short_limit,
         "short_ttl_ms": args.short_ttl_ms,
         "long_limit": args.long_limit,
         "long_ttl_ms": args.long_ttl_ms,
         "throttle": not args.no_throttle,
-        "throttle_style": args.throttle_style,
         "latency_ms": args.latency_ms,
         "jitter_ms": args.jitter_ms,
         "error_rate": args.error_rate,
         "drop_rate": args.drop_rate,
         "seed": args.seed,
         "db_path": args.db,
-        "morph_targets": args.morph_targets,
     }
     try:
         sandbox = Sandbox.with_sample_data(**options) if args.sample_data else Sandbox(**options)
@@ -301,6 +320,7 @@ def run_from_args(argv: Sequence[str]) -> int:
             )
             return 1
         print(f"Twenty sandbox listening on {server.url}", flush=True)
+        print(f"Behaving as {sandbox.profile}", flush=True)
         try:
             while not stop.wait(0.5):
                 pass

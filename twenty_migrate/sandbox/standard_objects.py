@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from .metadata import (
-    HAS_LEGACY_BODY,
     JSON,
     PERSON_HAS_CITY,
     FieldMeta,
@@ -15,6 +14,7 @@ from .metadata import (
     system_fields,
 )
 from .metadata_ops import relation_pair
+from .profiles import TwentyProfile
 
 
 class _Builder:
@@ -130,20 +130,21 @@ def _task_status_options() -> list[JSON]:
     ]
 
 
-def build_standard_registry(*, morph_targets: bool = False, attachments: bool = True) -> Registry:
-    """A registry with Twenty's standard objects.
+def build_standard_registry(
+    profile: TwentyProfile | None = None, *, attachments: bool = True
+) -> Registry:
+    """A registry with Twenty's standard objects, as ``profile``'s release defines them.
 
     Args:
-        morph_targets: era 4 naming: task/note/attachment targets are MORPH_RELATION fields
-            ``targetPerson``/``targetCompany``/... with join columns ``targetPersonId``...;
-            otherwise ``person``/``company``/... with ``personId``...
+        profile: the release family (the newest when None); see :func:`standard_registry`.
         attachments: include the ``attachment`` object.
 
     Returns:
         A new registry (company, person, opportunity, task, note, taskTarget, noteTarget,
         workspaceMember and optionally attachment).
     """
-    reg = Registry()
+    reg = Registry(profile)
+    morph_targets = reg.profile.morph_targets
     b = _Builder(reg)
 
     member = b.obj(
@@ -250,7 +251,7 @@ def build_standard_registry(*, morph_targets: bool = False, attachments: bool = 
 
     task = b.obj("task", "tasks", "Task", "Tasks", identifier="title", icon="IconCheckbox")
     b.add(task, "title", "Title", "TEXT", icon="IconNotes")
-    if HAS_LEGACY_BODY:
+    if reg.profile.legacy_rich_text_body:
         b.add(task, "body", "Body (deprecated)", "RICH_TEXT", icon="IconFilePencil")
     b.add(task, "bodyV2", "Body", "RICH_TEXT_V2", icon="IconFilePencil")
     b.add(task, "dueAt", "Due Date", "DATE_TIME", icon="IconCalendarEvent")
@@ -266,7 +267,7 @@ def build_standard_registry(*, morph_targets: bool = False, attachments: bool = 
 
     note = b.obj("note", "notes", "Note", "Notes", identifier="title", icon="IconNotes")
     b.add(note, "title", "Title", "TEXT", icon="IconNotes")
-    if HAS_LEGACY_BODY:
+    if reg.profile.legacy_rich_text_body:
         b.add(note, "body", "Body (deprecated)", "RICH_TEXT", icon="IconFilePencil")
     b.add(note, "bodyV2", "Body", "RICH_TEXT_V2", icon="IconFilePencil")
 

@@ -72,8 +72,8 @@ class Engine:
     """Twenty's record store for one workspace, in memory with optional SQLite persistence.
 
     Args:
-        registry: workspace metadata; the standard objects by default.
-        max_records: QUERY_MAX_RECORDS, the most records one create call may hold.
+        registry: workspace metadata; the standard objects by default. Its ``profile`` (the
+            Twenty release emulated) sets ``QUERY_MAX_RECORDS`` and the other write rules.
         db_path: SQLite file for write-through persistence (loaded at start).
         clock: returns the current time (UTC) for timestamps.
 
@@ -88,12 +88,12 @@ class Engine:
         self,
         registry: Registry | None = None,
         *,
-        max_records: int = 60,
         db_path: str | os.PathLike[str] | None = None,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.registry = registry if registry is not None else standard_registry()
-        self.max_records = max_records
+        self.profile = self.registry.profile
+        self.max_records = self.profile.query_max_records
         self._clock = clock or _utc_now
         self._lock = self.registry.lock
         self._tables: dict[str, Table] = {}

@@ -39,9 +39,6 @@ DEFAULT_API_ACTOR: dict[str, Any] = {
 # [inferred] position of records created without one: "last" (max + 1, so input order is
 # kept) or "first" (min - 1, newest first like the UI).
 POSITION_BACKFILL = "last"
-# [uncertain] Twenty's upsert runs updates then inserts without a transaction, so a failing
-# insert may leave the updates applied. The sandbox checks everything first (atomic).
-UPSERT_ATOMIC = True
 # Message for a join column that points to no record (Postgres would raise an FK error).
 RELATION_TARGET_MISSING = (
     'Invalid value {value} for field "{field}": no {target} record with this id exists.'
@@ -128,7 +125,7 @@ class WritePlanner:
             self._check_relations(changed)
             self._check_unique(changed)
         except SandboxError:
-            if upsert and updated and not UPSERT_ATOMIC:
+            if upsert and updated and not self.engine.profile.upsert_atomic:
                 self._apply_updates_only({i: changed[i] for i in updated})
             raise
         result = [changed[i] for i in updated] + inserted
