@@ -32,6 +32,7 @@ from . import _graphql as gql
 from ._graphql import pascal_case
 from ._transport import ClientStats, Sender
 from .config import Settings
+from .discovery import ServerTraits
 from .errors import (
     APIStatusError,
     BadRequestError,
@@ -148,6 +149,8 @@ class TwentyClient:
             max_connections=max_connections,
         )
         self.sandbox: Sandbox | None = None
+        self.traits = ServerTraits()
+        """What has been learned about this server (cap, throttle style, metadata shape)."""
         self._meta_lock = threading.Lock()
         self._objects: dict[str, dict[str, Any]] | None = None
         self._typed_json = gql.TYPED_COMPOSITE_JSON_SUBFIELDS
