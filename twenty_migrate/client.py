@@ -24,6 +24,7 @@ import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -151,6 +152,8 @@ class TwentyClient:
         self.sandbox: Sandbox | None = None
         self.traits = ServerTraits()
         """What has been learned about this server (cap, throttle style, metadata shape)."""
+        self.traits_path: Path | None = None
+        """Where :meth:`remember_traits` keeps the traits (None: kept in memory only)."""
         self._meta_lock = threading.Lock()
         self._objects: dict[str, dict[str, Any]] | None = None
         self._typed_json = gql.TYPED_COMPOSITE_JSON_SUBFIELDS
@@ -189,6 +192,11 @@ class TwentyClient:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+    def remember_traits(self) -> None:
+        """Save :attr:`traits` (a calibrated cap, a throttle style) for later runs."""
+        if self.traits_path is not None:
+            self.traits.save(self.traits_path)
 
     # ------------------------------------------------------------ low-level calls
 
