@@ -94,7 +94,7 @@ def resolve_path(obj: ObjectMeta, key: str, sub: str | None = None) -> tuple[str
         raise _query_error(f'Field "{key}" of object {obj.name_singular} cannot be used here.')
     if sub is None:
         return key, f.type
-    for prop in COMPOSITE_TYPES.get(f.type, ()):
+    for prop in f.composite_properties:
         if prop.name == sub:
             return f"{key}.{sub}", prop.type
     raise _query_error(f'Field "{key}" of object {obj.name_singular} has no "{sub}" sub-field.')

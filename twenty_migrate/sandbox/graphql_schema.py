@@ -36,7 +36,7 @@ from graphql import (
 
 from . import graphql_types as gt
 from .graphql_resolvers import many_to_one_resolver, one_to_many_resolver, root_resolver
-from .metadata import FieldMeta, ObjectMeta, Registry
+from .metadata import RICH_TEXT_TYPES, FieldMeta, ObjectMeta, Registry
 
 # [version-dependent] Type of the ``id`` argument of updateOne/deleteOne/destroyOne/
 # restoreOne: ``ID!`` in older Twenty, a ``UUID!`` scalar in newer code.
@@ -89,7 +89,7 @@ _FILTERS: dict[str, GraphQLInputObjectType] = {
     "MULTI_SELECT": gt.MultiSelectFilter,
 }
 _ENUM_TYPES = ("SELECT", "MULTI_SELECT", "RATING")
-_NOT_ORDERABLE = frozenset({"TS_VECTOR", "FILES", "RICH_TEXT_V2"})
+_NOT_ORDERABLE = frozenset({"TS_VECTOR", "FILES"})
 _NOT_WRITABLE = frozenset({"TS_VECTOR"})
 
 
@@ -347,7 +347,7 @@ class CoreSchemaBuilder:
                 self._add_relation_output(obj, field, fields)
             elif field.name == "id":
                 fields["id"] = GraphQLField(GraphQLNonNull(gt.UUIDScalar))
-            elif field.type in gt.COMPOSITES:
+            elif field.is_composite:
                 fields[field.name] = GraphQLField(gt.COMPOSITES[field.type].output)
             elif field.type == "TS_VECTOR":
                 fields[field.name] = GraphQLField(gt.TSVectorScalar)
@@ -389,7 +389,7 @@ class CoreSchemaBuilder:
                 continue
             if field.name == "id":
                 in_type: Any = GraphQLID
-            elif field.type in gt.COMPOSITES:
+            elif field.is_composite:
                 composite = gt.COMPOSITES[field.type]
                 in_type = composite.create if create else composite.update
             else:
@@ -422,7 +422,7 @@ class CoreSchemaBuilder:
             filter_type: Any
             if field.name == "id":
                 filter_type = gt.UUIDFilter
-            elif field.type in gt.COMPOSITES:
+            elif field.is_composite:
                 filter_type = gt.COMPOSITES[field.type].filter
             elif field.type in _ENUM_TYPES:
                 filter_type = self._enum(obj, field).filter or _FILTERS[field.type]
@@ -439,9 +439,10 @@ class CoreSchemaBuilder:
                 join = self._join_column(field)
                 if join is not None and self._relation(field) is not None:
                     fields[join] = GraphQLInputField(gt.OrderByDirection)
-            elif field.type in gt.COMPOSITES and field.type not in _NOT_ORDERABLE:
-                fields[field.name] = GraphQLInputField(gt.COMPOSITES[field.type].order_by)
-            elif field.type not in _NOT_ORDERABLE and field.type not in gt.COMPOSITES:
+            elif field.is_composite:
+                if field.type not in RICH_TEXT_TYPES:  # rich text is never an order key
+                    fields[field.name] = GraphQLInputField(gt.COMPOSITES[field.type].order_by)
+            elif field.type not in _NOT_ORDERABLE:
                 fields[field.name] = GraphQLInputField(gt.OrderByDirection)
         return fields
 

@@ -51,6 +51,8 @@ COMPOSITE_TYPE_NAMES: dict[str, str] = {
     "CURRENCY": "Currency",
     "ACTOR": "Actor",
     "RICH_TEXT_V2": "RichTextV2",
+    # Release 1.20+ (PR #18628): the writable rich text is RICH_TEXT, so its type is RichText.
+    "RICH_TEXT": "RichText",
 }
 
 _NAME_RE = re.compile(r"^[_A-Za-z][_0-9A-Za-z]*$")

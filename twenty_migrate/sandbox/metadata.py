@@ -84,7 +84,25 @@ FIELD_TYPES: frozenset[str] = frozenset(
 )
 
 # Field types a client may not create through /metadata (system-managed).
-NON_CREATABLE_TYPES: frozenset[str] = frozenset({"TS_VECTOR", "POSITION", "ACTOR", "RICH_TEXT"})
+NON_CREATABLE_TYPES: frozenset[str] = frozenset({"TS_VECTOR", "POSITION", "ACTOR"})
+
+# The two names of the writable rich-text type: RICH_TEXT_V2 until release 1.20, then RICH_TEXT
+# (PR #18628, which removed the v1 RICH_TEXT, a plain unwritable text column).
+RICH_TEXT_TYPES: frozenset[str] = frozenset({"RICH_TEXT_V2", "RICH_TEXT"})
+
+
+def field_types(profile: TwentyProfile) -> frozenset[str]:
+    """The field types of the profile's release (``FieldMetadataType``)."""
+    gone = RICH_TEXT_TYPES - {profile.rich_text_type} - (
+        {"RICH_TEXT"} if profile.legacy_rich_text_body else set()
+    )
+    return FIELD_TYPES - gone
+
+
+def creatable_field_types(profile: TwentyProfile) -> frozenset[str]:
+    """The field types a client may create through ``/metadata`` in the profile's release."""
+    legacy = {"RICH_TEXT"} if profile.rich_text_type != "RICH_TEXT" else set()
+    return field_types(profile) - NON_CREATABLE_TYPES - legacy
 
 RELATION_TYPES: frozenset[str] = frozenset({"RELATION", "MORPH_RELATION"})
 
@@ -145,10 +163,15 @@ def _composite_types() -> dict[str, tuple[CompositeProperty, ...]]:
             CompositeProperty("name", "TEXT", hidden=True),
             CompositeProperty("context", "RAW_JSON"),
         ),
-        "RICH_TEXT_V2": (
-            CompositeProperty("blocknote", "TEXT"),
-            CompositeProperty("markdown", "TEXT"),
-        ),
+        # The writable rich text, whichever its type name (see RICH_TEXT_TYPES); the v1
+        # RICH_TEXT of the 1.x profile is a plain column (FieldMeta.is_legacy_rich_text).
+        **{
+            name: (
+                CompositeProperty("blocknote", "TEXT"),
+                CompositeProperty("markdown", "TEXT"),
+            )
+            for name in sorted(RICH_TEXT_TYPES)
+        },
     }
 
 
@@ -195,9 +218,24 @@ class FieldMeta:
     _registry: Registry | None = dc_field(default=None, repr=False, compare=False)
 
     @property
+    def profile(self) -> TwentyProfile:
+        """The release family of the registry holding this field (the newest when detached)."""
+        return self._registry.profile if self._registry is not None else DEFAULT_PROFILE
+
+    @property
+    def is_legacy_rich_text(self) -> bool:
+        """True for the v1 ``RICH_TEXT`` (a plain, unwritable column) of releases before 1.20."""
+        return self.type == "RICH_TEXT" and self.profile.rich_text_type != "RICH_TEXT"
+
+    @property
     def is_composite(self) -> bool:
-        """True for FULL_NAME, EMAILS, PHONES, LINKS, ADDRESS, CURRENCY, ACTOR, RICH_TEXT_V2."""
-        return self.type in COMPOSITE_TYPES
+        """True for FULL_NAME, EMAILS, PHONES, LINKS, ADDRESS, CURRENCY, ACTOR, rich text."""
+        return self.type in COMPOSITE_TYPES and not self.is_legacy_rich_text
+
+    @property
+    def composite_properties(self) -> tuple[CompositeProperty, ...]:
+        """The sub-fields of a composite field; empty for any other field."""
+        return COMPOSITE_TYPES[self.type] if self.is_composite else ()
 
     @property
     def is_many_to_one(self) -> bool:

@@ -10,9 +10,7 @@ from typing import Any
 
 from .errors import SandboxError, bad_request
 from .metadata import (
-    FIELD_TYPES,
     JSON,
-    NON_CREATABLE_TYPES,
     OPTION_COLORS,
     RATING_VALUES,
     RELATION_TYPES,
@@ -22,6 +20,7 @@ from .metadata import (
     Registry,
     RelationMeta,
     copy_json,
+    creatable_field_types,
     metadata_id,
     system_fields,
 )
@@ -107,7 +106,7 @@ def create_field(reg: Registry, data: JSON) -> FieldMeta:
             )
         name = _required_name(data, "name")
         ftype = str(data.get("type") or "")
-        if ftype not in FIELD_TYPES or ftype in NON_CREATABLE_TYPES:
+        if ftype not in creatable_field_types(reg.profile):
             raise _metadata_error(f"Invalid field type: {ftype}")
         _check_free_name(reg, obj, name)
         label = str(data.get("label") or name)

@@ -178,7 +178,7 @@ def _leaf_type(obj: ObjectMeta | None, fields: list[str]) -> str | None:
         return None
     if len(fields) == 1:
         return None if field.is_composite else field.type
-    for prop in COMPOSITE_TYPES.get(field.type, ()):
+    for prop in field.composite_properties:
         if prop.name == fields[1]:
             return prop.type
     return None

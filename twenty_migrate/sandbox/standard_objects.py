@@ -253,7 +253,7 @@ def build_standard_registry(
     b.add(task, "title", "Title", "TEXT", icon="IconNotes")
     if reg.profile.legacy_rich_text_body:
         b.add(task, "body", "Body (deprecated)", "RICH_TEXT", icon="IconFilePencil")
-    b.add(task, "bodyV2", "Body", "RICH_TEXT_V2", icon="IconFilePencil")
+    b.add(task, "bodyV2", "Body", reg.profile.rich_text_type, icon="IconFilePencil")
     b.add(task, "dueAt", "Due Date", "DATE_TIME", icon="IconCalendarEvent")
     b.add(
         task,
@@ -269,7 +269,7 @@ def build_standard_registry(
     b.add(note, "title", "Title", "TEXT", icon="IconNotes")
     if reg.profile.legacy_rich_text_body:
         b.add(note, "body", "Body (deprecated)", "RICH_TEXT", icon="IconFilePencil")
-    b.add(note, "bodyV2", "Body", "RICH_TEXT_V2", icon="IconFilePencil")
+    b.add(note, "bodyV2", "Body", reg.profile.rich_text_type, icon="IconFilePencil")
 
     task_target = b.obj(
         "taskTarget",

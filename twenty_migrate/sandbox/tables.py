@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .fields import default_value, empty_composite
-from .metadata import COMPOSITE_TYPES, FieldMeta, ObjectMeta, Registry
+from .metadata import FieldMeta, ObjectMeta, Registry
 
 Row = dict[str, Any]
 Changes = dict[str, dict[str, Row | None]]  # object -> id -> new row (None: destroyed)
@@ -257,7 +257,7 @@ def _path_type(obj: ObjectMeta, path: str) -> str:
         return "UUID"  # a join column
     if not sub:
         return f.type
-    for prop in COMPOSITE_TYPES.get(f.type, ()):
+    for prop in f.composite_properties:
         if prop.name == sub:
             return prop.type
     return f.type
