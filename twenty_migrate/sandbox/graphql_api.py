@@ -45,7 +45,7 @@ from graphql import (
 from graphql.pyutils import Path
 
 from .errors import SandboxError
-from .graphql_metadata import MetadataContext, build_metadata_schema
+from .graphql_metadata import MetadataContext, build_metadata_schema, with_graphql_js_names
 from .graphql_resolvers import CoreContext
 from .graphql_schema import build_core_schema
 
@@ -391,7 +391,7 @@ class GraphQLAPI:
         self.engine = engine
         self._core_documents = _DocumentCache(CORE_LIMITS)
         self._metadata_documents = _DocumentCache(METADATA_LIMITS)
-        self._metadata_schema = build_metadata_schema()
+        self._metadata_schema = build_metadata_schema(engine.registry.profile)
         self._schemas: OrderedDict[int, GraphQLSchema] = OrderedDict()
         self._schema_lock = threading.Lock()
 
@@ -431,8 +431,10 @@ class GraphQLAPI:
         """Answer a ``/metadata`` request (objects, fields, createOneObject...); never raises."""
         try:
             context = MetadataContext(self.engine.registry)
-            return self._run(
-                body, self._metadata_documents, lambda: (0, self._metadata_schema), context
+            return with_graphql_js_names(
+                self._run(
+                    body, self._metadata_documents, lambda: (0, self._metadata_schema), context
+                )
             )
         except Exception:
             return unexpected_error_body()

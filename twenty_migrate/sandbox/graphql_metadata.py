@@ -1,17 +1,17 @@
 """The ``/metadata`` GraphQL schema of the sandbox: objects, fields and indexes.
 
-A static schema in the shape Twenty's front-end queries
-(``packages/twenty-front/src/modules/object-metadata/graphql/queries.ts``): cursor
-connections with ``paging`` and ``filter`` arguments, ``fieldsList``, ``indexMetadatas``,
-``relation``, and the ``createOneObject`` / ``createOneField`` (plus update and delete)
-mutations. Resolvers read and change the :class:`Registry` in ``info.context``.
+:func:`build_metadata_schema` serves the shape of the profile's release. The 1.x shape is
+built here, as Twenty's front-end of those releases queries it
+(``packages/twenty-front/src/modules/object-metadata/graphql/queries.ts``: ``isCustom``,
+``totalCount`` on connections, ``Index.indexFieldMetadatas``); the 2.43 shape is read from
+Twenty's SDK types (:mod:`graphql_metadata_sdl`). Both bind the resolvers of
+:mod:`graphql_metadata_nodes`, which read and change the :class:`Registry` in
+``info.context``.
 """
 
 from __future__ import annotations
 
-import base64
-import fnmatch
-from dataclasses import dataclass, field
+import re
 from typing import Any
 
 from graphql import (
@@ -26,157 +26,37 @@ from graphql import (
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
-    GraphQLResolveInfo,
     GraphQLSchema,
     GraphQLString,
 )
 
 from . import graphql_types as gt
-from .errors import SandboxError
-from .metadata import FIELD_TYPES, FieldMeta, ObjectMeta, Registry, metadata_id
+from .graphql_metadata_nodes import MetadataContext, bind_resolvers
+from .graphql_metadata_sdl import build_sdk_metadata_schema
+from .metadata import FIELD_TYPES
+from .profiles import DEFAULT_PROFILE, TwentyProfile
 
-# [inferred] nestjs-query's default page size when ``paging`` is omitted.
-METADATA_DEFAULT_PAGE_SIZE = 10
+__all__ = ["MetadataContext", "build_metadata_schema", "with_graphql_js_names"]
 
-JSON = dict[str, Any]
-
-
-@dataclass
-class MetadataContext:
-    """The registry, and nodes already built during this request (by metadata id)."""
-
-    registry: Registry
-    objects: dict[str, JSON] = field(default_factory=dict)
-    fields: dict[str, JSON] = field(default_factory=dict)
-
-    def object_node(self, obj: ObjectMeta) -> JSON:
-        """The object as the API shows it (without ``fields``), built once per request."""
-        node = self.objects.get(obj.id)
-        if node is None:
-            node = obj.to_api()
-            node.pop("fields", None)
-            node["_meta"] = obj
-            self.objects[obj.id] = node
-        return node
-
-    def field_node(self, meta: FieldMeta) -> JSON:
-        """The field as the API shows it, built once per request."""
-        node = self.fields.get(meta.id)
-        if node is None:
-            node = meta.to_api()
-            node["_meta"] = meta
-            self.fields[meta.id] = node
-        return node
+# A GraphQL name, variable or path (``Type.field``, ``$input``, ``input.field.type``) quoted
+# by graphql-core, which quotes with ' where
+# graphql-js, Twenty's engine, quotes with ": Cannot query field "isCustom" on type "Object".
+_QUOTED_NAME = re.compile(r"'(\$?[_A-Za-z]\w*(?:\.[_A-Za-z]\w*|\[\d+\])*)'")
 
 
-def _not_found(kind: str, ident: str) -> SandboxError:
-    return SandboxError(
-        f"Unable to find {kind} with id: {ident}",
-        code="NOT_FOUND",
-        status=404,
-        graphql_code="NOT_FOUND",
-    )
+def with_graphql_js_names(body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` with the names in its validation messages quoted as graphql-js quotes them.
+
+    Clients of Twenty's ``/metadata`` learn its shape from these messages (``isCustom`` is
+    gone in 2.x), so they are given in the server's own words.
+    """
+    for error in body.get("errors") or []:
+        if (error.get("extensions") or {}).get("code") == "GRAPHQL_VALIDATION_FAILED":
+            error["message"] = _QUOTED_NAME.sub(r'"\1"', str(error["message"]))
+    return body
 
 
-# ---------------------------------------------------------------- paging and filters
-
-
-def _cursor(ident: str) -> str:
-    return base64.b64encode(f"id:{ident}".encode()).decode()
-
-
-def _position(nodes: list[JSON], cursor: str | None) -> int | None:
-    if cursor is None:
-        return None
-    for index, node in enumerate(nodes):
-        if _cursor(str(node["id"])) == cursor:
-            return index
-    raise SandboxError("Invalid cursor", code="INVALID_CURSOR")
-
-
-def paginate(nodes: list[JSON], paging: JSON | None, filter_: JSON | None) -> JSON:
-    """A cursor connection over ``nodes`` after ``filter_``, like nestjs-query's."""
-    paging = paging or {}
-    selected = [n for n in nodes if matches(n, filter_ or {})]
-    start, end = 0, len(selected)
-    after = _position(selected, paging.get("after"))
-    before = _position(selected, paging.get("before"))
-    if after is not None:
-        start = after + 1
-    if before is not None:
-        end = before
-    window = selected[start:end]
-    first, last = paging.get("first"), paging.get("last")
-    if first is None and last is None:
-        first = METADATA_DEFAULT_PAGE_SIZE
-    has_next = has_previous = False
-    if first is not None:
-        has_next = len(window) > first or end < len(selected)
-        window = window[: max(first, 0)]
-        has_previous = start > 0
-    elif last is not None:
-        has_previous = len(window) > last or start > 0
-        window = window[max(len(window) - last, 0) :]
-        has_next = end < len(selected)
-    edges = [{"node": n, "cursor": _cursor(str(n["id"]))} for n in window]
-    return {
-        "edges": edges,
-        "pageInfo": {
-            "hasNextPage": has_next,
-            "hasPreviousPage": has_previous,
-            "startCursor": edges[0]["cursor"] if edges else None,
-            "endCursor": edges[-1]["cursor"] if edges else None,
-        },
-        "totalCount": len(selected),
-    }
-
-
-def _compare(value: Any, op: str, expected: Any) -> bool:
-    if op == "is":
-        return value is expected if isinstance(expected, bool) else value is None
-    if op == "isNot":
-        return value is not expected if isinstance(expected, bool) else value is not None
-    if op == "eq":
-        return bool(value == expected)
-    if op == "neq":
-        return bool(value != expected)
-    if op == "in":
-        return value in (expected or [])
-    if op == "notIn":
-        return value not in (expected or [])
-    if op in ("like", "iLike", "notLike", "notILike"):
-        pattern = str(expected).replace("%", "*").replace("_", "?")
-        text = "" if value is None else str(value)
-        if op in ("iLike", "notILike"):
-            pattern, text = pattern.lower(), text.lower()
-        found = fnmatch.fnmatchcase(text, pattern)
-        return found if op in ("like", "iLike") else not found
-    if value is None or expected is None:
-        return False
-    ordering = {"gt": value > expected, "gte": value >= expected}
-    ordering.update({"lt": value < expected, "lte": value <= expected})
-    return bool(ordering.get(op, False))
-
-
-def matches(node: JSON, filter_: JSON) -> bool:
-    """True when ``node`` passes a nestjs-query style filter (``and``/``or`` + comparisons)."""
-    for key, condition in filter_.items():
-        if condition is None:
-            continue
-        if key == "and":
-            if not all(matches(node, sub) for sub in condition):
-                return False
-        elif key == "or":
-            if condition and not any(matches(node, sub) for sub in condition):
-                return False
-        else:
-            for op, expected in condition.items():
-                if not _compare(node.get(key), op, expected):
-                    return False
-    return True
-
-
-# ---------------------------------------------------------------- types
+# ---------------------------------------------------------------- types (1.x shape)
 
 
 def _enum(name: str, values: list[str]) -> GraphQLEnumType:
@@ -257,84 +137,6 @@ def _connection(name: str, node: GraphQLObjectType, edge_name: str) -> GraphQLOb
     )
 
 
-def _context(info: GraphQLResolveInfo) -> MetadataContext:
-    context: MetadataContext = info.context
-    return context
-
-
-def _object_fields_connection(node: JSON, info: GraphQLResolveInfo, **args: Any) -> JSON:
-    obj: ObjectMeta = node["_meta"]
-    context = _context(info)
-    nodes = [context.field_node(f) for f in obj.fields.values()]
-    return paginate(nodes, args.get("paging"), args.get("filter"))
-
-
-def _fields_list(node: JSON, info: GraphQLResolveInfo) -> list[JSON]:
-    obj: ObjectMeta = node["_meta"]
-    context = _context(info)
-    return [context.field_node(f) for f in obj.fields.values()]
-
-
-def _index_nodes(obj: ObjectMeta) -> list[JSON]:
-    nodes = []
-    for index in obj.index_metadatas():
-        parts = [
-            {
-                "id": metadata_id(str(index["id"]), str(part["fieldMetadataId"])),
-                **part,
-            }
-            for part in index.get("indexFieldMetadatas") or []
-        ]
-        nodes.append(
-            {
-                **index,
-                "isCustom": False,
-                "objectMetadataId": obj.id,
-                "indexFieldMetadataList": parts,
-            }
-        )
-    return nodes
-
-
-def _index_connection(node: JSON, _info: GraphQLResolveInfo, **args: Any) -> JSON:
-    return paginate(_index_nodes(node["_meta"]), args.get("paging"), args.get("filter"))
-
-
-def _index_list(node: JSON, _info: GraphQLResolveInfo) -> list[JSON]:
-    return _index_nodes(node["_meta"])
-
-
-def _index_fields_connection(index: JSON, _info: GraphQLResolveInfo, **args: Any) -> JSON:
-    return paginate(index["indexFieldMetadataList"], args.get("paging"), args.get("filter"))
-
-
-def _relation(node: JSON, info: GraphQLResolveInfo) -> JSON | None:
-    meta: FieldMeta = node["_meta"]
-    relation = meta.relation
-    context = _context(info)
-    if relation is None:
-        return None
-    source = context.registry.by_id(meta.object_id)
-    target = context.registry.by_singular(relation.target_object)
-    if source is None or target is None:
-        return None
-    other = target.field(relation.target_field)
-    return {
-        "type": relation.type,
-        "sourceObjectMetadata": context.object_node(source),
-        "targetObjectMetadata": context.object_node(target),
-        "sourceFieldMetadata": node,
-        "targetFieldMetadata": context.field_node(other) if other else None,
-    }
-
-
-def _field_object(node: JSON, info: GraphQLResolveInfo) -> JSON | None:
-    meta: FieldMeta = node["_meta"]
-    context = _context(info)
-    obj = context.registry.by_id(meta.object_id)
-    return context.object_node(obj) if obj else None
-
-
 IndexFieldType = GraphQLObjectType(
     "IndexField",
     {
@@ -360,7 +162,6 @@ IndexObjectType = GraphQLObjectType(
         "indexFieldMetadatas": GraphQLField(
             GraphQLNonNull(IndexFieldConnection),
             args=_paging_args(IndexFieldFilter),
-            resolve=_index_fields_connection,
         ),
     },
 )
@@ -381,21 +182,17 @@ def _object_type_fields() -> dict[str, GraphQLField]:
         "labelIdentifierFieldMetadataId": GraphQLField(gt.UUIDScalar),
         "imageIdentifierFieldMetadataId": GraphQLField(gt.UUIDScalar),
         "duplicateCriteria": GraphQLField(GraphQLList(GraphQLNonNull(GraphQLList(GraphQLString)))),
-        "fieldsList": GraphQLField(
-            GraphQLNonNull(GraphQLList(GraphQLNonNull(FieldType))), resolve=_fields_list
-        ),
+        "fieldsList": GraphQLField(GraphQLNonNull(GraphQLList(GraphQLNonNull(FieldType)))),
         "fields": GraphQLField(
             GraphQLNonNull(ObjectFieldsConnection),
             args=_paging_args(FieldFilter),
-            resolve=_object_fields_connection,
         ),
         "indexMetadataList": GraphQLField(
-            GraphQLNonNull(GraphQLList(GraphQLNonNull(IndexObjectType))), resolve=_index_list
+            GraphQLNonNull(GraphQLList(GraphQLNonNull(IndexObjectType)))
         ),
         "indexMetadatas": GraphQLField(
             GraphQLNonNull(IndexConnection),
             args=_paging_args(IndexFilter),
-            resolve=_index_connection,
         ),
     }
 
@@ -414,8 +211,8 @@ def _field_type_fields() -> dict[str, GraphQLField]:
         "options": GraphQLField(gt.JSONScalar),
         "settings": GraphQLField(gt.JSONScalar),
         "objectMetadataId": GraphQLField(gt.UUIDScalar),
-        "relation": GraphQLField(RelationObjectType, resolve=_relation),
-        "object": GraphQLField(ObjectType, resolve=_field_object),
+        "relation": GraphQLField(RelationObjectType),
+        "object": GraphQLField(ObjectType),
     }
 
 
@@ -521,114 +318,46 @@ UpdateOneFieldMetadataInput = _input(
 DeleteOneObjectInput = _input("DeleteOneObjectInput", {"id": _ID})
 DeleteOneFieldInput = _input("DeleteOneFieldInput", {"id": _ID})
 
-# ---------------------------------------------------------------- root resolvers
 
-
-def _objects(_root: Any, info: GraphQLResolveInfo, **args: Any) -> JSON:
-    context = _context(info)
-    nodes = [context.object_node(obj) for obj in context.registry.objects()]
-    return paginate(nodes, args.get("paging"), args.get("filter"))
-
-
-def _object(_root: Any, info: GraphQLResolveInfo, id: str) -> JSON:
-    context = _context(info)
-    obj = context.registry.by_id(id)
-    if obj is None:
-        raise _not_found("Object", id)
-    return context.object_node(obj)
-
-
-def _fields(_root: Any, info: GraphQLResolveInfo, **args: Any) -> JSON:
-    context = _context(info)
-    nodes = [context.field_node(f) for f in context.registry.fields()]
-    return paginate(nodes, args.get("paging"), args.get("filter"))
-
-
-def _field(_root: Any, info: GraphQLResolveInfo, id: str) -> JSON:
-    context = _context(info)
-    meta = context.registry.field_by_id(id)
-    if meta is None:
-        raise _not_found("Field", id)
-    return context.field_node(meta)
-
-
-def _fresh(info: GraphQLResolveInfo) -> MetadataContext:
-    """The context with its node caches dropped (a mutation changed the registry)."""
-    context = _context(info)
-    context.objects.clear()
-    context.fields.clear()
-    return context
-
-
-def _create_object(_root: Any, info: GraphQLResolveInfo, input: JSON) -> JSON:
-    context = _context(info)
-    obj = context.registry.create_object(dict(input["object"]))
-    return _fresh(info).object_node(obj)
-
-
-def _create_field(_root: Any, info: GraphQLResolveInfo, input: JSON) -> JSON:
-    context = _context(info)
-    meta = context.registry.create_field(dict(input["field"]))
-    return _fresh(info).field_node(meta)
-
-
-def _update_object(_root: Any, info: GraphQLResolveInfo, input: JSON) -> JSON:
-    context = _context(info)
-    obj = context.registry.update_object(input["id"], dict(input["update"]))
-    return _fresh(info).object_node(obj)
-
-
-def _update_field(_root: Any, info: GraphQLResolveInfo, input: JSON) -> JSON:
-    context = _context(info)
-    meta = context.registry.update_field(input["id"], dict(input["update"]))
-    return _fresh(info).field_node(meta)
-
-
-def _delete_object(_root: Any, info: GraphQLResolveInfo, input: JSON) -> JSON:
-    context = _context(info)
-    obj = context.registry.delete_object(input["id"])
-    return _fresh(info).object_node(obj)
-
-
-def _delete_field(_root: Any, info: GraphQLResolveInfo, input: JSON) -> JSON:
-    context = _context(info)
-    meta = context.registry.delete_field(input["id"])
-    return _fresh(info).field_node(meta)
-
-
-def _mutation(output: GraphQLObjectType, input_type: GraphQLInputObjectType, resolve: Any) -> Any:
+def _mutation(output: GraphQLObjectType, input_type: GraphQLInputObjectType) -> Any:
     return GraphQLField(
-        GraphQLNonNull(output),
-        args={"input": GraphQLArgument(GraphQLNonNull(input_type))},
-        resolve=resolve,
+        GraphQLNonNull(output), args={"input": GraphQLArgument(GraphQLNonNull(input_type))}
     )
 
 
-def build_metadata_schema() -> GraphQLSchema:
-    """The ``/metadata`` schema (static: resolvers read the registry of the context)."""
+def build_metadata_schema(profile: TwentyProfile | None = None) -> GraphQLSchema:
+    """The ``/metadata`` schema of the profile's release (the newest when None).
+
+    Static: the resolvers read the registry of the request's :class:`MetadataContext`.
+    """
+    profile = profile if profile is not None else DEFAULT_PROFILE
+    if profile.metadata_schema == "2.43":
+        return build_sdk_metadata_schema()
+    return bind_resolvers(_build_1x_schema())
+
+
+def _build_1x_schema() -> GraphQLSchema:
     id_arg = {"id": GraphQLArgument(GraphQLNonNull(gt.UUIDScalar))}
     query = GraphQLObjectType(
         "Query",
         {
             "objects": GraphQLField(
-                GraphQLNonNull(ObjectConnection), args=_paging_args(ObjectFilter), resolve=_objects
+                GraphQLNonNull(ObjectConnection), args=_paging_args(ObjectFilter)
             ),
-            "object": GraphQLField(GraphQLNonNull(ObjectType), args=id_arg, resolve=_object),
-            "fields": GraphQLField(
-                GraphQLNonNull(FieldConnection), args=_paging_args(FieldFilter), resolve=_fields
-            ),
-            "field": GraphQLField(GraphQLNonNull(FieldType), args=id_arg, resolve=_field),
+            "object": GraphQLField(GraphQLNonNull(ObjectType), args=id_arg),
+            "fields": GraphQLField(GraphQLNonNull(FieldConnection), args=_paging_args(FieldFilter)),
+            "field": GraphQLField(GraphQLNonNull(FieldType), args=id_arg),
         },
     )
     mutation = GraphQLObjectType(
         "Mutation",
         {
-            "createOneObject": _mutation(ObjectType, CreateOneObjectInput, _create_object),
-            "updateOneObject": _mutation(ObjectType, UpdateOneObjectInput, _update_object),
-            "deleteOneObject": _mutation(ObjectType, DeleteOneObjectInput, _delete_object),
-            "createOneField": _mutation(FieldType, CreateOneFieldMetadataInput, _create_field),
-            "updateOneField": _mutation(FieldType, UpdateOneFieldMetadataInput, _update_field),
-            "deleteOneField": _mutation(FieldType, DeleteOneFieldInput, _delete_field),
+            "createOneObject": _mutation(ObjectType, CreateOneObjectInput),
+            "updateOneObject": _mutation(ObjectType, UpdateOneObjectInput),
+            "deleteOneObject": _mutation(ObjectType, DeleteOneObjectInput),
+            "createOneField": _mutation(FieldType, CreateOneFieldMetadataInput),
+            "updateOneField": _mutation(FieldType, UpdateOneFieldMetadataInput),
+            "deleteOneField": _mutation(FieldType, DeleteOneFieldInput),
         },
     )
     return GraphQLSchema(query=query, mutation=mutation)

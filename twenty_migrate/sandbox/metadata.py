@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field as dc_field
+from datetime import datetime, timezone
 from typing import Any
 
 from .errors import bad_request
@@ -25,6 +26,12 @@ JSON = dict[str, Any]
 # Namespace for the deterministic ids of metadata: the same names always give the same ids,
 # so a custom object replayed from the database after a restart keeps its ids.
 METADATA_NAMESPACE = uuid.UUID("6f1c3f38-4a4e-4e53-9a55-1b2f5d0c7e11")
+
+# When the standard metadata was created (arbitrary but stable, so restarts keep it).
+STANDARD_METADATA_TIME = "2025-01-01T00:00:00.000Z"
+# The key under which a change's time travels in its recorded payload, so a change replayed
+# from the database after a restart keeps its createdAt / updatedAt.
+CHANGED_AT_KEY = "__changedAt"
 
 # [version-dependent] `addressStreet3` exists only in newer versions of the ADDRESS type.
 ADDRESS_HAS_STREET3 = False
@@ -93,8 +100,10 @@ RICH_TEXT_TYPES: frozenset[str] = frozenset({"RICH_TEXT_V2", "RICH_TEXT"})
 
 def field_types(profile: TwentyProfile) -> frozenset[str]:
     """The field types of the profile's release (``FieldMetadataType``)."""
-    gone = RICH_TEXT_TYPES - {profile.rich_text_type} - (
-        {"RICH_TEXT"} if profile.legacy_rich_text_body else set()
+    gone = (
+        RICH_TEXT_TYPES
+        - {profile.rich_text_type}
+        - ({"RICH_TEXT"} if profile.legacy_rich_text_body else set())
     )
     return FIELD_TYPES - gone
 
@@ -103,6 +112,7 @@ def creatable_field_types(profile: TwentyProfile) -> frozenset[str]:
     """The field types a client may create through ``/metadata`` in the profile's release."""
     legacy = {"RICH_TEXT"} if profile.rich_text_type != "RICH_TEXT" else set()
     return field_types(profile) - NON_CREATABLE_TYPES - legacy
+
 
 RELATION_TYPES: frozenset[str] = frozenset({"RELATION", "MORPH_RELATION"})
 
@@ -215,6 +225,8 @@ class FieldMeta:
     icon: str | None = None
     relation: RelationMeta | None = None
     object_id: str = ""
+    created_at: str = STANDARD_METADATA_TIME
+    updated_at: str = STANDARD_METADATA_TIME
     _registry: Registry | None = dc_field(default=None, repr=False, compare=False)
 
     @property
@@ -270,6 +282,8 @@ class FieldMeta:
             "options": copy_json(self.options),
             "settings": copy_json(self.settings),
             "objectMetadataId": self.object_id,
+            "createdAt": self.created_at,
+            "updatedAt": self.updated_at,
             "relation": None,
         }
         if self.relation is not None and self._registry is not None:
@@ -325,6 +339,8 @@ class ObjectMeta:
     fields: dict[str, FieldMeta] = dc_field(default_factory=dict)
     duplicate_criteria: list[list[str]] | None = None
     is_searchable: bool = True
+    created_at: str = STANDARD_METADATA_TIME
+    updated_at: str = STANDARD_METADATA_TIME
 
     def field(self, name: str) -> FieldMeta | None:
         """The field called ``name``, or None."""
@@ -402,11 +418,18 @@ class ObjectMeta:
             "labelIdentifierFieldMetadataId": identifier.id if identifier else None,
             "imageIdentifierFieldMetadataId": None,
             "duplicateCriteria": copy_json(self.duplicate_criteria),
+            "createdAt": self.created_at,
+            "updatedAt": self.updated_at,
             "fields": [f.to_api() for f in self.fields.values()],
         }
 
 
 Listener = Callable[[str, JSON], None]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
 
 RESERVED_NAMES: frozenset[str] = frozenset(
     {"and", "or", "not", "filter", "orderBy", "edges", "node", "pageInfo", "totalCount", "type"}
@@ -435,6 +458,7 @@ class Registry:
     def __init__(self, profile: TwentyProfile | None = None) -> None:
         self.profile = profile if profile is not None else DEFAULT_PROFILE
         self.version = 0
+        self.clock: Callable[[], datetime] = _utc_now
         self.lock = threading.RLock()
         self.listeners: list[Listener] = []
         self._by_singular: dict[str, ObjectMeta] = {}
@@ -489,6 +513,18 @@ class Registry:
         raise bad_request(f"object '{name}' not found. {hint}", code="BAD_REQUEST")
 
     # ---------------------------------------------------------------- changes
+    def change_time(self, data: JSON) -> str:
+        """The time of a change: the recorded one when replayed, else now (ISO, UTC)."""
+        recorded = data.get(CHANGED_AT_KEY)
+        if isinstance(recorded, str) and recorded:
+            return recorded
+        return (
+            self.clock()
+            .astimezone(timezone.utc)
+            .isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z")
+        )
+
     def _changed(self, kind: str, payload: JSON) -> None:
         self.version += 1
         for listener in list(self.listeners):

@@ -10,6 +10,7 @@ from typing import Any
 
 from .errors import SandboxError, bad_request
 from .metadata import (
+    CHANGED_AT_KEY,
     JSON,
     OPTION_COLORS,
     RATING_VALUES,
@@ -24,6 +25,7 @@ from .metadata import (
     metadata_id,
     system_fields,
 )
+from .metadata_names import name_from_label
 
 _NAME_RE = re.compile(r"^[a-z][a-zA-Z0-9]*$")
 _OPTION_VALUE_RE = re.compile(r"^[A-Z0-9_]+$")
@@ -81,7 +83,9 @@ def create_object(reg: Registry, data: JSON) -> ObjectMeta:
         reg._by_id[obj.id] = obj
         for f in obj.fields.values():
             reg._attach(obj, f)
-        reg._changed("create_object", dict(data))
+        stamp = reg.change_time(data)
+        _stamp(stamp, obj, *obj.fields.values())
+        reg._changed("create_object", {**data, CHANGED_AT_KEY: stamp})
         return obj
 
 
@@ -129,8 +133,21 @@ def create_field(reg: Registry, data: JSON) -> FieldMeta:
             )
             _check_default(new)
             reg._attach(obj, new)
-        reg._changed("create_field", dict(data))
+        stamp = reg.change_time(data)
+        _stamp(stamp, new)
+        if new.relation is not None:
+            target = reg._by_singular.get(new.relation.target_object)
+            other = target.fields.get(new.relation.target_field) if target else None
+            if other is not None:
+                _stamp(stamp, other)
+        reg._changed("create_field", {**data, CHANGED_AT_KEY: stamp})
         return new
+
+
+def _stamp(stamp: str, *items: ObjectMeta | FieldMeta) -> None:
+    """Mark new metadata as created (and last updated) at ``stamp``."""
+    for item in items:
+        item.created_at = item.updated_at = stamp
 
 
 def _check_free_name(reg: Registry, obj: ObjectMeta, name: str) -> None:
@@ -200,7 +217,8 @@ def update_field(reg: Registry, field_id: str, data: JSON) -> FieldMeta:
             f.default_value = copy_json(data["defaultValue"])
         if "isNullable" in data and f.is_custom:
             f.is_nullable = bool(data["isNullable"])
-        reg._changed("update_field", {"id": field_id, **data})
+        f.updated_at = reg.change_time(data)
+        reg._changed("update_field", {"id": field_id, **data, CHANGED_AT_KEY: f.updated_at})
         return f
 
 
@@ -219,7 +237,8 @@ def update_object(reg: Registry, object_id: str, data: JSON) -> ObjectMeta:
             obj.icon = _opt_str(data["icon"])
         if "isActive" in data:
             obj.is_active = bool(data["isActive"])
-        reg._changed("update_object", {"id": object_id, **data})
+        obj.updated_at = reg.change_time(data)
+        reg._changed("update_object", {"id": object_id, **data, CHANGED_AT_KEY: obj.updated_at})
         return obj
 
 
@@ -307,18 +326,6 @@ def _required_name(data: JSON, key: str) -> str:
     if len(value) > 63:
         raise _metadata_error(f"{value} exceeds 63 characters")
     return value
-
-
-def name_from_label(label: str) -> str:
-    """Twenty's computeMetadataNameFromLabel: ``"Main Contacts"`` -> ``"mainContacts"``."""
-    words: list[str] = re.findall(r"[A-Za-z0-9]+", label)
-    if not words:
-        raise _metadata_error(f'Cannot compute a name from label "{label}"')
-    head = words[0][0].lower() + words[0][1:]
-    name: str = head + "".join(w[0].upper() + w[1:] for w in words[1:])
-    if name[0].isdigit():
-        name = "n" + name
-    return name
 
 
 def _options(ftype: str, raw: Any) -> list[JSON] | None:
