@@ -1,4 +1,4 @@
-"""Markdown <-> BlockNote conversion for RICH_TEXT_V2 fields.
+"""Markdown <-> BlockNote conversion for the writable rich-text fields (RICH_TEXT_V2, RICH_TEXT).
 
 Twenty fills the missing half of ``bodyV2`` on the server: markdown becomes a BlockNote
 document (a JSON string of blocks) and a BlockNote document becomes markdown (lossy:
