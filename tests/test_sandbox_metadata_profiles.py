@@ -505,3 +505,10 @@ def test_relation_inverse_is_named_as_twenty_names_it(profile, sandbox, http, vi
         assert response.status_code == 201, response.text
     other = field(sandbox, "company", inverse)
     assert other.label == label and other.is_one_to_many
+
+
+def test_validation_messages_quote_names_as_graphql_js(http):
+    message = first_error(http, "{ objects { edges { node { nope } } } }")["message"]
+    assert message == 'Cannot query field "nope" on type "Object".'
+    message = first_error(http, "{ objects(nope: 1) { edges { cursor } } }")["message"]
+    assert message == 'Unknown argument "nope" on field "Query.objects".'

@@ -38,9 +38,9 @@ from .profiles import DEFAULT_PROFILE, TwentyProfile
 
 __all__ = ["MetadataContext", "build_metadata_schema", "with_graphql_js_names"]
 
-# A GraphQL name, variable or path (``Type.field``, ``$input``, ``input.field.type``) quoted
-# by graphql-core, which quotes with ' where
-# graphql-js, Twenty's engine, quotes with ": Cannot query field "isCustom" on type "Object".
+# A GraphQL name, variable or path (``Type.field``, ``$input``, ``input.field.type``) as
+# graphql-core quotes it ('isCustom'); graphql-js, Twenty's engine, quotes with ":
+# Cannot query field "isCustom" on type "Object".
 _QUOTED_NAME = re.compile(r"'(\$?[_A-Za-z]\w*(?:\.[_A-Za-z]\w*|\[\d+\])*)'")
 
 

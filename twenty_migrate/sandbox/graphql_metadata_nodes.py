@@ -20,7 +20,8 @@ from graphql import GraphQLResolveInfo, GraphQLSchema
 from .errors import SandboxError
 from .metadata import FieldMeta, ObjectMeta, Registry, metadata_id
 
-# [inferred] nestjs-query's default page size when ``paging`` is omitted.
+# nestjs-query's default page size when ``paging`` is omitted (``defaultResultSize: 10`` in
+# Twenty's object-metadata.dto.ts QueryOptions).
 METADATA_DEFAULT_PAGE_SIZE = 10
 
 JSON = dict[str, Any]
