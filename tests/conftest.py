@@ -26,6 +26,8 @@ def clean_environ(tmp_path, monkeypatch) -> Iterator[None]:
         if name.startswith(("TWENTY_API_", "TWENTY_MIGRATE_")):
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("TWENTY_MIGRATE_RUNS_DIR", str(tmp_path / "runs"))
+    # Server traits are cached per base URL; the in-process sandboxes share one URL.
+    monkeypatch.setenv("TWENTY_MIGRATE_CACHE_DIR", str(tmp_path / "cache"))
     yield
 
 
