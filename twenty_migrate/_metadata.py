@@ -89,7 +89,8 @@ query MetadataShape {
 _ALIASES = {"object": "Object", "field": "Field", "relation": "Relation"}
 #: How many refused fields the fallback drops before giving up.
 MAX_DROPPED_FIELDS = 12
-_UNKNOWN_FIELD = re.compile(r'Cannot query field "(\w+)" on type "(\w+)"')
+# graphql-js (Twenty) quotes names with ", graphql-core with '.
+_UNKNOWN_FIELD = re.compile(r"Cannot query field [\"'](\w+)[\"'] on type [\"'](\w+)[\"']")
 
 
 def build_metadata_query(available: Mapping[str, Collection[str]]) -> str:
