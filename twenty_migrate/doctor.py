@@ -180,6 +180,7 @@ def doctor(
     report = DoctorReport(base_url=url)
     saved = ServerTraits.from_dict(client.traits.to_dict())
     client.traits.metadata_fields = {}  # discover the metadata shape afresh
+    schema: WorkspaceSchema | None = None
     try:
         schema = fetch_schema(client)
     except AuthenticationError:
@@ -197,17 +198,16 @@ def doctor(
             f"the key may not read the data model ({exc})",
             "give the key a role that can read the data model (Settings → Roles)",
         )
-        schema = None
     except (TwentyAPIError, SchemaError) as exc:
-        client.traits.update(saved)
         return report._fail(
             f"{url} did not answer as Twenty's metadata API does ({exc})",
             "check TWENTY_API_URL: it is the workspace's API URL, e.g. https://api.twenty.com",
         )
     else:
         report.key_works = report.metadata_readable = True
-    if schema is None:
-        client.traits.update(saved)
+    finally:
+        if not client.traits.metadata_fields:  # nothing new learned: keep what was known
+            client.traits.metadata_fields = saved.metadata_fields
     report.traits = client.traits
     _check_objects(client, schema, report)
     if schema is not None:
