@@ -432,12 +432,18 @@ def test_traits_persist_per_workspace_and_never_hold_the_key(tmp_path, monkeypat
 
 
 def test_a_schema_cache_brings_its_server_section_back(tmp_path, client):
+    client.traits.max_records = 200
     fetch_schema(client, cache=tmp_path / "schema.json")
     fresh = sandbox_client(Sandbox(twenty_version="1"), FakeClock(), traits_path=None)
     assert fresh.traits.rich_text_type is None
     loaded = fetch_schema(fresh, cache=tmp_path / "schema.json", refresh=False)
     assert loaded.server is not None and fresh.traits.custom_rule == "isCustom"
-    assert fresh.traits.target_model == "plain"
+    assert fresh.traits.target_model == "plain" and fresh.traits.max_records == 200
+    calibrated = sandbox_client(Sandbox(twenty_version="1"), FakeClock(), traits_path=None)
+    calibrated.traits.max_records = 60
+    calibrated.traits.throttle_style = "newest"  # learned after the cache was written
+    fetch_schema(calibrated, cache=tmp_path / "schema.json", refresh=False)
+    assert calibrated.traits.throttle_style == "newest" and calibrated.traits.max_records == 60
 
 
 def test_connect_keeps_sandbox_traits_per_release(monkeypatch):

@@ -109,6 +109,13 @@ class ServerTraits:
             if value is not None and value != {}:
                 setattr(self, item.name, value)
 
+    def fill(self, other: ServerTraits) -> None:
+        """Take the traits ``other`` knows and these do not (an older source, like a cache)."""
+        for item in fields(self):
+            mine = getattr(self, item.name)
+            if mine is None or mine == {}:
+                setattr(self, item.name, getattr(other, item.name))
+
     def differences(self, other: ServerTraits) -> list[str]:
         """Traits known on both sides that disagree, as ``name: mine -> other's`` lines."""
         found = []

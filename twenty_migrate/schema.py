@@ -519,7 +519,7 @@ def fetch_schema(
     if cache is not None and not refresh and Path(cache).exists():
         schema = WorkspaceSchema.load(cache)
         if schema.server is not None:
-            client.traits.update(schema.server)
+            client.traits.fill(schema.server)  # what the client learned since stays
         return schema
     nodes, field_types = fetch_metadata_nodes(client)
     schema = WorkspaceSchema.from_metadata(nodes, field_types=field_types, traits=client.traits)
