@@ -187,8 +187,9 @@ def doctor(
         report.key_works = False
         return report._fail(f"the key was refused by {url}", KEY_HELP)
     except APIConnectionError as exc:
+        cause = str(exc.__cause__ or "") or type(exc.__cause__ or exc).__name__
         return report._fail(
-            f"{url} could not be reached ({exc})",
+            f"{url} could not be reached ({cause})",
             "check TWENTY_API_URL (your workspace's API URL, e.g. https://api.twenty.com) "
             "and the network",
         )

@@ -284,7 +284,8 @@ class WorkspaceSchema:
 
         ``morph`` when ``taskTargets``/``noteTargets`` carry MORPH_RELATION fields
         (``targetPerson``, join column ``targetPersonId``); ``plain`` when they carry a
-        ``person`` relation (join column ``personId``).
+        ``person`` relation (join column ``personId``). The junction-object configuration
+        announced in Twenty #21263 has no published shape yet, so it is not recognised.
         """
         for holder_name in ("taskTargets", "noteTargets"):
             holder = self.objects.get(holder_name)
