@@ -463,3 +463,19 @@ def test_plan_describe_names_the_server_traits(client):
     fetch_schema(client)
     assert "server: cap=not calibrated" in plan.describe(server=client.traits)
     assert "server:" not in plan.describe()
+
+
+def test_a_morph_field_finds_its_own_target_among_the_morph_relations():
+    def relation(target: str) -> dict[str, Any]:
+        return {"type": "MANY_TO_ONE", "targetObjectMetadata": {"nameSingular": target}}
+
+    field = {
+        "name": "targetCompany",
+        "type": "MORPH_RELATION",
+        "settings": {"relationType": "MANY_TO_ONE", "joinColumnName": "targetCompanyId"},
+        "morphRelations": [relation("person"), relation("company")],
+    }
+    node = {"nameSingular": "noteTarget", "namePlural": "noteTargets", "fieldsList": [field]}
+    schema = WorkspaceSchema.from_metadata([node])
+    assert schema.object("noteTargets").relations == {"targetCompanyId": "company"}
+    assert schema.target_model == "morph"

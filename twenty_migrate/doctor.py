@@ -209,8 +209,8 @@ def doctor(
     finally:
         if not client.traits.metadata_fields:  # nothing new learned: keep what was known
             client.traits.metadata_fields = saved.metadata_fields
-    report.traits = client.traits
     _check_objects(client, schema, report)
+    report.traits = ServerTraits.from_dict(client.traits.to_dict())  # as found now
     if schema is not None:
         report.disagreements = [
             f"saved traits say {line}" for line in saved.differences(client.traits)

@@ -426,8 +426,13 @@ def _relation_of(raw: dict[str, Any]) -> dict[str, Any]:
     if isinstance(relation, dict):
         return relation
     morphs = [m for m in raw.get("morphRelations") or [] if isinstance(m, dict)]
+    name = str(raw.get("name") or "")
     for morph in morphs:
-        if (morph.get("sourceFieldMetadata") or {}).get("name") == raw.get("name"):
+        if (morph.get("sourceFieldMetadata") or {}).get("name") == name:
+            return morph
+    for morph in morphs:  # targetPerson -> person (Twenty names morph fields so)
+        target = str((morph.get("targetObjectMetadata") or {}).get("nameSingular") or "")
+        if target and name.lower().endswith(target.lower()):
             return morph
     return morphs[0] if len(morphs) == 1 else {}
 
