@@ -19,6 +19,15 @@ from twenty_migrate.sandbox import Sandbox
 from twenty_migrate.schema import WorkspaceSchema, fetch_schema
 
 
+@pytest.fixture(autouse=True, scope="session")
+def isolated_cache_dir(tmp_path_factory) -> Iterator[None]:
+    """Module-scoped fixtures build clients too: keep every server-traits file off the
+    user's cache folder (``clean_environ`` narrows it to each test's own folder)."""
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("TWENTY_MIGRATE_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+        yield
+
+
 @pytest.fixture(autouse=True)
 def clean_environ(tmp_path, monkeypatch) -> Iterator[None]:
     """Isolate every test from the developer's Twenty settings and runs directory."""
@@ -26,6 +35,8 @@ def clean_environ(tmp_path, monkeypatch) -> Iterator[None]:
         if name.startswith(("TWENTY_API_", "TWENTY_MIGRATE_")):
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("TWENTY_MIGRATE_RUNS_DIR", str(tmp_path / "runs"))
+    # Server traits are cached per base URL; the in-process sandboxes share one URL.
+    monkeypatch.setenv("TWENTY_MIGRATE_CACHE_DIR", str(tmp_path / "cache"))
     yield
 
 

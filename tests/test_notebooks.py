@@ -71,6 +71,7 @@ def executed(tmp_path_factory) -> dict[str, Executed]:
             if name.startswith(("TWENTY_API_", "TWENTY_MIGRATE_")):
                 env.delenv(name)
         env.setenv("TWENTY_MIGRATE_WORK", str(work))
+        env.setenv("TWENTY_MIGRATE_CACHE_DIR", str(work / "cache"))  # server traits, not ~
         # A roomier budget for the rehearsal workspace (client and sandbox agree on it), so
         # reading every object back does not wait out Twenty's 100 calls a minute.
         env.setenv("TWENTY_MIGRATE_LONG_LIMIT", "2000")

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from twenty_migrate.client import ClientStats, TwentyClient, connect
 from twenty_migrate.config import Settings
+from twenty_migrate.discovery import ServerTraits
+from twenty_migrate.doctor import DoctorReport, doctor
 from twenty_migrate.errors import (
     APIConnectionError,
     APIStatusError,
@@ -107,6 +109,7 @@ __all__ = [
     "ClientStats",
     "ConfigError",
     "ConflictError",
+    "DoctorReport",
     "FieldMap",
     "FieldSchema",
     "ImportFailed",
@@ -136,6 +139,7 @@ __all__ = [
     "RunJournal",
     "SchemaError",
     "ServerError",
+    "ServerTraits",
     "Settings",
     "SourceSpec",
     "TwentyAPIError",
@@ -148,6 +152,7 @@ __all__ = [
     "build_suite",
     "clean_frame",
     "connect",
+    "doctor",
     "existing_ref",
     "fetch_records",
     "fetch_schema",

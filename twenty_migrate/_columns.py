@@ -45,7 +45,7 @@ from twenty_migrate._scan import (
 )
 from twenty_migrate.errors import MappingError
 from twenty_migrate.payloads import MISSING
-from twenty_migrate.schema import COMPOSITE_SUBFIELDS, FieldSchema, ObjectSchema
+from twenty_migrate.schema import COMPOSITE_SUBFIELDS, RICH_TEXT_TYPES, FieldSchema, ObjectSchema
 
 if TYPE_CHECKING:
     from twenty_migrate.mapping import MappedFrame
@@ -220,7 +220,7 @@ def _column_check(
             return "not_in_options", f'Invalid value {inspect_js(value)} for field "{where}"'
 
         return source, all_ok
-    if ftype == "RICH_TEXT_V2":
+    if ftype in RICH_TEXT_TYPES:
         rich = (
             f'Invalid rich text v2 value {COMPOSITE_MARK} for field "{name}" - Should be an object'
         )

@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from .discovery import RICH_TEXT, RICH_TEXT_V2, rich_text_type_of
 from .schema import COMPOSITE_SUBFIELDS as WRITABLE_SUBFIELDS
 
 # [version-dependent] Newest Twenty types the JSON sub-fields of composites
@@ -53,17 +54,29 @@ def with_deleted(filter: Mapping[str, Any] | None) -> dict[str, Any]:
     return {"and": [dict(filter), WITH_DELETED]} if filter else dict(WITH_DELETED)
 
 
-def selection_for(object_meta: Mapping[str, Any], *, typed_json: bool) -> str:
+def selection_for(
+    object_meta: Mapping[str, Any], *, typed_json: bool, rich_text_type: str | None = None
+) -> str:
     """Every scalar, composite sub-field and MANY_TO_ONE join column of an object.
 
     Args:
         object_meta: The object's metadata JSON, with ``fields``.
         typed_json: Select typed sub-fields of composite JSON parts (newest Twenty).
+        rich_text_type: The server's writable rich-text type (None: told by the object's
+            own fields). Before release 1.20 a RICH_TEXT field is the legacy body, a
+            scalar; after, RICH_TEXT is the markdown/blocknote composite.
     """
+    metas = list(object_meta.get("fields") or [])
+    if rich_text_type is None:
+        rich_text_type = rich_text_type_of(str(meta.get("type")) for meta in metas)
+    legacy = RICH_TEXT if rich_text_type == RICH_TEXT_V2 else None
     parts: list[str] = []
-    for meta in object_meta.get("fields") or []:
+    for meta in metas:
         ftype, name = meta.get("type"), meta.get("name")
         if not name or not meta.get("isActive", True) or ftype in SKIPPED_TYPES:
+            continue
+        if ftype == legacy:
+            parts.append(name)
             continue
         if ftype in RELATION_TYPES:
             settings = meta.get("settings") or {}

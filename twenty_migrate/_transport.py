@@ -111,6 +111,8 @@ class Sender:
         self.limiter = limiter
         self.retry = retry
         self.stats = ClientStats()
+        self.on_throttle: Callable[[RateLimitError], None] | None = None
+        """Told of each throttle (the client records the server's throttle style)."""
         self._sleep = sleep
         self._http = httpx.Client(
             base_url=base_url,
@@ -168,6 +170,8 @@ class Sender:
                 # A throttled call was not applied: always safe to send again.
                 throttles += 1
                 self.stats.add(throttled=1)
+                if self.on_throttle is not None:
+                    self.on_throttle(exc)
                 delay = self.retry.delay(throttles, exc)
                 if delay is None:
                     self.stats.add(errors=1)

@@ -67,6 +67,15 @@ def _cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_doctor(args: argparse.Namespace) -> int:
+    from twenty_migrate.doctor import doctor
+
+    with _connect_from_env(args) as client:
+        report = doctor(client, schema_cache=args.schema)
+    print(report)
+    return report.exit_code
+
+
 def _schema_cache(args: argparse.Namespace) -> WorkspaceSchema | None:
     from twenty_migrate.schema import WorkspaceSchema
 
@@ -219,6 +228,10 @@ def build_parser() -> argparse.ArgumentParser:
     schema = add("schema", "show the workspace's objects and fields, or save them as JSON")
     schema.add_argument("-o", "--output", help="write the schema cache to this JSON file")
     schema.set_defaults(handler=_cmd_schema)
+
+    check = add("doctor", "check the key, what it may read, and which Twenty the server is")
+    check.add_argument("--schema", help="also compare this schema cache with the server")
+    check.set_defaults(handler=_cmd_doctor)
 
     validate = add(
         "validate", "check a migration's files against the workspace, row by row, sending nothing"

@@ -33,11 +33,12 @@ from . import _graphql as gql
 from ._graphql import pascal_case
 from ._transport import ClientStats, Sender
 from .config import Settings
-from .discovery import ServerTraits
+from .discovery import ServerTraits, throttle_style_of, traits_path_for
 from .errors import (
     APIStatusError,
     BadRequestError,
     InsecureTransportWarning,
+    RateLimitError,
     SchemaError,
     TwentyAPIError,
 )
@@ -98,6 +99,10 @@ class TwentyClient:
         clock: Monotonic clock for the limiter.
         sleep: How to wait (tests pass a fake that advances their clock).
         max_connections: Connection pool size (one per worker thread is enough).
+        traits_path: The file keeping what is learned of this server (cap, throttle style,
+            metadata shape). Default: one file per base URL under
+            ``TWENTY_MIGRATE_CACHE_DIR`` (the user's cache folder when unset); None keeps
+            the traits in memory only.
 
     Raises:
         ConfigError: No API key or base URL, or a malformed one.
@@ -124,6 +129,7 @@ class TwentyClient:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         max_connections: int = 32,
+        traits_path: str | os.PathLike[str] | None | _Unset = _FROM_SETTINGS,
     ) -> None:
         settings = Settings.from_env(env_file, base_url=base_url, api_key=api_key, timeout=timeout)
         self.base_url, api_key = settings.require_connection()
@@ -149,11 +155,14 @@ class TwentyClient:
             sleep=sleep,
             max_connections=max_connections,
         )
+        self._sender.on_throttle = self._note_throttle
         self.sandbox: Sandbox | None = None
-        self.traits = ServerTraits()
-        """What has been learned about this server (cap, throttle style, metadata shape)."""
-        self.traits_path: Path | None = None
+        if isinstance(traits_path, _Unset):
+            traits_path = traits_path_for(self.base_url)
+        self.traits_path: Path | None = Path(traits_path) if traits_path is not None else None
         """Where :meth:`remember_traits` keeps the traits (None: kept in memory only)."""
+        self.traits = self._saved_traits()
+        """What has been learned about this server (cap, throttle style, metadata shape)."""
         self._meta_lock = threading.Lock()
         self._objects: dict[str, dict[str, Any]] | None = None
         self._typed_json = gql.TYPED_COMPOSITE_JSON_SUBFIELDS
@@ -179,7 +188,10 @@ class TwentyClient:
         return self._sender.stats
 
     def __repr__(self) -> str:
-        return f"TwentyClient(base_url={self.base_url!r}, api_key={self._sender.masked_key!r})"
+        return (
+            f"TwentyClient(base_url={self.base_url!r}, api_key={self._sender.masked_key!r}, "
+            f"server={self.traits.describe()!r})"
+        )
 
     __str__ = __repr__
 
@@ -196,7 +208,26 @@ class TwentyClient:
     def remember_traits(self) -> None:
         """Save :attr:`traits` (a calibrated cap, a throttle style) for later runs."""
         if self.traits_path is not None:
-            self.traits.save(self.traits_path)
+            try:
+                self.traits.save(self.traits_path)
+            except OSError as exc:  # a read-only cache folder must not stop a migration
+                logger.warning("Could not save the server traits to %s: %s", self.traits_path, exc)
+
+    def use_traits_path(self, path: str | os.PathLike[str] | None) -> None:
+        """Keep the traits in ``path`` from now on, taking what that file already knows."""
+        self.traits_path = Path(path) if path is not None else None
+        self.traits = self._saved_traits()
+
+    def _saved_traits(self) -> ServerTraits:
+        return ServerTraits.load(self.traits_path) if self.traits_path else ServerTraits()
+
+    def _note_throttle(self, error: RateLimitError) -> None:
+        """Record the throttle style the first refusal shows (and any later change)."""
+        headers = error.response.headers if error.response is not None else None
+        style = throttle_style_of(error.status_code, error.code, headers)
+        if self.traits.throttle_style != style:
+            self.traits.throttle_style = style
+            self.remember_traits()
 
     # ------------------------------------------------------------ low-level calls
 
@@ -333,7 +364,11 @@ class TwentyClient:
         ONE_TO_MANY relations and the search vector are left out; MANY_TO_ONE relations
         appear as their join column (``companyId``).
         """
-        return gql.selection_for(self.object_metadata(object_name), typed_json=self._typed_json)
+        return gql.selection_for(
+            self.object_metadata(object_name),
+            typed_json=self._typed_json,
+            rich_text_type=self.traits.rich_text_type,
+        )
 
     # ------------------------------------------------------------ records
 
@@ -534,6 +569,8 @@ def connect(*, sandbox_db: str | os.PathLike[str] | None = None, **overrides: An
     client = TwentyClient(
         base_url=sandbox.base_url, api_key=sandbox.api_key, transport=sandbox.transport(), **kwargs
     )
+    if "traits_path" not in kwargs:  # sandboxes of different releases share one URL
+        client.use_traits_path(traits_path_for(sandbox.base_url, variant=sandbox.profile.name))
     client.sandbox = sandbox
     print(_SANDBOX_BANNER, file=sys.stderr)
     return client

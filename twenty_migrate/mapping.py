@@ -49,7 +49,7 @@ import pandas as pd
 from twenty_migrate import composites as cp
 from twenty_migrate import convert as cv
 from twenty_migrate.errors import MappingError
-from twenty_migrate.schema import COMPOSITE_SUBFIELDS, FieldSchema, ObjectSchema
+from twenty_migrate.schema import COMPOSITE_SUBFIELDS, RICH_TEXT_TYPES, FieldSchema, ObjectSchema
 from twenty_migrate.values import canonical_email, is_valid_email
 
 if TYPE_CHECKING:
@@ -72,6 +72,7 @@ DEFAULT_SUBFIELD = {
     "LINKS": "primaryLinkUrl",
     "CURRENCY": "amountMicros",
     "RICH_TEXT_V2": "markdown",
+    "RICH_TEXT": "markdown",  # the writable body's name since release 1.20
     "ACTOR": "source",
 }
 _SPEC_KEYS = {
@@ -451,7 +452,7 @@ def _scalar(
 ) -> pd.Series[Any]:
     assert target.field is not None
     ftype, source, path = target.field.type, target.source, target.out
-    if ftype == "RICH_TEXT_V2":
+    if ftype in RICH_TEXT_TYPES:
         return cv.markdown(ctx, source) if target.sub == "markdown" else cv.text(ctx, source)
     if ftype == "ADDRESS":
         if target.sub in ("addressLat", "addressLng"):

@@ -387,8 +387,11 @@ def _label(name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name).capitalize()
 
 
-def _type_for(sub: str) -> str | None:
-    return next((t for t, subs in COMPOSITE_SUBFIELDS.items() if sub in subs), None)
+def _type_for(sub: str, schema: WorkspaceSchema) -> str | None:
+    found = next((t for t, subs in COMPOSITE_SUBFIELDS.items() if sub in subs), None)
+    if found == "RICH_TEXT_V2":  # the body: RICH_TEXT_V2 or RICH_TEXT, as the server names it
+        return schema.rich_text_type or found
+    return found
 
 
 def _label_map(spec: Any) -> dict[str, Any] | None:
@@ -506,7 +509,7 @@ class _Checker:
             for label, value in labels.items():  # the first label names the option
                 if value is not None:
                     values.setdefault(str(value), str(label))
-            guess = _type_for(sub) if sub else ("SELECT" if values else "TEXT")
+            guess = _type_for(sub, self.schema) if sub else ("SELECT" if values else "TEXT")
             self.need_field(obj, name, guess or "TEXT", values)
 
     def check_frame(self, obj: str, frame: pd.DataFrame) -> None:
@@ -524,7 +527,8 @@ class _Checker:
                     obj, name, known.type, {str(v): str(v) for v in sorted(map(str, found))}
                 )
             elif not (obj in self.schema.objects and column in self.schema.objects[obj].relations):
-                self.need_field(obj, name, _type_for(sub) or "TEXT" if sub else "TEXT", {})
+                guess = _type_for(sub, self.schema) if sub else None
+                self.need_field(obj, name, guess or "TEXT", {})
 
 
 def _options_of(options: Sequence[str] | Mapping[str, str]) -> list[tuple[str, str]]:

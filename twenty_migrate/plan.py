@@ -34,7 +34,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol, TypeAlias
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeAlias
 
 import pandas as pd
 
@@ -50,6 +50,9 @@ from .payloads import (
     to_json_value,
     unflatten,
 )
+
+if TYPE_CHECKING:
+    from .discovery import ServerTraits
 
 __all__ = [
     "DEFAULT_BATCH_SIZE",
@@ -612,8 +615,12 @@ class ImportPlan:
             calls_before += calls
         return pd.DataFrame(records, columns=["object", "rows", "calls", "upsert", "est_seconds"])
 
-    def describe(self, rate_limit: RateBudget | None = None) -> str:
+    def describe(
+        self, rate_limit: RateBudget | None = None, *, server: ServerTraits | None = None
+    ) -> str:
         """Plain text: rows, calls and estimated duration per object, then the total.
+
+        ``server`` (``client.traits``) adds a line naming what is known of the server.
 
         Example:
             >>> print(plan.describe())
@@ -648,6 +655,8 @@ class ImportPlan:
             f"under a budget of {rule} (burst first, then the sustained rate; network time "
             "not included)"
         )
+        if server is not None:
+            lines.append(f"  server: {server.describe()}")
         return "\n".join(lines)
 
     def dry_run(self, rate_limit: RateBudget | None = None) -> str:

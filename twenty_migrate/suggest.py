@@ -112,7 +112,8 @@ _NOT_FIELDS = frozenset(
 )
 _COUNTRY_HEADERS = {"country", "mailingcountry", "billingcountry", "countrycode", "land", "pays"}
 _PHONE_LIKE = re.compile(r"^\s*(?:\+|00)?[\d\s().\-/]{7,}(?:\s*(?:x|ext\.?|#)\s*\d+)?\s*$", re.I)
-_SKIP_TYPES = frozenset({"ACTOR", "POSITION", "UUID", "RICH_TEXT", "TS_VECTOR", "FILES"})
+# The legacy RICH_TEXT body is not writable, so is_writable already leaves it out.
+_SKIP_TYPES = frozenset({"ACTOR", "POSITION", "UUID", "TS_VECTOR", "FILES"})
 _HANDLE_PREFIX = {
     ("person", "linkedinLink"): "https://www.linkedin.com/in/",
     ("company", "linkedinLink"): "https://www.linkedin.com/company/",

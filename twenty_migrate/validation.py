@@ -127,6 +127,7 @@ _DESCRIBE = {
     "LINKS": "a link",
     "CURRENCY": "an amount in an ISO 4217 currency",
     "RICH_TEXT_V2": "markdown or a BlockNote document",
+    "RICH_TEXT": "markdown or a BlockNote document",
     "ACTOR": "a source Twenty knows",
 }
 
