@@ -11,6 +11,7 @@ import httpx
 import pytest
 from conftest import FakeClock, sandbox_client
 
+from twenty_migrate import _verify_reads
 from twenty_migrate.client import TwentyClient
 from twenty_migrate.demo import add_sample_members, sample_spec
 from twenty_migrate.importer import Importer
@@ -137,6 +138,14 @@ def test_a_server_refusing_a_large_page_gets_sixty(clock, tmp_path):
         frame = relation_coverage(client, objects="companies")
     assert refused and frame["total"].tolist() == [len(created)]
     assert frame.attrs["calls"] == 1 + 2  # the refused probe, then two pages of 60
+
+
+def test_counts_split_long_id_lists_and_agree(sample_run, monkeypatch):
+    whole = verify_run(sample_run.client, sample_run.journal, schema=sample_run.prepared.schema)
+    monkeypatch.setattr(_verify_reads, "COUNT_CHUNK", 500)
+    split = verify_run(sample_run.client, sample_run.journal, schema=sample_run.prepared.schema)
+    assert split.reconciliation.values.tolist() == whole.reconciliation.values.tolist()
+    assert split.coverage.values.tolist() == whole.coverage.values.tolist()
 
 
 def test_counting_finds_a_record_gone_and_ignores_records_from_before(sample_run):

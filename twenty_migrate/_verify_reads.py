@@ -29,6 +29,9 @@ if TYPE_CHECKING:
 #: ``min(first, cap)`` or refuses a larger ``first`` (twenty-api.md §8.1): the sandbox
 #: serves the cap, and a refusal falls back to 60, the size every release takes.
 PROBE_PAGE_SIZE = 10_000
+#: Ids per counting filter: Postgres binds each id of an ``in`` filter as one parameter
+#: (at most 65,535 per statement) and the request body grows by ~40 bytes per id.
+COUNT_CHUNK = 5_000
 
 
 @dataclass
@@ -193,7 +196,7 @@ def read_object(
     cap = reader.page_size
     remaining_pages = math.ceil(first.total / cap) - 1
     by_id_calls = math.ceil(len(run_ids) / cap) + incomplete_cost
-    count_calls = 1 + len(joins) + incomplete_cost
+    count_calls = math.ceil(len(run_ids) / COUNT_CHUNK) * (1 + len(joins)) + incomplete_cost
     cheapest = min(remaining_pages, by_id_calls, count_calls)
     if cheapest == remaining_pages:
         return _from_records(facts, reader.rest_of(plural, fields, None, first), run_ids, joins)
@@ -201,10 +204,16 @@ def read_object(
         facts = _from_records(facts, reader.by_ids(plural, fields, run_ids), run_ids, joins)
         facts.records = None  # only the run's records were read
         return facts
-    of_run = {"id": {"in": list(run_ids)}}
-    facts.in_run = facts.total = reader.count(plural, of_run)
-    for join in joins:
-        facts.linked[join] = reader.count(plural, {"and": [of_run, {join: {"is": "NOT_NULL"}}]})
+    facts.in_run = facts.total = 0
+    facts.linked = dict.fromkeys(joins, 0)
+    for start in range(0, len(run_ids), COUNT_CHUNK):
+        of_run = {"id": {"in": list(run_ids[start : start + COUNT_CHUNK])}}
+        found = reader.count(plural, of_run)
+        facts.in_run += found
+        facts.total += found
+        for join in joins:
+            linked = {"and": [of_run, {join: {"is": "NOT_NULL"}}]}
+            facts.linked[join] += reader.count(plural, linked)
     return facts
 
 
