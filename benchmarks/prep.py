@@ -66,10 +66,10 @@ def write_people(path: Path, rows: int) -> None:
             copy += 1
 
 
-def sandbox_schema() -> WorkspaceSchema:
+def sandbox_schema(twenty_version: str | None = None) -> WorkspaceSchema:
     from twenty_migrate.client import TwentyClient
 
-    sandbox = Sandbox()
+    sandbox = Sandbox(twenty_version=twenty_version)
     with TwentyClient(
         base_url=sandbox.base_url,
         api_key=sandbox.api_key,
@@ -95,9 +95,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000, help="people rows")
     parser.add_argument("--keep", help="write (or reuse) the generated export at this path")
+    parser.add_argument(
+        "--twenty-version",
+        default=None,
+        help="the Twenty release whose schema to validate against (default the newest)",
+    )
     args = parser.parse_args(argv)
 
-    schema = sandbox_schema()
+    schema = sandbox_schema(args.twenty_version)
     mappings = sample_data_dir() / "mappings"
     people_map = FieldMap.load(mappings / "people.mapping.json")
     company_map = FieldMap.load(mappings / "companies.mapping.json")

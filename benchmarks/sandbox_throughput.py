@@ -56,11 +56,14 @@ def _pythonpath() -> str:
 
 
 @contextmanager
-def sandbox_process() -> Iterator[str]:
+def sandbox_process(twenty_version: str | None) -> Iterator[str]:
     """A sandbox server in its own process; yields its base URL."""
+    options = ["--port", "0", "--api-key", API_KEY, "--no-throttle"]
+    if twenty_version:
+        options += ["--twenty-version", twenty_version]
     code = (
         "from twenty_migrate.sandbox.server import run_from_args; raise SystemExit("
-        f"run_from_args(['--port', '0', '--api-key', {API_KEY!r}, '--no-throttle']))"
+        f"run_from_args({options!r}))"
     )
     process = subprocess.Popen(
         [sys.executable, "-c", code],
@@ -83,11 +86,11 @@ def sandbox_process() -> Iterator[str]:
 
 
 @contextmanager
-def sandbox_thread() -> Iterator[str]:
+def sandbox_thread(twenty_version: str | None) -> Iterator[str]:
     """A sandbox served from a thread of this process; yields its base URL."""
     from twenty_migrate.sandbox import Sandbox
 
-    sandbox = Sandbox(api_key=API_KEY, throttle=False)
+    sandbox = Sandbox(api_key=API_KEY, twenty_version=twenty_version, throttle=False)
     with sandbox.serve() as server:
         yield server.url
 
@@ -156,18 +159,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rest-records", type=int, default=None, help="default: --records")
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--in-thread", action="store_true", help="serve from this process")
+    parser.add_argument(
+        "--twenty-version",
+        default=None,
+        help="the Twenty release the sandbox behaves as (1, 1.18, 2.43...; default the newest)",
+    )
     args = parser.parse_args(argv)
     server = sandbox_thread if args.in_thread else sandbox_process
     rest_records = args.records if args.rest_records is None else args.rest_records
     if rest_records:
-        with server() as url:
+        with server(args.twenty_version) as url:
             seconds = run(url, send_rest, records=rest_records, clients=args.clients, tag="r")
         print(
             f"rest_batch records={rest_records} seconds={seconds:.2f} "
             f"records_per_second={rest_records / seconds:.0f}",
             flush=True,
         )
-    with server() as url:
+    with server(args.twenty_version) as url:
         seconds = run(url, send_graphql, records=args.records, clients=args.clients, tag="g")
     print(
         f"records={args.records} seconds={seconds:.2f} "

@@ -1,14 +1,23 @@
 """How close the importer gets to Twenty's rate ceiling, against the documented recipe.
 
-Serves the sandbox over loopback HTTP with scaled-down limits (long bucket 100 calls per
-10 s, short bucket 100 per 1 s) and 1 s latency per call, then:
+Serves the sandbox of one Twenty release (``--twenty-version``, the newest by default)
+over loopback HTTP with its rate limits (long bucket 100 calls per ``--long-window``
+seconds, 60 on Twenty and 10 here by default to keep the run short; short bucket 100 per
+1 s) and 1 s latency per call, then:
 
-1. imports ``--rows`` people with :class:`~twenty_migrate.importer.Importer` through a
-   :class:`~twenty_migrate.client.TwentyClient` told the same limits;
-2. against a fresh sandbox, sends ``--baseline-rows`` people the way Twenty's docs suggest:
-   one batch call at a time, a pause of ``window / limit`` between calls, back off on 429.
+1. imports people with :class:`~twenty_migrate.importer.Importer` through a
+   :class:`~twenty_migrate.client.TwentyClient` told the rate budget but never the
+   per-call cap (it must find it out; until it does it sends 60 per call);
+2. against a fresh sandbox, sends people the way Twenty's docs suggest: one batch call of
+   60 (the docs' figure) at a time, a pause of ``window / limit`` between calls, back off
+   on 429.
 
-The ceiling is ``limit x batch size / window`` records per second (600/s here). Figures
+The ceiling is ``calls per second x the server's per-call cap`` records per second: the
+cap is the profile's ``QUERY_MAX_RECORDS`` (200 on 2.4x, 60 on 1.x; ``--max-records``
+overrides it on the server), so a client that sends fewer records per call than the
+server takes scores below 1. Each run lasts the free burst plus ``--windows`` long windows
+at the ceiling (``--rows`` and ``--baseline-rows`` by default), and is stopped after
+``--windows`` + 1 windows whatever it reached. Figures
 are read from the sandbox's request log (the sandbox runs in a subprocess and hands its
 log back; ``--server thread`` keeps it in this process). The initial burst of ``limit``
 calls is free and would flatter everyone, so rates are taken over the steady state: from
@@ -19,7 +28,8 @@ write::
     B = the same for the baseline (its bucket never runs dry: from one window in)
     T = throttled calls / calls, counting calls after the first long window (importer)
 
-Run from the repository root: ``python benchmarks/throughput.py`` (about 1-2 minutes).
+Run from the repository root: ``python benchmarks/throughput.py`` (about 1-2 minutes;
+``--long-window 60``, Twenty's real window, about 6 minutes).
 The last line is ``ratio=R baseline=B throttled=T``; the target is R >= 0.95, T <= 0.01.
 """
 
@@ -32,6 +42,7 @@ import math
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -46,7 +57,12 @@ from twenty_migrate.client import TwentyClient  # noqa: E402
 from twenty_migrate.importer import Importer  # noqa: E402
 from twenty_migrate.plan import build_plan  # noqa: E402
 from twenty_migrate.ratelimit import RateLimit  # noqa: E402
-from twenty_migrate.sandbox import RequestRecord, Sandbox  # noqa: E402
+from twenty_migrate.sandbox import (  # noqa: E402
+    RequestRecord,
+    Sandbox,
+    TwentyProfile,
+    sandbox_profile,
+)
 
 API_KEY = "bench-key"
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,9 +70,13 @@ ROOT = Path(__file__).resolve().parents[1]
 # it serves until its stdin closes, then writes its request log as JSON.
 SERVER_CODE = """
 import dataclasses, json, sys
-from twenty_migrate.sandbox import Sandbox
+from twenty_migrate.sandbox import Sandbox, sandbox_profile
 options, log_path = json.loads(sys.argv[1]), sys.argv[2]
-sandbox = Sandbox(**options)
+profile = sandbox_profile(options.pop("twenty_version"))
+max_records = options.pop("max_records")
+if max_records:
+    profile = profile.replace(query_max_records=max_records)
+sandbox = Sandbox(profile=profile, **options)
 server = sandbox.serve()
 print(server.url, flush=True)
 sys.stdin.read()
@@ -66,6 +86,8 @@ with open(log_path, "w") as handle:
 """
 #: Root fields / REST paths that write records (everything else core is a read or lookup).
 WRITE_ROOTS = ("createPeople", "createPerson")
+#: Records per call in the documented recipe (Twenty's docs: 60 records per batch call).
+BASELINE_BATCH = 60
 
 
 @dataclass
@@ -113,15 +135,26 @@ def sandbox_options(args: argparse.Namespace) -> dict[str, object]:
         "long_limit": args.long_limit,
         "long_ttl_ms": int(args.long_window * 1000),
         "latency_ms": args.latency_ms,
-        "throttle_style": args.throttle_style,
+        "twenty_version": args.twenty_version,
+        "max_records": args.max_records,
     }
+
+
+def server_profile(args: argparse.Namespace) -> TwentyProfile:
+    """The profile the sandbox serves (with ``--max-records`` as its cap when given)."""
+    profile = sandbox_profile(args.twenty_version)
+    if args.max_records:
+        profile = profile.replace(query_max_records=args.max_records)
+    return profile
 
 
 @contextlib.contextmanager
 def served(args: argparse.Namespace, log: list[RequestRecord]) -> Iterator[str]:
     """A fresh sandbox over loopback HTTP; yields its URL, fills ``log`` when done."""
     if args.server == "thread":
-        sandbox = Sandbox(**sandbox_options(args))  # type: ignore[arg-type]
+        options = sandbox_options(args)
+        del options["twenty_version"], options["max_records"]
+        sandbox = Sandbox(profile=server_profile(args), **options)  # type: ignore[arg-type]
         with sandbox.serve() as server:
             yield server.url
         log.extend(sandbox.requests)
@@ -225,17 +258,22 @@ def run_importer(args: argparse.Namespace, runs_dir: Path) -> tuple[Measure, dic
         )
         with client:
             client.object_names("people")  # metadata: not throttled, not part of the figure
-            plan = build_plan(
-                people(args.rows, "imp"), "people", key="emails.primaryEmail", batch_size=60
-            )
+            # The plan's default batch size: the importer is not told the server's cap.
+            plan = build_plan(people(args.rows, "imp"), "people", key="emails.primaryEmail")
             kwargs = {"max_in_flight": args.in_flight} if args.in_flight else {}
             importer = Importer(client, runs_dir=runs_dir, progress=None, **kwargs)
+            stopper = threading.Timer(args.max_seconds, importer.request_stop)
+            stopper.start()
             began = time.monotonic()
-            result = importer.run(plan)
+            try:
+                result = importer.run(plan)
+            finally:
+                stopper.cancel()
             wall = time.monotonic() - began
             print(f"importer: {result.summary()}", flush=True)
+            landed = result.created + result.updated
             stats = client.stats.snapshot()
-    return measure(log, args.rows, wall, args), stats
+    return measure(log, landed, wall, args), stats
 
 
 def run_baseline(args: argparse.Namespace) -> Measure:
@@ -251,6 +289,7 @@ def run_baseline(args: argparse.Namespace) -> Measure:
         }
         for r in frame.to_dict("records")
     ]
+    deadline = time.monotonic() + args.max_seconds
     with (
         served(args, log) as url,
         httpx.Client(
@@ -258,19 +297,24 @@ def run_baseline(args: argparse.Namespace) -> Measure:
         ) as http,
     ):
         began = time.monotonic()
-        for start in range(0, len(records), 60):
+        sent = 0
+        for start in range(0, len(records), BASELINE_BATCH):
+            if time.monotonic() > deadline:
+                break
             backoff = pause
+            batch = records[start : start + BASELINE_BATCH]
             while True:
-                response = http.post("/rest/batch/people", json=records[start : start + 60])
+                response = http.post("/rest/batch/people", json=batch)
                 if response.status_code != 429:
                     response.raise_for_status()
                     break
                 retry_after = response.headers.get("Retry-After")
                 time.sleep(float(retry_after) if retry_after else backoff)
                 backoff = min(backoff * 2, args.long_window)
+            sent += len(batch)
             time.sleep(pause)
         wall = time.monotonic() - began
-    return measure(log, args.baseline_rows, wall, args)
+    return measure(log, sent, wall, args)
 
 
 def describe(name: str, m: Measure, ceiling: float) -> str:
@@ -288,17 +332,23 @@ def describe(name: str, m: Measure, ceiling: float) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add = parser.add_argument
-    add("--rows", type=int, default=24000, help="people for the importer (default %(default)s)")
-    add("--baseline-rows", type=int, default=1800, help="people for the baseline")
+    add(
+        "--twenty-version",
+        default=None,
+        help="the Twenty release the sandbox behaves as (1, 1.18, 2.43...; default the newest)",
+    )
+    add("--max-records", type=int, default=None, help="override the server's per-call cap")
+    add("--rows", type=int, default=None, help="people for the importer (default: --windows)")
+    add("--baseline-rows", type=int, default=None, help="people for the baseline")
+    add("--windows", type=float, default=2.0, help="long windows of steady state to measure")
     add("--latency-ms", type=float, default=1000.0, help="sandbox latency per call")
     add("--long-limit", type=int, default=100)
-    add("--long-window", type=float, default=10.0, help="seconds")
+    add("--long-window", type=float, default=10.0, help="seconds (Twenty's real window: 60)")
     add("--short-limit", type=int, default=100)
     add("--short-window", type=float, default=1.0, help="seconds")
     add("--jitter", type=float, default=None, help="client RateLimit jitter guard, seconds")
     add("--group", type=int, default=None, help="client RateLimit group size")
     add("--in-flight", type=int, default=None, help="importer max_in_flight (default: its own)")
-    add("--throttle-style", choices=("common", "newest"), default="common")
     add(
         "--server",
         choices=("process", "thread"),
@@ -308,12 +358,23 @@ def main(argv: list[str] | None = None) -> int:
     add("--skip-baseline", action="store_true")
     args = parser.parse_args(argv)
 
+    profile = server_profile(args)
+    cap = profile.query_max_records
     calls_per_s = min(args.long_limit / args.long_window, args.short_limit / args.short_window)
-    ceiling = calls_per_s * 60
+    ceiling = calls_per_s * cap
+    # Enough rows for the free burst and --windows windows at the ceiling; the run stops
+    # a window later whatever it reached (a slow client must not run for ever).
+    if args.rows is None:
+        args.rows = math.ceil(args.long_limit * (1 + args.windows) * cap)
+    if args.baseline_rows is None:
+        per_call_s = args.latency_ms / 1000 + args.long_window / args.long_limit
+        args.baseline_rows = math.ceil((1 + args.windows) * args.long_window / per_call_s) * 60
+    args.max_seconds = (args.windows + 1) * args.long_window
     print(
-        f"sandbox: long {args.long_limit}/{args.long_window:g}s, short "
-        f"{args.short_limit}/{args.short_window:g}s, latency {args.latency_ms:g} ms, "
-        f"style {args.throttle_style}; ceiling {ceiling:.0f} records/s",
+        f"sandbox: {profile} (cap {cap} per call), long {args.long_limit}/"
+        f"{args.long_window:g}s, short {args.short_limit}/{args.short_window:g}s, latency "
+        f"{args.latency_ms:g} ms, throttle {profile.throttle_style}; ceiling {ceiling:.0f} "
+        f"records/s; {args.rows} rows, each run stopped after {args.max_seconds:g} s",
         flush=True,
     )
     with tempfile.TemporaryDirectory(prefix="twenty-bench-") as tmp:

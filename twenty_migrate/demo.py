@@ -18,13 +18,7 @@ from typing import TYPE_CHECKING, TextIO
 import pandas as pd
 
 from twenty_migrate.client import TwentyClient
-from twenty_migrate.export import (
-    reconcile,
-    relation_coverage,
-    write_fixme,
-    write_log,
-    write_summary,
-)
+from twenty_migrate.export import verify_run, write_fixme, write_log, write_summary
 from twenty_migrate.importer import Importer
 from twenty_migrate.journal import RunJournal
 from twenty_migrate.outcomes import ImportResult
@@ -102,13 +96,13 @@ def show_test_batch(client: TwentyClient, result: ImportResult, out: TextIO) -> 
             print(f"    {object_name} {record['id']}: {label!r}", file=out)
 
 
-def show_reconciliation(client: TwentyClient, journal: RunJournal, out: TextIO) -> bool:
-    """Compare Twenty's records with the journal: every landed row present exactly once.
+def show_reconciliation(checks: pd.DataFrame, out: TextIO) -> bool:
+    """Print :func:`~twenty_migrate.verify.reconcile`'s checks: every landed row present
+    exactly once.
 
     The demo's sandbox starts empty, so Twenty must hold exactly the landed records: none
     missing, none twice, and no other record of the object.
     """
-    checks = reconcile(client, journal)
     ok = True
     for check in checks.to_dict("records"):
         matches = bool(check["reconciled"]) and check["in_workspace"] == check["in_twenty"]
@@ -126,12 +120,8 @@ def show_reconciliation(client: TwentyClient, journal: RunJournal, out: TextIO) 
 COVERAGE_CHECKS = (("people", "companyId"), ("opportunities", "companyId"))
 
 
-def show_relation_coverage(
-    client: TwentyClient, journal: RunJournal, schema: WorkspaceSchema, out: TextIO
-) -> None:
+def show_relation_coverage(coverage: pd.DataFrame, out: TextIO) -> None:
     """How many imported records point to a parent: people and deals to their companies."""
-    objects = [name for name, _ in COVERAGE_CHECKS]
-    coverage = relation_coverage(client, journal, objects=objects, schema=schema)
     coverage = coverage.set_index(["object", "column"])
     for object_name, column in COVERAGE_CHECKS:
         if (object_name, column) not in coverage.index:
@@ -139,6 +129,23 @@ def show_relation_coverage(
         linked, total = coverage.loc[(object_name, column), ["linked", "total"]]
         if total:
             print(f"  {object_name}.{column}: {linked} of {total} linked", file=out)
+
+
+def show_verification(
+    client: TwentyClient, journal: RunJournal, schema: WorkspaceSchema, out: TextIO
+) -> bool:
+    """Reconcile the run and report its links, in one pass; True when it reconciled."""
+    objects = [name for name, _ in COVERAGE_CHECKS]
+    check = verify_run(client, journal, objects=objects, schema=schema)
+    reconciled = show_reconciliation(check.reconciliation, out)
+    show_relation_coverage(check.coverage, out)
+    records = int(check.reconciliation["landed"].sum())
+    print(
+        f"  verification: {check.calls} calls for {records} landed records"
+        f" ({check.page_size} per call)",
+        file=out,
+    )
+    return reconciled
 
 
 def run_demo(
@@ -188,8 +195,7 @@ def run_demo(
             print(result.summary(), file=out)
             print("4. Verifying what Twenty stored against the run journal", file=out)
             journal = RunJournal.open(importer.runs_dir, result.run_id)
-            reconciled = show_reconciliation(client, journal, out)
-            show_relation_coverage(client, journal, prepared.schema, out)
+            reconciled = show_verification(client, journal, prepared.schema, out)
             directory = journal.path.parent
             write_log(journal, directory / "rows.csv")
             write_fixme(journal, directory / "fixme.csv")

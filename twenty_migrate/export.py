@@ -11,7 +11,8 @@ Everything here starts from one of two sources of truth: the workspace itself
 * :func:`run_summary` / :func:`write_summary` give counts, duration, calls and the most
   common failure messages;
 * :func:`reconcile` checks that every record a run landed is in Twenty, once, and
-  :func:`relation_coverage` counts the records that carry each of their links (both in
+  :func:`relation_coverage` counts the records that carry each of their links, and
+  :func:`verify_run` does both in one pass and says how many calls it spent (all in
   :mod:`twenty_migrate.verify`, re-exported here);
 * :func:`rollback` deletes exactly the records a run created and records what it did in the
   same journal, so a second rollback never repeats work.
@@ -44,7 +45,14 @@ from .journal import RunJournal
 from .payloads import flatten
 from .rollbacks import RollbackResult, RunRef, open_run, rollback, rollback_history, rollback_states
 from .runs import ROW_COLUMNS
-from .verify import COVERAGE_COLUMNS, RECONCILE_COLUMNS, reconcile, relation_coverage
+from .verify import (
+    COVERAGE_COLUMNS,
+    RECONCILE_COLUMNS,
+    Verification,
+    reconcile,
+    relation_coverage,
+    verify_run,
+)
 
 if TYPE_CHECKING:
     from .client import TwentyClient
@@ -53,6 +61,7 @@ __all__ = [
     "COVERAGE_COLUMNS",
     "RECONCILE_COLUMNS",
     "RollbackResult",
+    "Verification",
     "fetch_records",
     "fixme_frame",
     "format_summary",
@@ -65,6 +74,7 @@ __all__ = [
     "restore_formulas",
     "rollback",
     "run_summary",
+    "verify_run",
     "write_fixme",
     "write_frame",
     "write_log",

@@ -1,17 +1,23 @@
-"""Check a migration against the workspace: :func:`reconcile` and :func:`relation_coverage`.
+"""Check a migration against the workspace: :func:`verify_run`, :func:`reconcile` and
+:func:`relation_coverage`.
 
-Both read Twenty through the client and the run journals through :func:`~twenty_migrate.
-rollbacks.open_run`; they write nothing.
+They read Twenty through the client and the run journals through :func:`~twenty_migrate.
+rollbacks.open_run`; they write nothing. One pass serves both checks and reads as little
+as the server allows: ids and join columns only, at the server's per-call cap, counting
+instead of reading where that is cheaper (:mod:`twenty_migrate._verify_reads`). Each result
+says how many calls it spent.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from ._verify_reads import ObjectFacts, PageReader, linked_owners, read_object
 from .journal import RunJournal
 from .rollbacks import RunRef, open_run
 
@@ -19,7 +25,14 @@ if TYPE_CHECKING:
     from .client import TwentyClient
     from .schema import WorkspaceSchema
 
-__all__ = ["COVERAGE_COLUMNS", "RECONCILE_COLUMNS", "reconcile", "relation_coverage"]
+__all__ = [
+    "COVERAGE_COLUMNS",
+    "RECONCILE_COLUMNS",
+    "Verification",
+    "reconcile",
+    "relation_coverage",
+    "verify_run",
+]
 
 #: Columns of :func:`reconcile`.
 RECONCILE_COLUMNS = [
@@ -37,8 +50,49 @@ RECONCILE_COLUMNS = [
 COVERAGE_COLUMNS = ["object", "column", "linked", "total"]
 #: Row statuses whose record is in Twenty (``unchanged``: landed by an earlier run).
 LANDED_STATUSES = ("created", "updated", "unchanged")
-#: Ids per lookup call (Twenty's QUERY_MAX_RECORDS, 60 on every version).
-_LOOKUP_CHUNK = 60
+
+
+@dataclass
+class Verification:
+    """What :func:`verify_run` found, and what it cost.
+
+    Attributes:
+        reconciliation: :func:`reconcile`'s frame.
+        coverage: :func:`relation_coverage`'s frame.
+        calls: API calls verification spent (each one root field, so one rate-limit token).
+        page_size: Records per call it read at (the server's cap once learned).
+    """
+
+    reconciliation: pd.DataFrame
+    coverage: pd.DataFrame
+    calls: int
+    page_size: int
+
+    @property
+    def reconciled(self) -> bool:
+        """Every object reconciled: nothing missing, pending or duplicated."""
+        return bool(self.reconciliation["reconciled"].all())
+
+    def summary(self) -> str:
+        """A few lines: the verdict per object and the calls spent."""
+        records = int(self.reconciliation["landed"].sum())
+        lines = [
+            f"Verification: {'reconciled' if self.reconciled else 'NOT reconciled'}; "
+            f"{self.calls} calls for {records} records ({self.page_size} per call)"
+        ]
+        for check in self.reconciliation.to_dict("records"):
+            lines.append(
+                f"  {check['object']}: {check['in_twenty']} of {check['landed']} landed in "
+                f"Twenty, {check['missing']} missing, {check['pending']} pending; "
+                f"{check['in_workspace']} in the workspace"
+            )
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return (
+            f"Verification(reconciled={self.reconciled}, objects={len(self.reconciliation)}, "
+            f"calls={self.calls}, page_size={self.page_size})"
+        )
 
 
 # --------------------------------------------------------------------------- verifying
@@ -63,11 +117,43 @@ def _landed_ids(rows: pd.DataFrame, object_name: str) -> list[str]:
     return [str(i) for i in dict.fromkeys(mine["twenty_id"].dropna())]
 
 
-def _count_records(client: TwentyClient, object_name: str) -> int:
-    """Every record of the object in the workspace (soft-deleted ones aside), in one call."""
-    _, plural = client.object_names(object_name)
-    data = client.graphql(f"query CountRecords {{ {plural}(first: 1) {{ totalCount }} }}")
-    return int((data.get(plural) or {}).get("totalCount") or 0)
+def verify_run(
+    client: TwentyClient,
+    journal: RunRef | Sequence[RunRef],
+    *,
+    objects: str | Sequence[str] | None = None,
+    runs_dir: str | os.PathLike[str] | None = None,
+    schema: WorkspaceSchema | None = None,
+) -> Verification:
+    """Reconcile a run and measure its relation coverage in one pass.
+
+    Each object of the run is read once, as cheaply as the server allows: its first page
+    (ids and join columns, at the server's per-call cap) gives the workspace count and, on
+    a small object, everything; past it, the cheapest of the remaining pages, the run's
+    records by id, or counts filtered by the run's ids.
+
+    Args:
+        client: A connected client.
+        journal: A run (journal, run id or directory) or several, such as an import and
+            the run of its fixes.
+        objects: Coverage of only these objects of the run (reconciliation covers all).
+        runs_dir: Where runs live when ``journal`` names runs by id.
+        schema: The workspace schema (fetched when None).
+
+    Returns:
+        A :class:`Verification`: ``reconciliation`` (as :func:`reconcile`), ``coverage``
+        (as :func:`relation_coverage`) and ``calls`` spent.
+
+    Example:
+        >>> check = verify_run(client, result.run_id)
+        >>> check.reconciled, check.calls
+        (True, 16)
+    """
+    from .schema import fetch_schema
+
+    schema = schema or fetch_schema(client)
+    rows = _rows_of(journal, runs_dir)
+    return _verify(client, rows, _names(objects), schema)
 
 
 def reconcile(
@@ -78,9 +164,11 @@ def reconcile(
 ) -> pd.DataFrame:
     """Compare what Twenty holds with what a run's journal says landed, object by object.
 
-    Only the records of the run are looked up, by their ids (60 per call), so a workspace
-    that held records before the migration reconciles too; ``in_workspace`` counts every
-    record of the object (one call), for a check that nothing else is there.
+    Only the run's records are looked for, by id, so a workspace that held records before
+    the migration reconciles too; ``in_workspace`` counts every record of the object, for
+    a check that nothing else is there. Reads ids only, at the server's per-call cap (a
+    small object costs one call); ``frame.attrs["calls"]`` says how many calls it spent.
+    :func:`verify_run` also measures relation coverage in the same pass.
 
     Args:
         client: A connected client.
@@ -92,8 +180,10 @@ def reconcile(
         One row per object of the run: ``landed`` (distinct records the journal says were
         created, updated or found unchanged), ``failed`` and ``pending`` (rows),
         ``in_twenty`` (landed records Twenty holds), ``missing`` (landed but not in Twenty,
-        or soft-deleted since), ``duplicated`` (records Twenty returned more than once),
-        ``in_workspace`` and ``reconciled`` (nothing missing, pending or duplicated).
+        or soft-deleted since), ``duplicated`` (records Twenty returned more than once;
+        counted when records are read, and ids being Twenty's primary keys only a faulty
+        server shows any), ``in_workspace`` and ``reconciled`` (nothing missing, pending or
+        duplicated).
 
     Example:
         >>> checks = reconcile(client, result.run_id)
@@ -101,29 +191,10 @@ def reconcile(
         True
     """
     rows = _rows_of(journal, runs_dir)
-    records: list[dict[str, Any]] = []
-    for object_name in dict.fromkeys(str(o) for o in rows["object"]):
-        statuses = rows.loc[rows["object"] == object_name, "status"]
-        landed = _landed_ids(rows, object_name)
-        found = [
-            str(record["id"])
-            for record in client.find_by_ids(object_name, landed, with_deleted=False)
-        ]
-        held = set(found) & set(landed)
-        record: dict[str, Any] = {
-            "object": object_name,
-            "landed": len(landed),
-            "failed": int((statuses == "failed").sum()),
-            "pending": int((statuses == "pending").sum()),
-            "in_twenty": len(held),
-            "missing": len(landed) - len(held),
-            "duplicated": len(found) - len(set(found)),
-            "in_workspace": _count_records(client, object_name),
-        }
-        record["reconciled"] = not (record["missing"] or record["pending"] or record["duplicated"])
-        records.append(record)
-    frame = pd.DataFrame(records, columns=RECONCILE_COLUMNS)
-    return frame.astype({"reconciled": bool})
+    found = _verify(client, rows, [], None)
+    frame = found.reconciliation
+    frame.attrs["calls"] = found.calls
+    return frame
 
 
 def relation_coverage(
@@ -139,12 +210,13 @@ def relation_coverage(
     For every relation column of an object (``people.companyId``), the records where it is
     set; for tasks and notes, also the records with at least one target (column
     ``taskTargets`` / ``noteTargets``). Compare with the source: a contact without a
-    company should be one whose row named none.
+    company should be one whose row named none. ``frame.attrs["calls"]`` says how many
+    calls it spent.
 
     Args:
         client: A connected client.
-        journal: A run (journal, run id or directory) or several: the records they landed,
-            read back by id (task and note targets count on their task or note).
+        journal: A run (journal, run id or directory) or several: the records they landed
+            (task and note targets count on their task or note).
         objects: Object names: with ``journal``, only these objects of the run; without,
             every record of these objects.
         runs_dir: Where runs live when ``journal`` names runs by id.
@@ -161,38 +233,147 @@ def relation_coverage(
     if journal is None and objects is None:
         raise ValueError("relation_coverage needs a run's journal or objects=, or both")
     schema = schema or fetch_schema(client)
-    wanted = None if objects is None else [objects] if isinstance(objects, str) else list(objects)
-    ids: dict[str, list[str]] | None = None
-    if journal is not None:
-        rows = _rows_of(journal, runs_dir)
-        names = [n for n in dict.fromkeys(map(str, rows["object"])) if not _is_target(schema, n)]
-        names = [n for n in names if wanted is None or n in wanted]
-        ids = {name: _landed_ids(rows, name) for name in names}
+    rows = None if journal is None else _rows_of(journal, runs_dir)
+    found = _verify(client, rows, _names(objects), schema, reconciling=False)
+    frame = found.coverage
+    frame.attrs["calls"] = found.calls
+    return frame
+
+
+def _names(objects: str | Sequence[str] | None) -> list[str] | None:
+    return None if objects is None else [objects] if isinstance(objects, str) else list(objects)
+
+
+def _verify(
+    client: TwentyClient,
+    rows: pd.DataFrame | None,
+    wanted: list[str] | None,
+    schema: WorkspaceSchema | None,
+    *,
+    reconciling: bool = True,
+) -> Verification:
+    """The pass behind the three checks.
+
+    ``rows`` None means whole objects (``wanted``), with no run; ``schema`` None means no
+    coverage (reconciliation only).
+    """
+    reader = PageReader(client)
+    if rows is not None:
+        in_run = list(dict.fromkeys(str(o) for o in rows["object"]))
+        ids: dict[str, list[str]] | None = {name: _landed_ids(rows, name) for name in in_run}
     else:
-        names = [str(o) for o in wanted or ()]
-    coverage: list[dict[str, Any]] = []
-    for name in names:
+        in_run = list(wanted or ())
+        ids = None
+    covered: list[str] = []
+    if schema is not None:
+        covered = [
+            name
+            for name in in_run
+            if (wanted is None or name in wanted)
+            and not (rows is not None and _is_target(schema, name))
+        ]
+    # What to read of each object: coverage joins, and a target's owner column when its
+    # owner's coverage is wanted (so the targets, once read, say which owners they link).
+    joins: dict[str, list[str]] = {name: [] for name in in_run}
+    record_joins: dict[str, list[str]] = {name: [] for name in in_run}
+    holders: dict[str, tuple[str, str]] = {}
+    for name in covered:
+        assert schema is not None
         obj = schema.object(name)
-        joins = list(obj.relations)
-        selection = " ".join(["id", *joins])
-        if ids is None:
-            records = list(client.iter_records(obj.name_plural, fields=selection))
-        else:
-            records = client.find_by_ids(
-                obj.name_plural, ids[name], fields=selection, with_deleted=False
-            )
-        for join in joins:
-            linked = sum(r.get(join) is not None for r in records)
-            coverage.append(
-                {"object": name, "column": join, "linked": linked, "total": len(records)}
-            )
+        if ids is None or not _is_target(schema, name):
+            joins[name] = list(obj.relations)
         holder = _target_holder(schema, obj.name_singular)
         if holder is not None:
-            linked = len(_linked_by(client, *holder, [str(r["id"]) for r in records]))
+            holders[name] = holder
+            for other in in_run:
+                if client.object_names(other)[1] == holder[0]:
+                    record_joins[other].append(holder[1])
+    plurals = {name: client.object_names(name)[1] for name in in_run}
+    to_read = [name for name in in_run if reconciling or name in covered or record_joins[name]]
+    facts: dict[str, ObjectFacts] = {}
+    for name in to_read:
+        run_ids = None if ids is None else ids[name]
+        owner_lookups = 0
+        if record_joins[name] and ids is not None:
+            owners = [o for o, h in holders.items() if h[1] in record_joins[name]]
+            owner_lookups = sum(-(-len(ids.get(o, [])) // reader.page_size) for o in owners)
+        facts[name] = read_object(
+            reader,
+            name,
+            run_ids=run_ids,
+            joins=joins[name],
+            record_joins=record_joins[name],
+            incomplete_cost=owner_lookups,
+        )
+    if rows is not None and reconciling:
+        reconciliation = _reconciliation(rows, facts)
+    else:
+        reconciliation = pd.DataFrame([], columns=RECONCILE_COLUMNS).astype({"reconciled": bool})
+    coverage: list[dict[str, Any]] = []
+    for name in covered:
+        got = facts[name]
+        for join in joins[name]:
             coverage.append(
-                {"object": name, "column": holder[0], "linked": linked, "total": len(records)}
+                {"object": name, "column": join, "linked": got.linked[join], "total": got.total}
             )
-    return pd.DataFrame(coverage, columns=COVERAGE_COLUMNS)
+        if name in holders:
+            targets = next((facts[o] for o in facts if plurals[o] == holders[name][0]), None)
+            run_ids = None if ids is None else ids[name]
+            linked = _owners_linked(reader, targets, holders[name], got, run_ids)
+            coverage.append(
+                {"object": name, "column": holders[name][0], "linked": linked, "total": got.total}
+            )
+    return Verification(
+        reconciliation=reconciliation,
+        coverage=pd.DataFrame(coverage, columns=COVERAGE_COLUMNS),
+        calls=reader.calls,
+        page_size=reader.page_size,
+    )
+
+
+def _owners_linked(
+    reader: PageReader,
+    targets: ObjectFacts | None,
+    holder: tuple[str, str],
+    owner: ObjectFacts,
+    run_ids: list[str] | None,
+) -> int:
+    """How many of the owner's records (tasks) some target (task target) links to.
+
+    The targets' records answer when every one was read; otherwise they are looked up by
+    the owners' ids.
+    """
+    plural, join = holder
+    if owner.records is not None:
+        mine = None if run_ids is None else set(run_ids)
+        owner_ids = [str(r["id"]) for r in owner.records if mine is None or str(r["id"]) in mine]
+    else:
+        owner_ids = list(run_ids or ())
+    if targets is not None and targets.records is not None:
+        linked = {str(r[join]) for r in targets.records if r.get(join) is not None}
+        return len(linked & set(owner_ids))
+    return len(linked_owners(reader, plural, join, owner_ids))
+
+
+def _reconciliation(rows: pd.DataFrame, facts: dict[str, ObjectFacts]) -> pd.DataFrame:
+    records: list[dict[str, Any]] = []
+    for object_name, found in facts.items():
+        statuses = rows.loc[rows["object"] == object_name, "status"]
+        landed = len(_landed_ids(rows, object_name))
+        in_twenty = int(found.in_run or 0)
+        record: dict[str, Any] = {
+            "object": object_name,
+            "landed": landed,
+            "failed": int((statuses == "failed").sum()),
+            "pending": int((statuses == "pending").sum()),
+            "in_twenty": in_twenty,
+            "missing": landed - in_twenty,
+            "duplicated": found.duplicated,
+            "in_workspace": found.in_workspace,
+        }
+        record["reconciled"] = not (record["missing"] or record["pending"] or record["duplicated"])
+        records.append(record)
+    return pd.DataFrame(records, columns=RECONCILE_COLUMNS).astype({"reconciled": bool})
 
 
 def _target_holder(schema: WorkspaceSchema, singular: str) -> tuple[str, str] | None:
@@ -210,15 +391,3 @@ def _is_target(schema: WorkspaceSchema, name: str) -> bool:
     obj = schema.object(name)
     owner = obj.name_singular.removesuffix("Target")
     return owner != obj.name_singular and _target_holder(schema, owner) is not None
-
-
-def _linked_by(client: TwentyClient, holder: str, join: str, ids: Sequence[str]) -> set[str]:
-    """The ids among ``ids`` that some ``holder`` record points to through ``join``."""
-    linked: set[str] = set()
-    for start in range(0, len(ids), _LOOKUP_CHUNK):
-        chunk = list(ids[start : start + _LOOKUP_CHUNK])
-        for record in client.iter_records(
-            holder, filter={join: {"in": chunk}}, fields=f"id {join}"
-        ):
-            linked.add(str(record[join]))
-    return linked & set(ids)
