@@ -177,6 +177,9 @@ class Sandbox:
                 "Server disconnected without sending a response.", request=request
             )
         headers = {"Content-Type": CONTENT_TYPE, **response.headers}
+        if request.method.upper() == "HEAD":  # as Express: GET's headers, no body
+            headers["Content-Length"] = str(len(response.body))
+            return httpx.Response(response.status, headers=headers)
         return httpx.Response(response.status, headers=headers, content=response.body)
 
     def transport(self) -> httpx.MockTransport:
