@@ -256,6 +256,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="records per call (QUERY_MAX_RECORDS); default: the profile's",
     )
+    add(
+        "--record-limit",
+        type=int,
+        default=None,
+        metavar="N",
+        help="WORKSPACE_RECORD_LIMIT: live records the workspace may hold (409 past it; "
+        "profiles with quotas only)",
+    )
     add("--no-throttle", action="store_true", help="switch rate limiting off")
     add("--latency-ms", type=float, default=0.0, help="fixed latency per core call")
     add("--jitter-ms", type=float, default=0.0, help="extra random latency per core call")
@@ -309,6 +317,7 @@ def run_from_args(argv: Sequence[str]) -> int:
         "drop_rate": args.drop_rate,
         "seed": args.seed,
         "db_path": args.db,
+        "record_limit": args.record_limit,
     }
     try:
         sandbox = Sandbox.with_sample_data(**options) if args.sample_data else Sandbox(**options)
