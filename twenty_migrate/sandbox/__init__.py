@@ -77,6 +77,7 @@ class Sandbox:
             (409 past it, on profiles with quotas); None for no limit.
         seed: Seed of the random faults.
         clock: Monotonic clock in seconds (rate limits, request log).
+        wall_clock: Epoch seconds, for the era-4 ``X-RateLimit-Reset`` header.
         sleep: How latency waits (tests pass a fake).
 
     Example:
@@ -107,6 +108,7 @@ class Sandbox:
         record_limit: int | None = None,
         seed: int = 0,
         clock: Callable[[], float] | None = None,
+        wall_clock: Callable[[], float] | None = None,
         sleep: Callable[[float], None] | None = None,
     ) -> None:
         if not api_key:
@@ -134,6 +136,7 @@ class Sandbox:
             style=self.profile.throttle_style,
             enabled=throttle,
             clock=clock,
+            wall_clock=wall_clock or time.time,
         )
         self.faults = FaultInjector(
             error_rate=error_rate,

@@ -52,9 +52,20 @@ _NOT_MERGED = frozenset(
     {"id", "createdAt", "updatedAt", "deletedAt", "position", "createdBy", "searchVector"}
 )
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_MONTHS = (
-    "January February March April May June July August September October November December"
-).split()
+_MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
 _AGGREGATE_OPS = ("min", "max", "sum", "avg")
 
 
@@ -319,8 +330,14 @@ def _aggregate(op: str, values: list[Any]) -> Any:
     numbers = [float(v) for v in values if isinstance(v, (int, float, str)) and _numeric(v)]
     if not numbers:
         return None
-    total = {"min": min, "max": max, "sum": sum}.get(op)
-    result = total(numbers) if total is not None else sum(numbers) / len(numbers)
+    if op == "min":
+        result = min(numbers)
+    elif op == "max":
+        result = max(numbers)
+    elif op == "sum":
+        result = sum(numbers)
+    else:
+        result = sum(numbers) / len(numbers)
     # Twenty answers big integers (amountMicros) as strings, as Postgres numerics come back.
     return str(int(result)) if float(result).is_integer() else result
 

@@ -21,9 +21,9 @@ from twenty_migrate.sandbox.metadata import ObjectMeta
 from twenty_migrate.sandbox.rest_params import (
     QUERY_DEFAULT_LIMIT_RECORDS,
     parse_depth,
+    parse_fields,
     parse_filter,
     parse_limit,
-    parse_fields,
     parse_order_by,
 )
 

@@ -83,7 +83,7 @@ class ExtraRoutes:
                     key: records,
                 }
             )
-        n = sum(len(a[key]) for a in answers)
+        n = sum(len(records) for records in found)
         return RestResult(
             OK, {"data": answers}, root_field=f"{obj.name_plural}Duplicates", n_records=n
         )
