@@ -328,3 +328,43 @@ def test_the_1x_profile_has_no_destroy_cap():
         assert http.post("/rest/batch/people", json=[{"jobTitle": "t"}] * 5).status_code == 201
         destroyed = http.delete("/rest/people?filter=jobTitle[eq]:t&soft_delete=false")
         assert len(destroyed.json()["data"]["deletePeople"]) == 65
+
+
+# -- GraphQL twins -----------------------------------------------------------------------------
+
+
+def test_graphql_people_duplicates_by_data_and_ids(any_http):
+    seed_people(any_http)
+    by_data = """{ peopleDuplicates(data: [{name: {firstName: "John", lastName: "Doe"}}]) {
+        totalCount edges { node { id } } pageInfo { hasNextPage } } }"""
+    [connection] = any_http.post("/graphql", json={"query": by_data}).json()["data"][
+        "peopleDuplicates"
+    ]
+    assert connection["totalCount"] == 2
+    assert [e["node"]["id"] for e in connection["edges"]] == [PERSON_1, PERSON_2]
+    by_ids = "query($ids: [UUID]) { peopleDuplicates(ids: $ids) { edges { node { id } } } }"
+    answer = any_http.post("/graphql", json={"query": by_ids, "variables": {"ids": [PERSON_1]}})
+    [connection] = answer.json()["data"]["peopleDuplicates"]
+    assert [e["node"]["id"] for e in connection["edges"]] == [PERSON_2]
+    both = "{ peopleDuplicates(ids: [], data: []) { totalCount } }"
+    error = any_http.post("/graphql", json={"query": both}).json()["errors"][0]
+    assert error["message"] == 'You cannot provide both "data" and "ids" arguments'
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+def test_graphql_merge_people(http):
+    seed_people(http)
+    mutation = (
+        f'mutation {{ mergePeople(ids: ["{PERSON_1}", "{PERSON_2}"], conflictPriorityIndex: 1)'
+        " { id } }"
+    )
+    answer = http.post("/graphql", json={"query": mutation}).json()
+    assert answer["data"]["mergePeople"] == {"id": PERSON_2}
+    assert http.get(f"/rest/people/{PERSON_1}").status_code == 404
+
+
+def test_graphql_merge_is_absent_from_the_1x_profile():
+    with make_http(PROFILE_1X) as http:
+        mutation = "mutation { mergePeople(ids: [], conflictPriorityIndex: 0) { id } }"
+        errors = http.post("/graphql", json={"query": mutation}).json()["errors"]
+        assert "Cannot query field 'mergePeople'" in errors[0]["message"]

@@ -35,6 +35,7 @@ from graphql import (
 )
 
 from . import graphql_types as gt
+from .graphql_record_ops import add_record_op_fields  # duplicates / merge twins
 from .graphql_resolvers import many_to_one_resolver, one_to_many_resolver, root_resolver
 from .metadata import FieldMeta, ObjectMeta, Registry
 
@@ -199,6 +200,17 @@ class CoreSchemaBuilder:
             for kind, (root, _) in ROOT_FIELDS.items():
                 target = query if root == "Query" else mutation
                 target[root_field_name(kind, types.obj)] = self._root_field(kind, types)
+            # -- duplicates / merge twins (graphql_record_ops.py, owned by the REST part) --
+            add_record_op_fields(
+                types.obj,
+                output=types.output,
+                connection=types.connection,
+                create=types.create,
+                query=query,
+                mutation=mutation,
+                profile=self.registry.profile,
+            )
+            # -- end of the duplicates / merge twins --
         if not query:
             query["_empty"] = GraphQLField(GraphQLString)
         return GraphQLSchema(
