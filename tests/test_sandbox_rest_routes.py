@@ -368,3 +368,23 @@ def test_graphql_merge_is_absent_from_the_1x_profile():
         mutation = "mutation { mergePeople(ids: [], conflictPriorityIndex: 0) { id } }"
         errors = http.post("/graphql", json={"query": mutation}).json()["errors"]
         assert "Cannot query field 'mergePeople'" in errors[0]["message"]
+
+
+def test_graphql_group_by_twin(http):
+    body = [
+        {"name": "A", "stage": "NEW", "closeDate": "2025-02-05T08:00:00.000Z"},
+        {"name": "B", "stage": "NEW", "closeDate": "2025-02-06T08:00:00.000Z"},
+        {"name": "C", "stage": "SCREENING", "closeDate": "2025-02-06T08:00:00.000Z"},
+    ]
+    assert http.post("/rest/batch/opportunities", json=body).status_code == 201
+    query = """{ opportunitiesGroupBy(
+        groupBy: [{closeDate: {granularity: DAY_OF_THE_WEEK}}, {stage: true}],
+        filter: {stage: {eq: NEW}}) {
+          groupByDimensionValues totalCount edges { node { name } } } }"""
+    groups = http.post("/graphql", json={"query": query}).json()["data"]["opportunitiesGroupBy"]
+    assert sorted((g["groupByDimensionValues"], g["totalCount"]) for g in groups) == [
+        (["Thursday", "NEW"], 1),
+        (["Wednesday", "NEW"], 1),
+    ]
+    unknown = "{ opportunitiesGroupBy(groupBy: [{nope: true}]) { totalCount } }"
+    assert "nope" in http.post("/graphql", json={"query": unknown}).json()["errors"][0]["message"]

@@ -35,7 +35,7 @@ from graphql import (
 )
 
 from . import graphql_types as gt
-from .graphql_record_ops import add_record_op_fields  # duplicates / merge twins
+from .graphql_record_ops import add_record_op_fields, record_op_type_names  # REST twins
 from .graphql_resolvers import many_to_one_resolver, one_to_many_resolver, root_resolver
 from .metadata import FieldMeta, ObjectMeta, Registry
 
@@ -189,7 +189,7 @@ class CoreSchemaBuilder:
         for obj in self.registry.objects():
             if not obj.is_active:
                 continue
-            names = self._type_names(obj)
+            names = self._type_names(obj) | record_op_type_names(obj)  # + the twins' types
             if names & used or not gt.is_graphql_name(obj.name_singular):
                 continue  # a name clash would make the whole schema invalid
             used |= names
@@ -206,6 +206,8 @@ class CoreSchemaBuilder:
                 output=types.output,
                 connection=types.connection,
                 create=types.create,
+                filter_type=types.filter,
+                order_by=types.order_by,
                 query=query,
                 mutation=mutation,
                 profile=self.registry.profile,
