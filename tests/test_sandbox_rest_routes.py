@@ -388,3 +388,33 @@ def test_graphql_group_by_twin(http):
     ]
     unknown = "{ opportunitiesGroupBy(groupBy: [{nope: true}]) { totalCount } }"
     assert "nope" in http.post("/graphql", json={"query": unknown}).json()["errors"][0]["message"]
+
+
+def test_merge_releases_absorbed_emails_and_destroys_other_objects(http):
+    kept = http.post("/rest/people", json={"jobTitle": "kept"}).json()["data"]["createPerson"]
+    absorbed = http.post("/rest/people", json={"emails": {"primaryEmail": "b@x.com"}}).json()
+    absorbed_id = absorbed["data"]["createPerson"]["id"]
+    merged = http.patch(
+        "/rest/people/merge",
+        json={
+            "ids": [kept["id"], absorbed_id],
+            "conflictPriorityIndex": 0,
+            "data": {"city": "Rome"},
+        },
+    ).json()["data"]["mergePerson"]
+    # The unique email moves to the survivor: the absorbed (soft-deleted) row lets go of it.
+    assert (merged["emails"]["primaryEmail"], merged["city"]) == ("b@x.com", "Rome")
+    trash = http.get("/rest/people?filter=deletedAt[is]:NOT_NULL").json()["data"]["people"]
+    assert [(p["id"], p["emails"]["primaryEmail"]) for p in trash] == [(absorbed_id, None)]
+    ids = [
+        http.post("/rest/companies", json={"name": name}).json()["data"]["createCompany"]["id"]
+        for name in ("One", "Two")
+    ]
+    assert http.patch("/rest/companies/merge", json={"ids": ids}).status_code == 200
+    trashed = http.get("/rest/companies?filter=deletedAt[is]:NOT_NULL").json()["totalCount"]
+    assert trashed == 0  # companies are destroyed, not soft-deleted
+    missing = http.patch("/rest/people/merge", json={"ids": [kept["id"], PERSON_3]})
+    assert (missing.status_code, missing.json()["messages"]) == (
+        404,
+        ["One or more records not found"],
+    )

@@ -226,7 +226,7 @@ def live_record_count(engine: Engine) -> int:
     """Records not soft-deleted, over every object of the workspace but system ones."""
     total = 0
     for obj in engine.registry.objects():
-        if getattr(obj, "is_system", False):
+        if obj.is_system:
             continue
         rows = engine.table(obj).rows.values()
         total += sum(1 for row in rows if row.get("deletedAt") is None)

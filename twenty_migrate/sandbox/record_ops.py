@@ -9,10 +9,12 @@ twentyhq/twenty:
   a criterion counts only when every one of its values is present, and strings shorter
   than ``minLengthOfStringForDuplicateCheck`` are left out); messages from
   ``rest-api-core-find-duplicates.integration-spec.ts``;
-* merge: the merge-many query runner (``rest-api-core-merge.integration-spec.ts``): the
-  record at ``conflictPriorityIndex`` is kept, its empty fields are filled from the
-  others, records pointing at the others are moved to it, and the others are deleted;
-  ``dryRun`` returns the merged preview under a fresh id and writes nothing;
+* merge: ``common-merge-many-query-runner.service.ts`` and
+  ``rest-api-core-merge.integration-spec.ts``: the record at ``conflictPriorityIndex`` is
+  kept, its empty fields are filled from the others (then ``data`` overrides), records
+  pointing at the others are moved to it; absorbed people are soft-deleted after their
+  emails are released (the unique index covers soft-deleted rows), other objects' records
+  are destroyed; ``dryRun`` returns the merged preview under a fresh id and writes nothing;
 * group by: ``rest-api-core-group-by.integration-spec.ts``: a JSON array of groups, each
   with ``groupByDimensionValues``, ``totalCount``, the requested aggregates and (with
   ``include_records_sample``) ``records``.
@@ -24,7 +26,7 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from twenty_migrate.sandbox.errors import bad_request
+from twenty_migrate.sandbox.errors import SandboxError, bad_request, not_found
 from twenty_migrate.sandbox.metadata import COMPOSITE_TYPES, FieldMeta, ObjectMeta
 
 if TYPE_CHECKING:
@@ -187,7 +189,13 @@ def _mergeable(obj: ObjectMeta) -> list[FieldMeta]:
 
 
 def merge_records(
-    engine: Engine, obj: ObjectMeta, ids: Any, priority_index: Any, *, dry_run: bool
+    engine: Engine,
+    obj: ObjectMeta,
+    ids: Any,
+    priority_index: Any,
+    *,
+    dry_run: bool,
+    data: Any = None,
 ) -> JSON:
     """Merge the records ``ids`` into the one at ``priority_index``.
 
@@ -213,17 +221,26 @@ def merge_records(
             f"{len(ids) - 1}",
             code="BAD_REQUEST",
         )
-    records = [engine.get(obj, str(record_id)) for record_id in ids]
+    if data is not None and not isinstance(data, dict):
+        raise bad_request('"data" must be an object', code="BAD_REQUEST")
+    try:
+        records = [engine.get(obj, str(record_id)) for record_id in ids]
+    except SandboxError as error:
+        if error.status != 404:
+            raise
+        raise not_found("One or more records not found") from None
     keep = records[priority_index]
     others = [r for i, r in enumerate(records) if i != priority_index]
     changes: JSON = {}
-    for f in _mergeable(obj):
-        if not _is_empty(keep.get(f.name)):
+    names = [f.name for f in _mergeable(obj)] + list(obj.join_columns())
+    for name in names:
+        if not _is_empty(keep.get(name)):
             continue
         for other in others:
-            if not _is_empty(other.get(f.name)):
-                changes[f.name] = other[f.name]
+            if not _is_empty(other.get(name)):
+                changes[name] = other[name]
                 break
+    changes.update(data or {})
     if dry_run:
         return {**keep, **changes, "id": str(uuid.uuid4())}
     other_ids = [str(r["id"]) for r in others]
@@ -243,7 +260,13 @@ def merge_records(
         pointing = engine.find_many(target, filter={join: {"in": other_ids}}).total_count
         if pointing:
             engine.update_many(target, {join: keep["id"]}, {join: {"in": other_ids}})
-    engine.delete_many(obj, {"id": {"in": other_ids}})
+    absorbed = {"id": {"in": other_ids}}
+    if obj.name_singular == "person":
+        released: JSON = {"emails": {"primaryEmail": None, "additionalEmails": []}}
+        engine.update_many(obj, released, absorbed)
+        engine.delete_many(obj, absorbed)
+    else:
+        engine.destroy_many(obj, absorbed)
     if changes:
         return engine.update_one(obj, str(keep["id"]), changes)
     return engine.get(obj, str(keep["id"]))

@@ -104,6 +104,7 @@ class ExtraRoutes:
             body.get("ids"),
             body.get("conflictPriorityIndex", 0),
             dry_run=dry_run,
+            data=body.get("data"),
         )
         if not dry_run:
             merged = self.api._with_depth(obj, [merged], depth)[0]
