@@ -167,6 +167,9 @@ def test_set_record_limit_and_cli_flag():
         sandbox.set_record_limit(None)
         assert http.post("/rest/people", json={}).status_code == 201
     assert build_parser().parse_args(["--record-limit", "5"]).record_limit == 5
+    seeded = Sandbox.with_sample_data(profile=PROFILE_2_4X, throttle=False, record_limit=18)
+    with client_of(seeded) as http:  # 5 companies + 10 people + 3 opportunities = 18
+        assert http.post("/rest/people", json={}).status_code == 409
     with pytest.raises(ValueError, match="record_limit"):
         Quotas(PROFILE_2_4X, record_limit=-1)
 

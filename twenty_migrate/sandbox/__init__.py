@@ -307,10 +307,13 @@ class Sandbox:
     def with_sample_data(cls, **kwargs: Any) -> Sandbox:
         """A sandbox seeded with 5 companies, 10 people and 3 opportunities.
 
-        Ids are fixed, so notebooks and tests can refer to them.
+        Ids are fixed, so notebooks and tests can refer to them. A ``record_limit`` applies
+        from after the seeding (the sample records count towards it).
         """
+        record_limit = kwargs.pop("record_limit", None)
         sandbox = cls(**kwargs)
         seed_sample_data(sandbox.engine)
+        sandbox.set_record_limit(record_limit)
         return sandbox
 
 

@@ -66,7 +66,8 @@ class TwentyProfile:
         rest_fields_param: REST ``fields=`` projects find-one, create, batch create and
             restore answers (400 for an unknown field).
         rest_merge_and_group_by: The REST routes ``PATCH /rest/{plural}/merge`` and
-            ``GET /rest/{plural}/groupBy`` exist (``POST .../duplicates`` always does).
+            ``GET /rest/{plural}/groupBy`` and their GraphQL twins ``merge{Plural}`` and
+            ``{plural}GroupBy`` exist (duplicates, REST and GraphQL, always do).
         rate_limit_headers_on_success: ``X-RateLimit-*`` headers on every answer, not only
             on a 429.
     """
