@@ -43,8 +43,11 @@ STOCK_REST_STATUS = 409
 only ``QUOTA_EXHAUSTED`` and ``RATE_LIMITED``)."""
 
 DESTROY_CAP_MESSAGE = "Cannot destroy more than {cap} records at once"
-"""[uncertain] Wording of the destroy-many cap (a ``TOO_MANY_RECORDS_TO_UPDATE`` user-input
-error; the exact text was not found in Twenty's tests)."""
+DESTROY_CAP_USER_MESSAGE = "You can only destroy up to {cap} records at once."
+"""[uncertain] Wording of the destroy-many cap, patterned on the ORM's update guard
+(``workspace-update-query-builder``: "Cannot update more than N records at once", user
+message "You can only update up to N records at once.", ``TOO_MANY_RECORDS_TO_UPDATE``, a
+user-input error); the destroy text itself was not found in Twenty's source or tests."""
 
 
 class QuotaError(SandboxError):
@@ -140,7 +143,10 @@ def check_destroy_cap(profile: TwentyProfile, n_records: int) -> None:
     cap = profile.destroy_max_records
     if cap is not None and n_records > cap:
         raise SandboxError(
-            DESTROY_CAP_MESSAGE.format(cap=cap), code="TOO_MANY_RECORDS_TO_UPDATE", status=400
+            DESTROY_CAP_MESSAGE.format(cap=cap),
+            code="TOO_MANY_RECORDS_TO_UPDATE",
+            status=400,
+            user_friendly_message=DESTROY_CAP_USER_MESSAGE.format(cap=cap),
         )
 
 
