@@ -104,7 +104,9 @@ def test_newest_keeps_fractional_tokens(fake_clock):
 
 
 def test_newest_rest_and_graphql_shapes(fake_clock):
-    throttle = Throttle(long_limit=3, style="newest", clock=fake_clock)
+    throttle = Throttle(
+        long_limit=3, style="newest", clock=fake_clock, wall_clock=lambda: 1_800_000_000.2
+    )
     drain(throttle, 3)
     fake_clock.advance(0.5)
     error = refusal(throttle)
@@ -113,13 +115,20 @@ def test_newest_rest_and_graphql_shapes(fake_clock):
         "Retry-After": "20",
         "X-RateLimit-Limit": "3",
         "X-RateLimit-Remaining": "0",
+        # build-rate-limit-response-headers.util.ts: ceil(now in s) + retryAfterSeconds
+        "X-RateLimit-Reset": str(1_800_000_001 + 20),
     }
     assert error.rest_body() == {
         "statusCode": 429,
         "error": "RATE_LIMITED",
         "messages": ["Rate limit exceeded for apiKey: 3 requests per 60s."],
         "limitKind": "speed",
-        "scope": {"spenderType": "apiKey", "spenderId": API_KEY_SPENDER_ID},
+        "exhaustedKind": "limit",
+        "scope": {
+            "spenderType": "apiKey",
+            "spenderId": API_KEY_SPENDER_ID,
+            "operationType": "API_REQUEST",
+        },
         "limit": 3,
         "remaining": 0,
         "periodCount": 60,
@@ -130,7 +139,12 @@ def test_newest_rest_and_graphql_shapes(fake_clock):
     assert extensions["code"] == "RATE_LIMITED"
     assert extensions["retryAfterMs"] == 19500
     assert extensions["limit"] == 3
-    assert extensions["scope"] == {"spenderType": "apiKey", "spenderId": API_KEY_SPENDER_ID}
+    assert extensions["exhaustedKind"] == "limit"
+    assert extensions["scope"] == {
+        "spenderType": "apiKey",
+        "spenderId": API_KEY_SPENDER_ID,
+        "operationType": "API_REQUEST",
+    }
     assert "retryAfterSeconds" not in extensions
 
 

@@ -73,8 +73,11 @@ class Sandbox:
         error_rate: Fraction of core calls refused with a 500.
         drop_rate: Fraction of core calls whose answer is lost after the write.
         db_path: SQLite file to keep records (and custom metadata) across restarts.
+        record_limit: ``WORKSPACE_RECORD_LIMIT``, the live records the workspace may hold
+            (409 past it, on profiles with quotas); None for no limit.
         seed: Seed of the random faults.
         clock: Monotonic clock in seconds (rate limits, request log).
+        wall_clock: Epoch seconds, for the era-4 ``X-RateLimit-Reset`` header.
         sleep: How latency waits (tests pass a fake).
 
     Example:
@@ -102,8 +105,10 @@ class Sandbox:
         error_rate: float = 0.0,
         drop_rate: float = 0.0,
         db_path: str | os.PathLike[str] | None = None,
+        record_limit: int | None = None,
         seed: int = 0,
         clock: Callable[[], float] | None = None,
+        wall_clock: Callable[[], float] | None = None,
         sleep: Callable[[float], None] | None = None,
     ) -> None:
         if not api_key:
@@ -120,6 +125,8 @@ class Sandbox:
         clock = clock or time.monotonic
         self.registry: Registry = standard_registry(self.profile)
         self.engine = Engine(self.registry, db_path=db_path)
+        self.quotas = self.engine.quotas
+        self.quotas.set_record_limit(record_limit)
         self.graphql = GraphQLAPI(self.engine)
         self.throttler = Throttle(
             short_limit=short_limit,
@@ -129,6 +136,7 @@ class Sandbox:
             style=self.profile.throttle_style,
             enabled=throttle,
             clock=clock,
+            wall_clock=wall_clock or time.time,
         )
         self.faults = FaultInjector(
             error_rate=error_rate,
@@ -177,6 +185,9 @@ class Sandbox:
                 "Server disconnected without sending a response.", request=request
             )
         headers = {"Content-Type": CONTENT_TYPE, **response.headers}
+        if request.method.upper() == "HEAD":  # as Express: GET's headers, no body
+            headers["Content-Length"] = str(len(response.body))
+            return httpx.Response(response.status, headers=headers)
         return httpx.Response(response.status, headers=headers, content=response.body)
 
     def transport(self) -> httpx.MockTransport:
@@ -230,13 +241,28 @@ class Sandbox:
         Args:
             n: How many calls.
             status: Refuse them with this status (nothing is written). 429 takes the
-                rate-limit shape of the throttle style.
+                rate-limit shape of the throttle style; on profiles with quotas, 402 and
+                409 take the usage-limit module's ``QUOTA_EXHAUSTED`` shapes (allowance
+                used up, ``RECORD limit reached for this workspace``).
             drop_response: Instead, run them (writes kept) and lose the answer.
             retry_after: Seconds to announce in a ``Retry-After`` header.
         """
         self.faults.fail_next(
             n, status=status, drop_response=drop_response, retry_after=retry_after
         )
+
+    def exhaust_allowance(self, exhausted: bool = True) -> None:
+        """Use up the paid allowance: core calls answer 402 ``QUOTA_EXHAUSTED`` (REST) or
+        ``extensions.code = "QUOTA_EXHAUSTED"`` (GraphQL) until called with False.
+
+        Only profiles with ``quotas`` refuse; on the others this changes nothing.
+        """
+        self.quotas.exhaust_allowance(exhausted)
+
+    def set_record_limit(self, limit: int | None) -> None:
+        """Set ``WORKSPACE_RECORD_LIMIT`` (None removes it): a write whose new records would
+        take the live records past it fails whole with 409 (profiles with quotas only)."""
+        self.quotas.set_record_limit(limit)
 
     def set_faults(
         self,
@@ -281,10 +307,13 @@ class Sandbox:
     def with_sample_data(cls, **kwargs: Any) -> Sandbox:
         """A sandbox seeded with 5 companies, 10 people and 3 opportunities.
 
-        Ids are fixed, so notebooks and tests can refer to them.
+        Ids are fixed, so notebooks and tests can refer to them. A ``record_limit`` applies
+        from after the seeding (the sample records count towards it).
         """
+        record_limit = kwargs.pop("record_limit", None)
         sandbox = cls(**kwargs)
         seed_sample_data(sandbox.engine)
+        sandbox.set_record_limit(record_limit)
         return sandbox
 
 

@@ -4,7 +4,8 @@
 body, ``Authorization`` header), so the in-process httpx transport and the loopback HTTP
 server share every behaviour. The order of work per request is:
 
-1. route (unknown path -> 404 ``Cannot GET /x``; wrong method -> 405);
+1. route (unknown path or a method no route serves -> 404 ``Cannot PROPFIND /x``, as
+   Express answers; ``HEAD`` is answered as ``GET``, the server leaving the body out);
 2. body: size (> :data:`MAX_BODY_BYTES` -> 413) and JSON (malformed -> 400);
 3. authentication (twenty-api.md §1.6);
 4. for core record calls only: injected latency, then an injected fault, then the token
@@ -241,8 +242,10 @@ class App:
         method = method.upper()
         started = self._clock()
         trace = _Trace()
+        # Express routes HEAD to the GET handlers: same status and headers, no body.
+        routed = "GET" if method == "HEAD" else method
         try:
-            response = self._dispatch(method, path, query, body, authorization, trace)
+            response = self._dispatch(routed, path, query, body, authorization, trace)
         except SandboxError as error:  # raised outside a front-end's own handling
             response = rest_error_response(error)
         except Exception:
@@ -286,7 +289,7 @@ class App:
         if len(parts) < 2 or parts[0] != "rest":
             return rest_error_response(route_not_found(method, path))
         if method not in REST_METHODS:
-            return rest_error_response(method_not_allowed(method, path))
+            return rest_error_response(route_not_found(method, path))
         parsed = self._rest_body(body)
         if isinstance(parsed, Response):
             return parsed
@@ -360,6 +363,8 @@ class App:
         )
         if fault is not None and fault.drop:
             response.drop = True
+        if response.status < 400 and self.engine.profile.rate_limit_headers_on_success:
+            response.headers.update(self.throttle.success_headers())
         return response
 
     def _rest_charge(self, fault: Fault | None) -> Callable[[], None]:
@@ -367,12 +372,28 @@ class App:
 
         def charge() -> None:
             if fault is not None and fault.status is not None:
-                if fault.status == 429:
-                    raise self.throttle.refusal(retry_after=fault.retry_after)
-                raise injected_error(fault.status, fault.retry_after)
+                raise self._injected_refusal(fault)
             self.throttle.consume()
+            self.engine.quotas.check_allowance()
 
         return charge
+
+    def _injected_refusal(self, fault: Fault) -> SandboxError:
+        """An injected status in Twenty's own shape: 429 as the throttle answers, 402 and
+        409 as the usage-limit module does (profiles with quotas), others generic."""
+        assert fault.status is not None
+        if fault.status == 429:
+            return self.throttle.refusal(retry_after=fault.retry_after)
+        quota = self.engine.quotas.refusal(fault.status)
+        if quota is not None:
+            return quota
+        return injected_error(fault.status, fault.retry_after)
+
+    def _usage_refusal(self, fault: Fault | None) -> bool:
+        """The injected fault is answered per GraphQL root field (429, quota 402/409)."""
+        if fault is None or fault.status is None:
+            return False
+        return fault.status == 429 or self.engine.quotas.refusal(fault.status) is not None
 
     # -- GraphQL --------------------------------------------------------------------------
 
@@ -409,22 +430,22 @@ class App:
         fault = self.faults.next_fault()
         if fault is not None:
             trace.faulted = True
-        if fault is not None and fault.status is not None and fault.status != 429:
+        refuse = self._usage_refusal(fault)
+        if fault is not None and fault.status is not None and not refuse:
             error = injected_error(fault.status, fault.retry_after)
             status = fault.status if GRAPHQL_INJECTED_ERROR_USES_FAULT_STATUS else 200
             return json_response(status, graphql_error_body(error), error.headers)
-        refuse = fault is not None and fault.status == 429
-        retry_after = fault.retry_after if fault is not None else None
         headers: dict[str, str] = {}
 
         def charge(root_field: str) -> None:
             trace.root_fields.append(root_field)
             try:
-                if refuse:
-                    raise self.throttle.refusal(retry_after=retry_after)
+                if refuse and fault is not None:
+                    raise self._injected_refusal(fault)
                 self.throttle.consume()
+                self.engine.quotas.check_allowance()
             except SandboxError as error:
-                trace.throttled = True
+                trace.throttled = error.status == 429
                 # Only an injected refusal announces a wait in a header: Twenty's own
                 # GraphQL throttle answers put it (era 4) in the extensions only.
                 if refuse and "Retry-After" in error.headers:

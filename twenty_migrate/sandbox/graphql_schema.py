@@ -35,6 +35,7 @@ from graphql import (
 )
 
 from . import graphql_types as gt
+from .graphql_record_ops import add_record_op_fields, record_op_type_names  # REST twins
 from .graphql_resolvers import many_to_one_resolver, one_to_many_resolver, root_resolver
 from .metadata import RICH_TEXT_TYPES, FieldMeta, ObjectMeta, Registry
 
@@ -188,7 +189,7 @@ class CoreSchemaBuilder:
         for obj in self.registry.objects():
             if not obj.is_active:
                 continue
-            names = self._type_names(obj)
+            names = self._type_names(obj) | record_op_type_names(obj)  # + the twins' types
             if names & used or not gt.is_graphql_name(obj.name_singular):
                 continue  # a name clash would make the whole schema invalid
             used |= names
@@ -199,6 +200,19 @@ class CoreSchemaBuilder:
             for kind, (root, _) in ROOT_FIELDS.items():
                 target = query if root == "Query" else mutation
                 target[root_field_name(kind, types.obj)] = self._root_field(kind, types)
+            # -- duplicates / merge twins (graphql_record_ops.py, owned by the REST part) --
+            add_record_op_fields(
+                types.obj,
+                output=types.output,
+                connection=types.connection,
+                create=types.create,
+                filter_type=types.filter,
+                order_by=types.order_by,
+                query=query,
+                mutation=mutation,
+                profile=self.registry.profile,
+            )
+            # -- end of the duplicates / merge twins --
         if not query:
             query["_empty"] = GraphQLField(GraphQLString)
         return GraphQLSchema(

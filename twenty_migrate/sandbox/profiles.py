@@ -63,6 +63,13 @@ class TwentyProfile:
             used up, 409 ``RECORD limit reached for this workspace`` past
             ``WORKSPACE_RECORD_LIMIT``, GraphQL ``QUOTA_EXHAUSTED``.
         upsert_atomic: An upsert call's updates are undone when its insert fails.
+        rest_fields_param: REST ``fields=`` projects find-one, create, batch create and
+            restore answers (400 for an unknown field).
+        rest_merge_and_group_by: The REST routes ``PATCH /rest/{plural}/merge`` and
+            ``GET /rest/{plural}/groupBy`` and their GraphQL twins ``merge{Plural}`` and
+            ``{plural}GroupBy`` exist (duplicates, REST and GraphQL, always do).
+        rate_limit_headers_on_success: ``X-RateLimit-*`` headers on every answer, not only
+            on a 429.
     """
 
     name: str
@@ -78,6 +85,9 @@ class TwentyProfile:
     destroy_max_records: int | None
     quotas: bool
     upsert_atomic: bool
+    rest_fields_param: bool = False
+    rest_merge_and_group_by: bool = False
+    rate_limit_headers_on_success: bool = False
 
     def __post_init__(self) -> None:
         if self.query_max_records < 1:
@@ -130,6 +140,11 @@ PROFILE_1X = TwentyProfile(
     # [uncertain] the createMany runner updates then inserts with no transaction
     # (twenty-api.md §2.5); both profiles keep the atomic reading until a test says more.
     upsert_atomic=True,
+    # [uncertain] parse-fields-rest-request.util.ts and the merge/groupBy REST routes
+    # appear in 2026 code only (rest-api-core-field-projection.integration-spec.ts).
+    rest_fields_param=False,
+    rest_merge_and_group_by=False,
+    rate_limit_headers_on_success=False,
 )
 
 PROFILE_2_4X = TwentyProfile(
@@ -156,6 +171,14 @@ PROFILE_2_4X = TwentyProfile(
     # usage-limit module: 402 for a used-up allowance, 409 past WORKSPACE_RECORD_LIMIT.
     quotas=True,
     upsert_atomic=True,
+    # input-request-parsers/fields-parser-utils/parse-fields-rest-request.util.ts and
+    # rest-api-core-field-projection.integration-spec.ts.
+    rest_fields_param=True,
+    # rest-api-core-merge.integration-spec.ts, rest-api-core-group-by.integration-spec.ts.
+    rest_merge_and_group_by=True,
+    # [uncertain] usage-limit/utils/build-rate-limit-response-headers.util.ts is called only
+    # by the 429 exception handler: successful answers carry no X-RateLimit-* headers.
+    rate_limit_headers_on_success=False,
 )
 
 PROFILES: tuple[TwentyProfile, ...] = (PROFILE_1X, PROFILE_2_4X)

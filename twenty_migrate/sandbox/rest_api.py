@@ -21,6 +21,7 @@ from twenty_migrate.sandbox.metadata import ObjectMeta
 from twenty_migrate.sandbox.rest_params import (
     QUERY_DEFAULT_LIMIT_RECORDS,
     parse_depth,
+    parse_fields,
     parse_filter,
     parse_limit,
     parse_order_by,
@@ -61,7 +62,7 @@ class RestResult:
     """
 
     status: int
-    body: JSON
+    body: Any
     root_field: str | None = None
     n_records: int = 0
     headers: dict[str, str] = field(default_factory=dict)
@@ -123,6 +124,8 @@ class RestAPI:
         Raises:
             SandboxError: Anything Twenty would refuse, in its words.
         """
+        from twenty_migrate.sandbox.rest_routes_extra import extra_route  # (it imports us)
+
         path = "/rest/" + "/".join(parts)
         if method == "PUT":  # an undocumented legacy alias of PATCH
             method = "PATCH"
@@ -140,6 +143,8 @@ class RestAPI:
                 "PATCH": lambda: self._update_many(plural, query, body, charge),
                 "DELETE": lambda: self._delete_many(plural, query, charge),
             }
+        elif len(parts) == 2 and (extra := extra_route(self, method, parts[1])) is not None:
+            return extra(plural, query, body, charge)
         elif len(parts) == 2 and parts[1] == "restore" and method == "PATCH":
             handlers = {"PATCH": lambda: self._restore_many(plural, query, charge)}
         elif len(parts) == 2:
@@ -171,8 +176,9 @@ class RestAPI:
             default=QUERY_DEFAULT_LIMIT_RECORDS,
             maximum=self.engine.max_records,
         )
-        after = query.get("starting_after")
-        before = query.get("ending_before")
+        # An empty cursor is no cursor: the query runner tests it for truthiness.
+        after = query.get("starting_after") or None
+        before = query.get("ending_before") or None
         filter_ = parse_filter(query.get("filter"), obj)
         order_by = parse_order_by(query.get("order_by"), obj)
         depth = parse_depth(query.get("depth"))
@@ -202,26 +208,33 @@ class RestAPI:
     ) -> RestResult:
         obj = self._object(plural)
         depth = parse_depth(query.get("depth"))
+        fields = self.fields_param(obj, query)
+        if not _is_uuid(record_id):
+            # rest-api-core-find-one.integration-spec.ts: "'malformed-uuid' is not a valid UUID"
+            raise bad_request(f"'{record_id}' is not a valid UUID", code="INVALID_UUID")
         charge()
         record = self.engine.get(obj, record_id)
-        return _result(OK, obj.name_singular, self._with_depth(obj, [record], depth)[0])
+        records = project(self._with_depth(obj, [record], depth), fields)
+        return _result(OK, obj.name_singular, records[0])
 
     def _create_one(
         self, plural: str, query: Mapping[str, str], body: Any, charge: Callable[[], None]
     ) -> RestResult:
         obj = self._object(plural)
         depth = parse_depth(query.get("depth"))
+        fields = self.fields_param(obj, query)
         data = _object_body(body)
         charge()
         record = self.engine.create_one(obj, data, upsert=query.get("upsert") == "true")
         key = f"create{capitalize(obj.name_singular)}"
-        return _result(CREATED, key, self._with_depth(obj, [record], depth)[0])
+        return _result(CREATED, key, project(self._with_depth(obj, [record], depth), fields)[0])
 
     def _create_many(
         self, plural: str, query: Mapping[str, str], body: Any, charge: Callable[[], None]
     ) -> RestResult:
         obj = self._object(plural)
         depth = parse_depth(query.get("depth"))
+        fields = self.fields_param(obj, query)
         if not isinstance(body, list):
             raise bad_request("Body must be an array", code="BAD_REQUEST")
         if not body:
@@ -235,7 +248,7 @@ class RestAPI:
         charge()
         records = self.engine.create_many(obj, body, upsert=query.get("upsert") == "true")
         key = f"create{capitalize(obj.name_plural)}"
-        return _result(CREATED, key, self._with_depth(obj, records, depth))
+        return _result(CREATED, key, project(self._with_depth(obj, records, depth), fields))
 
     def _update_one(
         self,
@@ -310,23 +323,31 @@ class RestAPI:
     ) -> RestResult:
         obj = self._object(plural)
         depth = parse_depth(query.get("depth"))
+        fields = self.fields_param(obj, query)
         charge()
         record = self.engine.restore_one(obj, record_id)
         key = f"restore{capitalize(obj.name_singular)}"
-        return _result(OK, key, self._with_depth(obj, [record], depth)[0])
+        return _result(OK, key, project(self._with_depth(obj, [record], depth), fields)[0])
 
     def _restore_many(
         self, plural: str, query: Mapping[str, str], charge: Callable[[], None]
     ) -> RestResult:
         obj = self._object(plural)
         depth = parse_depth(query.get("depth"))
+        fields = self.fields_param(obj, query)
         filter_ = parse_filter(query.get("filter"), obj)
         if not filter_:
             raise bad_request("Filter is required", code="INVALID_QUERY_INPUT")
         charge()
         records = self.engine.restore_many(obj, filter_)
         key = f"restore{capitalize(obj.name_plural)}"
-        return _result(OK, key, self._with_depth(obj, records, depth))
+        return _result(OK, key, project(self._with_depth(obj, records, depth), fields))
+
+    def fields_param(self, obj: ObjectMeta, query: Mapping[str, str]) -> list[str] | None:
+        """The ``fields=`` projection, on profiles that read it (others ignore it)."""
+        if not self.engine.profile.rest_fields_param:
+            return None
+        return parse_fields(query.get("fields"), obj)
 
     def _with_depth(self, obj: ObjectMeta, records: list[JSON], depth: int) -> list[JSON]:
         """At depth 1, nest each relation: the target record, or the list pointing here."""
@@ -442,6 +463,13 @@ class RestAPI:
         page_info["startCursor"] = page[0]["id"] if page else None
         page_info["endCursor"] = page[-1]["id"] if page else None
         return _result(OK, kind, page, pageInfo=page_info, totalCount=len(items))
+
+
+def project(records: list[JSON], fields: list[str] | None) -> list[JSON]:
+    """Keep only ``fields`` of each record (all of them when None)."""
+    if fields is None:
+        return records
+    return [{name: record[name] for name in fields if name in record} for record in records]
 
 
 def _object_body(body: Any) -> JSON:

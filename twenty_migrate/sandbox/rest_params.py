@@ -316,3 +316,36 @@ def parse_depth(depth: str | None) -> int:
             code="INVALID_DEPTH_QUERY_PARAM",
         )
     return int(number)
+
+
+# -- fields ---------------------------------------------------------------------------------
+
+
+def parse_fields(fields: str | None, obj: ObjectMeta) -> list[str] | None:
+    """Parse ``fields=id,name``: the keys a record answer keeps (None: all of them).
+
+    Port of ``fields-parser-utils/parse-fields-rest-request.util.ts``: names are trimmed,
+    blanks and repeats dropped; a relation's join column (``companyId``) is accepted too
+    [uncertain].
+
+    Raises:
+        SandboxError: 400 for an empty list or an unknown field.
+    """
+    if fields is None:
+        return None
+    names = list(dict.fromkeys(n.strip() for n in fields.split(",") if n.strip()))
+    if not names:
+        raise bad_request(
+            "'fields' parameter is empty. Expected a comma-separated list of field names, "
+            "e.g. fields=id,name",
+            code="INVALID_FIELDS_QUERY_PARAM",
+        )
+    readable = {f.name for f in obj.fields.values() if f.is_active} | set(obj.join_columns())
+    unknown = [name for name in names if name not in readable]
+    if unknown:
+        raise bad_request(
+            f"'fields' parameter invalid. Unknown or unreadable fields on "
+            f"'{obj.name_singular}': {', '.join(unknown)}",
+            code="INVALID_FIELDS_QUERY_PARAM",
+        )
+    return names

@@ -156,6 +156,20 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
 
+    def __getattr__(self, name: str) -> object:
+        # Any other method (PROPFIND, TRACE, BREW...) goes to the app, which answers
+        # Express's JSON 404, instead of the standard library's HTML 501.
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """Malformed requests get a JSON envelope too, never the standard HTML page."""
+        error = SandboxError(message or HTTPStatus(code).phrase, status=code)
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self._write(rest_error_response(error), close=True)
+
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (stdlib name)
         logger.debug("%s - %s", self.address_string(), format % args)
 
@@ -242,6 +256,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="records per call (QUERY_MAX_RECORDS); default: the profile's",
     )
+    add(
+        "--record-limit",
+        type=int,
+        default=None,
+        metavar="N",
+        help="WORKSPACE_RECORD_LIMIT: live records the workspace may hold (409 past it; "
+        "profiles with quotas only)",
+    )
     add("--no-throttle", action="store_true", help="switch rate limiting off")
     add("--latency-ms", type=float, default=0.0, help="fixed latency per core call")
     add("--jitter-ms", type=float, default=0.0, help="extra random latency per core call")
@@ -295,6 +317,7 @@ def run_from_args(argv: Sequence[str]) -> int:
         "drop_rate": args.drop_rate,
         "seed": args.seed,
         "db_path": args.db,
+        "record_limit": args.record_limit,
     }
     try:
         sandbox = Sandbox.with_sample_data(**options) if args.sample_data else Sandbox(**options)

@@ -31,6 +31,7 @@ from .filters import (
 )
 from .metadata import SEEDED_WORKSPACE_MEMBERS, ObjectMeta, Registry, standard_registry
 from .persistence import Persistence
+from .quotas import Quotas, check_destroy_cap
 from .tables import Changes, Row, Table, clone_row
 from .writes import WritePlanner
 
@@ -94,6 +95,7 @@ class Engine:
         self.registry = registry if registry is not None else standard_registry()
         self.profile = self.registry.profile
         self.max_records = self.profile.query_max_records
+        self.quotas = Quotas(self.profile)  # WORKSPACE_RECORD_LIMIT and the allowance switch
         self._clock = clock or _utc_now
         self._lock = self.registry.lock
         self._tables: dict[str, Table] = {}
@@ -216,6 +218,7 @@ class Engine:
                 raise bad_request("Data must be an array", code="INVALID_ARGS_DATA")
             planner = WritePlanner(self, obj, self._now())
             plan = planner.plan_create(data, upsert=upsert)
+            self.quotas.check_new_records(self, obj, plan.changes)
             self.commit(plan.changes)
             return [clone_row(row) for row in plan.result]
 
@@ -277,7 +280,9 @@ class Engine:
         """Hard-delete every record matching ``filter`` (soft-deleted ones included)."""
         with self._lock:
             meta = self.resolve(obj)
-            return self._destroy(meta, self._matching(meta, filter, with_deleted=True))
+            rows = self._matching(meta, filter, with_deleted=True)
+            check_destroy_cap(self.profile, len(rows))
+            return self._destroy(meta, rows)
 
     def restore_one(self, obj: ObjectRef, record_id: str) -> dict[str, Any]:
         """Restore one soft-deleted record."""

@@ -41,6 +41,15 @@ API_KEY_SPENDER_ID = "20202020-a91e-4e5c-8b3d-5a4d8b0c0001"
 
 RATE_LIMITED_USER_MESSAGE = "Rate limit reached. Please try again later."
 
+API_REQUEST_OPERATION = "API_REQUEST"
+"""Era 4 ``scope.operationType`` of a record call (``UsageOperationType.API_REQUEST``)."""
+
+
+def retry_after_seconds(retry_after_ms: float) -> int:
+    """``getRetryAfterSeconds``: whole seconds, never 0 (usage-limit-to-rest-api-exception-handler
+    unit test: 11983 ms -> 12, 4 ms -> 1)."""
+    return max(1, math.ceil(retry_after_ms / 1000))
+
 
 @dataclass(frozen=True)
 class BucketConfig:
@@ -75,11 +84,14 @@ class RateLimitedError(SandboxError):
     """Era 4 ``UsageLimitException`` (``RATE_LIMITED``) with the exhausted scope.
 
     REST and GraphQL show the scope differently (``retryAfterSeconds`` in the REST body,
-    ``retryAfterMs`` in GraphQL ``extensions``), hence the two overrides.
+    ``retryAfterMs`` in GraphQL ``extensions``), hence the two overrides. Shapes from
+    ``usage-limit/utils/usage-limit-to-rest-api-exception-handler.util.ts`` (and its unit
+    test) and ``build-rate-limit-response-headers.util.ts``: ``X-RateLimit-Reset`` is
+    ``ceil(Date.now() / 1000) + retryAfterSeconds``.
     """
 
-    def __init__(self, bucket: BucketConfig, retry_after_ms: int) -> None:
-        retry_after_s = max(1, math.ceil(retry_after_ms / 1000))
+    def __init__(self, bucket: BucketConfig, retry_after_ms: int, *, wall_now: float) -> None:
+        retry_after_s = retry_after_seconds(retry_after_ms)
         super().__init__(
             f"Rate limit exceeded for apiKey: {bucket.limit} requests per "
             f"{_js_number(bucket.ttl_ms / 1000)}s.",
@@ -92,6 +104,7 @@ class RateLimitedError(SandboxError):
                 "Retry-After": str(retry_after_s),
                 "X-RateLimit-Limit": str(bucket.limit),
                 "X-RateLimit-Remaining": "0",
+                "X-RateLimit-Reset": str(math.ceil(wall_now) + retry_after_s),
             },
         )
         self.bucket = bucket
@@ -101,7 +114,12 @@ class RateLimitedError(SandboxError):
     def _scope(self) -> dict[str, object]:
         return {
             "limitKind": "speed",
-            "scope": {"spenderType": "apiKey", "spenderId": API_KEY_SPENDER_ID},
+            "exhaustedKind": "limit",
+            "scope": {
+                "spenderType": "apiKey",
+                "spenderId": API_KEY_SPENDER_ID,
+                "operationType": API_REQUEST_OPERATION,
+            },
             "limit": self.bucket.limit,
             "remaining": 0,
             "periodCount": math.ceil(self.bucket.ttl_ms / 1000),
@@ -141,6 +159,7 @@ class Throttle:
         enabled: When False, :meth:`consume` never charges the buckets (a storm still
             refuses calls).
         clock: Monotonic clock in seconds.
+        wall_clock: Epoch seconds, for ``X-RateLimit-Reset``.
 
     Example:
         >>> clock = [0.0]
@@ -162,6 +181,7 @@ class Throttle:
         style: str = "common",
         enabled: bool = True,
         clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         if style not in THROTTLE_STYLES:
             raise ValueError(f"throttle_style must be one of {THROTTLE_STYLES}, not {style!r}")
@@ -178,6 +198,7 @@ class Throttle:
         self.style = style
         self.enabled = enabled
         self._clock = clock
+        self._wall_clock = wall_clock
         self._lock = threading.Lock()
         # bucket name -> (tokens, last_refill_at_ms); a missing bucket is full.
         self._state: dict[str, tuple[float, float]] = {}
@@ -256,6 +277,15 @@ class Throttle:
                 self._available("long", now_ms, floor=floor),
             )
 
+    def success_headers(self) -> dict[str, str]:
+        """``X-RateLimit-Limit`` / ``-Remaining`` of the long bucket, for profiles that send
+        them on accepted calls (``rate_limit_headers_on_success``)."""
+        _, long = self.available()
+        return {
+            "X-RateLimit-Limit": str(self.long.limit),
+            "X-RateLimit-Remaining": str(max(0, math.floor(long))),
+        }
+
     def refusal(self, *, retry_after: float | None = None) -> SandboxError:
         """The error a refused call gets, in this era's shape (used by storms and faults).
 
@@ -266,7 +296,7 @@ class Throttle:
         """
         if self.style == "newest":
             ms = 1000 if retry_after is None else max(1, math.ceil(retry_after * 1000))
-            return RateLimitedError(self.long, ms)
+            return RateLimitedError(self.long, ms, wall_now=self._wall_clock())
         error = limit_reached_error(self.long)
         if retry_after is not None:
             error.headers["Retry-After"] = str(max(1, math.ceil(retry_after)))
@@ -310,6 +340,6 @@ class Throttle:
                 wait = math.ceil((1 - tokens) * bucket.ttl_ms / bucket.limit)
                 retry_after_ms = max(retry_after_ms, wait)
         if exhausted is not None:
-            raise RateLimitedError(exhausted, retry_after_ms)
+            raise RateLimitedError(exhausted, retry_after_ms, wall_now=self._wall_clock())
         for (name, _), tokens in zip(buckets, available, strict=True):
             self._state[name] = (tokens - 1, now_ms)
