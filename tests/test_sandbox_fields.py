@@ -402,8 +402,9 @@ def test_links(person, registry):
         }
     }
     assert values(company, {"domainName": {}}) == {"domainName": {}}
+    # remove-empty-links.ts: an empty primary takes its label with it
     assert values(company, {"domainName": {"primaryLinkUrl": ""}}) == {
-        "domainName": {"primaryLinkUrl": None}
+        "domainName": {"primaryLinkUrl": None, "primaryLinkLabel": None}
     }
     assert error(company, {"domainName": "x"}).message == (
         "Invalid object value 'x' for field \"domainName\""

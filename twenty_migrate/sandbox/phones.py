@@ -125,7 +125,8 @@ def transform_phones(key: str, value: dict[str, Any]) -> dict[str, Any]:
         elif not isinstance(raw, list):
             raise _invalid_object(key, value)
         else:
-            result["additionalPhones"] = [_additional(key, value, item) for item in raw]
+            # lodash isEmpty: an empty list is stored as null
+            result["additionalPhones"] = [_additional(key, value, item) for item in raw] or None
     return result
 
 
@@ -136,7 +137,12 @@ def _additional(key: str, value: dict[str, Any], item: Any) -> dict[str, Any]:
     country = _opt_str(key, item, "countryCode")
     calling = _opt_str(key, item, "callingCode")
     if not number:
+        # JSON.stringify drops the keys left undefined: [{}] is stored as [{}]
+        # (transform-phones-value.util.ts, validateAndInferPhoneInput).
         _check_codes(country, calling)
-        return {"number": number, "countryCode": country, "callingCode": calling}
+        return {
+            name: item[name] for name in ("number", "countryCode", "callingCode") if name in item
+        }
     national, final_country, final_calling = parse_phone(number, country, calling)
-    return {"number": national, "countryCode": final_country, "callingCode": final_calling}
+    stored = {"number": national, "countryCode": final_country, "callingCode": final_calling}
+    return {name: part for name, part in stored.items() if part is not None}
