@@ -47,7 +47,8 @@ def _check_codes(country: str | None, calling: str | None) -> int | None:
         return None
     digits = _strip_plus(calling)
     code = int(digits) if re.fullmatch(r"[0-9]{1,6}", digits) else 0
-    regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(code)
+    # libphonenumber-js knows no country of the non-geographic codes (+800, +882...)
+    regions = [r for r in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(code, ()) if r != "001"]
     if not regions:
         raise _PhoneError(
             "primaryPhoneCallingCode", "invalid_calling_code", f"Invalid calling code {calling}"
@@ -66,8 +67,8 @@ def _twenty_phone(
 ) -> tuple[str, str | None, str]:
     """What Twenty stores for one phone input: (national number, country, calling code).
 
-    Mirrors Twenty's phone transform (libphonenumber, calling code +1 when the number has
-    neither ``+`` nor a country).
+    Mirrors Twenty's phone transform (libphonenumber): a number with neither ``+``, a
+    country nor a calling code is refused, since Twenty passes no default region.
 
     Raises:
         _PhoneError: Twenty's refusal, with its message.
@@ -84,9 +85,15 @@ def _twenty_phone(
             parsed = phonenumbers.parse(text, None)
         elif country:
             parsed = phonenumbers.parse(text, country)
+        elif calling:
+            # libphonenumber-js reads the text from its first digit to its last: two bare
+            # digits, or three or more
+            core = re.sub(r"^[^0-9]+|[^0-9]+$", "", text)
+            if sum(ch in "0123456789" for ch in core) < 3 and not re.fullmatch("[0-9]{2}", core):
+                raise invalid
+            parsed = phonenumbers.parse(f"+{_strip_plus(calling)}{text}", None)
         else:
-            code = _strip_plus(calling) if calling else "1"
-            parsed = phonenumbers.parse(f"+{code}{text}", None)
+            raise invalid  # libphonenumber-js cannot tell the country: INVALID_COUNTRY
     except phonenumbers.NumberParseException:
         raise invalid from None
     national = phonenumbers.national_significant_number(parsed)
