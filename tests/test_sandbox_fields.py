@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from twenty_migrate.sandbox import Sandbox
 from twenty_migrate.sandbox.errors import SandboxError, inspect_js
 from twenty_migrate.sandbox.fields import (
     default_value,
@@ -18,7 +17,7 @@ from twenty_migrate.sandbox.fields import (
     process_data,
 )
 from twenty_migrate.sandbox.metadata import ObjectMeta, Registry, standard_registry
-from twenty_migrate.sandbox.profiles import PROFILES, sandbox_profile
+from twenty_migrate.sandbox.profiles import sandbox_profile
 from twenty_migrate.sandbox.richtext import blocknote_to_markdown, markdown_to_blocknote
 
 
@@ -542,107 +541,3 @@ def test_inspect_js():
     assert inspect_js(None) == "null"
     assert inspect_js([1, "a"]) == "[ 1, 'a' ]"
     assert inspect_js({"a b": 1}) == "{ 'a b': 1 }"
-
-
-# ---------------------------------------------------------------- Twenty's newer rules
-@pytest.mark.parametrize(
-    ("given", "stored"),
-    [
-        ("x@example.LA.", "x@example.la"),
-        ("  Admin@💩。LA.  ", "admin@xn--ls8h.la"),  # transform-emails-value.util.spec.ts
-        ("a@example.com..", "a@example.com"),
-    ],
-)
-def test_emails_drop_the_trailing_root_dot(person, given, stored):
-    got = values(person, {"emails": {"primaryEmail": given, "additionalEmails": [given]}})
-    assert got == {"emails": {"primaryEmail": stored, "additionalEmails": [stored]}}
-
-
-def test_links_drop_empty_secondary_links_and_promote_the_first(registry):
-    company = registry.by_singular("company")
-    # remove-empty-links.spec.ts: empty or null secondary URLs are dropped
-    got = values(
-        company,
-        {
-            "linkedinLink": {
-                "primaryLinkUrl": "https://www.twenty.com",
-                "primaryLinkLabel": "Twenty",
-                "secondaryLinks": [{"url": "", "label": "Empty"}, {"url": None, "label": "Null"}],
-            }
-        },
-    )
-    assert got["linkedinLink"]["secondaryLinks"] == []
-    # ... and the first remaining one moves up when the primary is empty
-    got = values(
-        company,
-        {
-            "linkedinLink": {
-                "primaryLinkUrl": "",
-                "secondaryLinks": [
-                    {"url": None, "label": "Null"},
-                    {"url": "https://docs.twenty.com", "label": "Documentation"},
-                    {"url": "https://github.com/twentyhq/twenty", "label": "GitHub"},
-                ],
-            }
-        },
-    )
-    assert got == {
-        "linkedinLink": {
-            "primaryLinkUrl": "https://docs.twenty.com",
-            "primaryLinkLabel": "Documentation",
-            "secondaryLinks": [{"url": "https://github.com/twentyhq/twenty", "label": "GitHub"}],
-        }
-    }
-    got = values(company, {"linkedinLink": {"secondaryLinks": [{"url": "b.io", "label": None}]}})
-    assert got == {
-        "linkedinLink": {"primaryLinkUrl": "b.io", "primaryLinkLabel": None, "secondaryLinks": []}
-    }
-
-
-@pytest.mark.parametrize("profile", PROFILES, ids=lambda p: p.name)
-def test_domain_name_is_stored_as_the_bare_host_on_newer_profiles(profile):
-    engine = Sandbox(profile=profile, throttle=False).engine
-    first = engine.create_one(
-        "companies", {"name": "Twenty", "domainName": {"primaryLinkUrl": "https://www.Twenty.com/"}}
-    )
-    stored = first["domainName"]["primaryLinkUrl"]
-    assert stored == ("twenty.com" if profile.domain_name_bare_host else "https://www.twenty.com")
-    # Other LINKS fields keep the scheme on every profile.
-    other = engine.create_one("companies", {"linkedinLink": {"primaryLinkUrl": "https://X.com/a"}})
-    assert other["linkedinLink"]["primaryLinkUrl"] == "https://x.com/a"
-    # Upserts match on the stored form: "twenty.com" finds the first company only where
-    # Twenty stores the bare host.
-    again = engine.create_one(
-        "companies", {"name": "Again", "domainName": {"primaryLinkUrl": "twenty.com"}}, upsert=True
-    )
-    assert (again["id"] == first["id"]) is profile.domain_name_bare_host
-    assert engine.count("companies") == (2 if profile.domain_name_bare_host else 3)
-
-
-@pytest.mark.parametrize(
-    ("given", "stored"),
-    [
-        ("0495-02-12T10:00:00Z", "0495-02-12T10:00:00Z"),
-        ("0001-01-01", "0001-01-01T00:00:00Z"),
-        ("0999-12-31T23:59:59.5+00:00", "0999-12-31T23:59:59.500Z"),
-    ],
-)
-def test_dates_before_year_1000_keep_four_digits(person, given, stored):
-    assert values(person, {"lastSeen": given}) == {"lastSeen": stored}
-    # the sandbox reads back what it wrote
-    assert values(person, {"lastSeen": stored}) == {"lastSeen": stored}
-    assert format_datetime(datetime(495, 2, 12, tzinfo=timezone.utc)) == "0495-02-12T00:00:00Z"
-
-
-def test_additional_phones_keep_only_the_keys_given(person):
-    # transform-phones-value.util.ts: JSON.stringify drops undefined keys, so [{}] stays [{}]
-    assert values(person, {"phones": {"additionalPhones": [{}]}}) == {
-        "phones": {"additionalPhones": [{}]}
-    }
-    assert values(person, {"phones": {"additionalPhones": [{"countryCode": "FR"}]}}) == {
-        "phones": {"additionalPhones": [{"countryCode": "FR"}]}
-    }
-    # lodash isEmpty: no additional phones is stored as null
-    assert values(person, {"phones": {"additionalPhones": []}}) == {
-        "phones": {"additionalPhones": None}
-    }

@@ -3,8 +3,8 @@
 A check takes the JSON value a cell is sent as and returns ``(rule, message)`` when
 Twenty refuses it, else None (:data:`Check`). :func:`scalar_check` gives the check of a
 scalar type or composite part; the other ``*_check`` factories cover the parts with rules
-of their own. :func:`inspect_js` (shared with the sandbox) writes values the way Twenty's
-messages show them.
+of their own. :func:`inspect_js` writes values the way Twenty's messages show them. The
+sandbox keeps its own copy of each rule, so it can judge these.
 """
 
 from __future__ import annotations
