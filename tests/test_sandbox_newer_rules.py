@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from twenty_migrate.sandbox import Sandbox
+from twenty_migrate.sandbox.errors import SandboxError
 from twenty_migrate.sandbox.fields import format_datetime, process_data
 from twenty_migrate.sandbox.metadata import ObjectMeta, Registry, standard_registry
 from twenty_migrate.sandbox.profiles import PROFILES, sandbox_profile
@@ -136,3 +137,28 @@ def test_additional_phones_keep_only_the_keys_given(person):
     assert values(person, {"phones": {"additionalPhones": []}}) == {
         "phones": {"additionalPhones": None}
     }
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        # libphonenumber-js (Twenty) stops before vanity letters; it does not spell them
+        ("1-800-FLOWERS", "1800"),
+        ("415-555-CALL", "415555"),
+        ("4155552671 abc", "4155552671"),
+        ("+1 (415) 555-2671 ext. 12", "4155552671"),
+        ("(415) 555-2671 / x 3", "4155552671"),
+    ],
+)
+def test_phone_text_is_read_as_libphonenumber_js_reads_it(person, typed, stored):
+    got = values(person, {"phones": {"primaryPhoneNumber": typed, "primaryPhoneCountryCode": "US"}})
+    assert got["phones"]["primaryPhoneNumber"] == stored
+
+
+def test_letters_inside_a_phone_number_are_refused(person):
+    with pytest.raises(SandboxError) as info:
+        process_data(
+            person,
+            {"phones": {"primaryPhoneNumber": "415abc5552671", "primaryPhoneCountryCode": "US"}},
+        )
+    assert info.value.message == "Provided phone number is invalid 415abc5552671"

@@ -62,6 +62,24 @@ def _check_codes(country: str | None, calling: str | None) -> int | None:
     return code
 
 
+def _js_number_text(text: str) -> str | None:
+    """The part of ``text`` libphonenumber-js reads as the number (Twenty parses with it):
+    from the first ``+`` or digit to the last digit, before a second number (``/ x``).
+    None when letters stand outside an extension: libphonenumber-js has no vanity numbers
+    (Python's libphonenumber would turn ``555-CALL`` into digits)."""
+    import phonenumbers
+
+    start = re.search(r"[+\uff0b0-9]", text)
+    if start is None:
+        return text  # not a number for either library
+    text = re.sub(r"[^0-9#]+$", "", text[start.start() :])
+    text = re.split(r"[\\/] *x", text, maxsplit=1)[0]
+    extension = phonenumbers.phonenumberutil._EXTN_PATTERN.search(text)
+    if re.search("[A-Za-z]", text[: extension.start()] if extension else text):
+        return None
+    return text
+
+
 def _twenty_phone(
     number: str, country: str | None, calling: str | None
 ) -> tuple[str, str | None, str]:
@@ -76,10 +94,12 @@ def _twenty_phone(
     import phonenumbers
 
     _check_codes(country, calling)
-    text = number.strip()
     invalid = _PhoneError(
         "primaryPhoneNumber", "invalid_phone", f"Provided phone number is invalid {number}"
     )
+    text = _js_number_text(number.strip())
+    if text is None:
+        raise invalid
     try:
         if text.startswith("+"):
             parsed = phonenumbers.parse(text, None)

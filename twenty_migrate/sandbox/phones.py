@@ -36,6 +36,36 @@ def _strip_plus(code: str) -> str:
     return code[1:] if code.startswith("+") else code
 
 
+# libphonenumber-js ``extractFormattedPhoneNumber``: the number runs from its first "+" or
+# digit to its last digit (or "#"), up to a second number ("/ x...").
+_NUMBER_START = re.compile(r"[+\uff0b0-9]")
+_AFTER_NUMBER_END = re.compile(r"[^0-9#]+$")
+_SECOND_NUMBER_START = re.compile(r"[\\/] *x")
+_LETTER = re.compile(r"[A-Za-z]")
+
+
+def _as_libphonenumber_js_reads(text: str) -> str:
+    """The part of ``text`` libphonenumber-js parses. It has no vanity letters (Python's
+    libphonenumber turns ``FLOWERS`` into digits; libphonenumber-js stops before them).
+
+    Raises:
+        NumberParseException: letters outside an extension make the text no number.
+    """
+    start = _NUMBER_START.search(text)
+    if start is None:
+        return text  # libphonenumber refuses it as well
+    text = _AFTER_NUMBER_END.sub("", text[start.start() :])
+    second = _SECOND_NUMBER_START.search(text)
+    if second is not None:
+        text = text[: second.start()]
+    extension = phonenumbers.phonenumberutil._EXTN_PATTERN.search(text)
+    if _LETTER.search(text[: extension.start()] if extension else text):
+        raise phonenumbers.NumberParseException(
+            phonenumbers.NumberParseException.NOT_A_NUMBER, text
+        )
+    return text
+
+
 def _viable(text: str) -> bool:
     """libphonenumber-js ``isViablePhoneNumber`` on the text from its first digit to its
     last: two bare digits, or three digits or more."""
@@ -80,8 +110,8 @@ def parse_phone(
         SandboxError: the transformer's errors (invalid number, codes, conflicts).
     """
     _check_codes(country, calling)
-    text = number.strip()
     try:
+        text = _as_libphonenumber_js_reads(number.strip())
         if text.startswith("+"):
             parsed = phonenumbers.parse(text, None)
         elif country:
