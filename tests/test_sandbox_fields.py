@@ -337,8 +337,15 @@ def test_phones_parsed_and_inferred(person):
     assert got["phones"]["additionalPhones"] == [
         {"number": "2079460958", "countryCode": "GB", "callingCode": "+44"}
     ]
-    got = values(person, {"phones": {"primaryPhoneNumber": "4155552671"}})
+    got = values(
+        person, {"phones": {"primaryPhoneNumber": "4155552671", "primaryPhoneCallingCode": "+1"}}
+    )
     assert got["phones"]["primaryPhoneCountryCode"] == "US"
+    # libphonenumber-js checks lengths, not validity: fictional 555 numbers are stored
+    got = values(
+        person, {"phones": {"primaryPhoneNumber": "555-0100", "primaryPhoneCountryCode": "US"}}
+    )
+    assert got["phones"]["primaryPhoneNumber"] == "5550100"
     assert values(person, {"phones": {"primaryPhoneNumber": ""}}) == {
         "phones": {"primaryPhoneNumber": None}
     }
@@ -348,6 +355,18 @@ def test_phones_parsed_and_inferred(person):
     ("phones", "message"),
     [
         ({"primaryPhoneNumber": "abc"}, "Provided phone number is invalid abc"),
+        # no "+", country or calling code: libphonenumber-js cannot tell the country
+        ({"primaryPhoneNumber": "4155552671"}, "Provided phone number is invalid 4155552671"),
+        # two digits with punctuation are no phone number for libphonenumber-js
+        (
+            {"primaryPhoneNumber": "9 8", "primaryPhoneCallingCode": "+1"},
+            "Provided phone number is invalid 9 8",
+        ),
+        # non-geographic calling codes have no country in libphonenumber-js
+        (
+            {"primaryPhoneNumber": "12345678", "primaryPhoneCallingCode": "+800"},
+            "Invalid calling code +800",
+        ),
         ({"primaryPhoneNumber": "123", "primaryPhoneCountryCode": "XX"}, "Invalid country code XX"),
         (
             {"primaryPhoneNumber": "123", "primaryPhoneCallingCode": "+999"},
@@ -402,8 +421,9 @@ def test_links(person, registry):
         }
     }
     assert values(company, {"domainName": {}}) == {"domainName": {}}
+    # remove-empty-links.ts: an empty primary takes its label with it
     assert values(company, {"domainName": {"primaryLinkUrl": ""}}) == {
-        "domainName": {"primaryLinkUrl": None}
+        "domainName": {"primaryLinkUrl": None, "primaryLinkLabel": None}
     }
     assert error(company, {"domainName": "x"}).message == (
         "Invalid object value 'x' for field \"domainName\""

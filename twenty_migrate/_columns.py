@@ -20,6 +20,7 @@ from twenty_migrate._phone_rules import scan_phones
 from twenty_migrate._rules import (
     COMPOSITE_MARK,
     FAST_DATETIME,
+    FAST_YEAR,
     UUID_PATTERN,
     UUID_RE,
     Check,
@@ -201,7 +202,7 @@ def _column_check(
             "RATING": all_ok,
             "UUID": regex_fast(f"^{UUID_PATTERN}$"),
             "NUMERIC": regex_fast(r"^[+-]?[0-9]{1,15}(?:\.[0-9]{0,15})?$"),
-            "DATE": parsed_fast(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", "%Y-%m-%d"),
+            "DATE": parsed_fast(rf"^{FAST_YEAR}-[0-9]{{2}}-[0-9]{{2}}$", "%Y-%m-%d"),
             "DATE_TIME": parsed_fast(FAST_DATETIME, "ISO8601"),
         }.get(ftype)
         return check, fast

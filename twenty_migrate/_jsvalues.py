@@ -1,7 +1,8 @@
 """Values as Twenty writes them in its messages, and the text it reads as emails and dates.
 
-Shared by the validation rules (``_rules``) and the sandbox, which must agree on both.
-Standard library only, so either may import it without weight.
+Used by the validation rules (``_rules``). The sandbox keeps its own copy of each rule
+(``twenty_migrate.sandbox.jsvalues``), so each side can be tested against the other.
+Standard library only.
 """
 
 from __future__ import annotations
@@ -84,7 +85,8 @@ def inspect_js(value: Any, *, bare_key: Callable[[str], object] = _IDENTIFIER.fu
 
 
 def twenty_email(text: str) -> str | None:
-    """The address Twenty stores (trimmed, lower-cased, domain in punycode); "" -> None.
+    """The address Twenty stores (trimmed, lower-cased, domain in punycode without its
+    trailing root dot: ``x@example.LA.`` -> ``x@example.la``); "" -> None.
 
     Raises:
         ValueError: Twenty refuses the address.
@@ -93,6 +95,9 @@ def twenty_email(text: str) -> str | None:
     if not email:
         return None
     local, at, domain = email.rpartition("@")
+    # Twenty drops the root dots that end a domain (normalize-email-address.util.ts), in
+    # any of the scripts' full stops IDNA reads as dots.
+    domain = domain.rstrip(".\u3002\uff0e\uff61")
     try:
         ascii_domain = domain.encode("idna").decode("ascii") if at else domain
     except UnicodeError:

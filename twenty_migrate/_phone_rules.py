@@ -47,7 +47,8 @@ def _check_codes(country: str | None, calling: str | None) -> int | None:
         return None
     digits = _strip_plus(calling)
     code = int(digits) if re.fullmatch(r"[0-9]{1,6}", digits) else 0
-    regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(code)
+    # libphonenumber-js knows no country of the non-geographic codes (+800, +882...)
+    regions = [r for r in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(code, ()) if r != "001"]
     if not regions:
         raise _PhoneError(
             "primaryPhoneCallingCode", "invalid_calling_code", f"Invalid calling code {calling}"
@@ -61,13 +62,31 @@ def _check_codes(country: str | None, calling: str | None) -> int | None:
     return code
 
 
+def _js_number_text(text: str) -> str | None:
+    """The part of ``text`` libphonenumber-js reads as the number (Twenty parses with it):
+    from the first ``+`` or digit to the last digit, before a second number (``/ x``).
+    None when letters stand outside an extension: libphonenumber-js has no vanity numbers
+    (Python's libphonenumber would turn ``555-CALL`` into digits)."""
+    import phonenumbers
+
+    start = re.search(r"[+\uff0b0-9]", text)
+    if start is None:
+        return text  # not a number for either library
+    text = re.sub(r"[^0-9#]+$", "", text[start.start() :])
+    text = re.split(r"[\\/] *x", text, maxsplit=1)[0]
+    extension = phonenumbers.phonenumberutil._EXTN_PATTERN.search(text)
+    if re.search("[A-Za-z]", text[: extension.start()] if extension else text):
+        return None
+    return text
+
+
 def _twenty_phone(
     number: str, country: str | None, calling: str | None
 ) -> tuple[str, str | None, str]:
     """What Twenty stores for one phone input: (national number, country, calling code).
 
-    Mirrors Twenty's phone transform (libphonenumber, calling code +1 when the number has
-    neither ``+`` nor a country).
+    Mirrors Twenty's phone transform (libphonenumber): a number with neither ``+``, a
+    country nor a calling code is refused, since Twenty passes no default region.
 
     Raises:
         _PhoneError: Twenty's refusal, with its message.
@@ -75,18 +94,26 @@ def _twenty_phone(
     import phonenumbers
 
     _check_codes(country, calling)
-    text = number.strip()
     invalid = _PhoneError(
         "primaryPhoneNumber", "invalid_phone", f"Provided phone number is invalid {number}"
     )
+    text = _js_number_text(number.strip())
+    if text is None:
+        raise invalid
     try:
         if text.startswith("+"):
             parsed = phonenumbers.parse(text, None)
         elif country:
             parsed = phonenumbers.parse(text, country)
+        elif calling:
+            # libphonenumber-js reads the text from its first digit to its last: two bare
+            # digits, or three or more
+            core = re.sub(r"^[^0-9]+|[^0-9]+$", "", text)
+            if sum(ch in "0123456789" for ch in core) < 3 and not re.fullmatch("[0-9]{2}", core):
+                raise invalid
+            parsed = phonenumbers.parse(f"+{_strip_plus(calling)}{text}", None)
         else:
-            code = _strip_plus(calling) if calling else "1"
-            parsed = phonenumbers.parse(f"+{code}{text}", None)
+            raise invalid  # libphonenumber-js cannot tell the country: INVALID_COUNTRY
     except phonenumbers.NumberParseException:
         raise invalid from None
     national = phonenumbers.national_significant_number(parsed)

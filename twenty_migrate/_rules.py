@@ -3,8 +3,8 @@
 A check takes the JSON value a cell is sent as and returns ``(rule, message)`` when
 Twenty refuses it, else None (:data:`Check`). :func:`scalar_check` gives the check of a
 scalar type or composite part; the other ``*_check`` factories cover the parts with rules
-of their own. :func:`inspect_js` (shared with the sandbox) writes values the way Twenty's
-messages show them.
+of their own. :func:`inspect_js` writes values the way Twenty's messages show them. The
+sandbox keeps its own copy of each rule, so it can judge these.
 """
 
 from __future__ import annotations
@@ -33,7 +33,13 @@ FAST_EMAIL = (
 _NUMERIC_RE = re.compile(r"\s*[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\s*")
 _DATE_RE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
 _DATETIMES = DateTimeParser("[0-9]")
-FAST_DATETIME = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{3})?Z$"
+#: A four-digit year other than 0000, which Postgres refuses and pandas would parse (no
+#: lookahead: the fast paths run it through RE2).
+FAST_YEAR = r"(?:[1-9][0-9]{3}|0[1-9][0-9]{2}|00[1-9][0-9]|000[1-9])"
+#: The canonical date-time shape, decided vectorised.
+FAST_DATETIME = (
+    rf"^{FAST_YEAR}-[0-9]{{2}}-[0-9]{{2}}T[0-9]{{2}}:[0-9]{{2}}:[0-9]{{2}}(?:\.[0-9]{{3}})?Z$"
+)
 #: Stands for the row's whole composite value in a message, filled in once the row is known.
 COMPOSITE_MARK = "\x00composite\x00"
 Check = tuple[str, str] | None  # (rule, message) or None when Twenty accepts the value

@@ -7,10 +7,9 @@ Twenty's envelopes (REST ``{statusCode, error, messages}``, GraphQL
 
 from __future__ import annotations
 
-import re
-from typing import Any
+from .jsvalues import inspect_js
 
-from twenty_migrate._jsvalues import inspect_js as _inspect_js
+__all__ = ["SandboxError", "bad_request", "inspect_js", "not_found"]
 
 REST_ERROR_NAMES: dict[int, str] = {
     400: "BadRequestException",
@@ -37,8 +36,6 @@ GRAPHQL_CODES_BY_STATUS: dict[int, str] = {
     409: "CONFLICT",
     500: "INTERNAL_SERVER_ERROR",
 }
-#: A dict key messages write without quotes (``$`` also matches before a final newline).
-_BARE_KEY = re.compile(r"^[A-Za-z_$][\w$]*$")
 
 
 class SandboxError(Exception):
@@ -95,8 +92,3 @@ def bad_request(message: str, code: str = "INVALID_ARGS_DATA", **kwargs: object)
 def not_found(message: str = "Record not found") -> SandboxError:
     """A 404 / NOT_FOUND error for a missing record."""
     return SandboxError(message, code="RECORD_NOT_FOUND", status=404, graphql_code="NOT_FOUND")
-
-
-def inspect_js(value: Any) -> str:
-    """Render a value the way Node's ``util.inspect`` does in Twenty's messages."""
-    return _inspect_js(value, bare_key=_BARE_KEY.match)

@@ -11,12 +11,19 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date
 from typing import Any
 
-from twenty_migrate._jsvalues import UUID_PATTERN, DateTimeParser, twenty_email
-
 from .errors import SandboxError, bad_request, inspect_js
+from .jsvalues import (
+    UUID_PATTERN,
+    format_datetime,
+    normalize_domain,
+    normalize_email_address,
+    normalize_link,
+    parse_datetime,
+    remove_empty_links,
+)
 from .metadata import ACTOR_SOURCES, COMPOSITE_TYPES, RICH_TEXT_TYPES, FieldMeta, ObjectMeta
 from .phones import transform_phones
 from .richtext import blocknote_to_markdown, markdown_to_blocknote
@@ -35,11 +42,30 @@ EMPTY_ADDITIONAL_EMAILS_TO_NULL = True
 # v1 RICH_TEXT of releases before 1.20 too (FieldMeta.is_legacy_rich_text).
 UNWRITABLE_TYPES: frozenset[str] = frozenset({"TS_VECTOR"})
 
+# LINKS fields Twenty stores as the bare host on profiles with ``domain_name_bare_host``
+# (PR #24911: the company domain's links variant is "domain", twenty-shared
+# getLinkUrlNormalizer.ts -> normalizeDomain.ts).
+DOMAIN_LINK_FIELDS: frozenset[tuple[str, str]] = frozenset({("company", "domainName")})
+
 # Used with ``match``: ``$`` lets a value with one trailing newline through.
 _UUID_RE = re.compile(f"^{UUID_PATTERN}$")
-_DATE_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
-# Python's ``\d`` also reads other scripts' digits (the validation rules take 0-9 only).
-_DATETIMES = DateTimeParser(r"\d")
+_DATE_RE = re.compile(r"^([0-9]{4})-([0-9]{2})-([0-9]{2})$")
+
+__all__ = [
+    "Connect",
+    "ProcessedData",
+    "default_value",
+    "empty_composite",
+    "format_datetime",
+    "is_uuid",
+    "normalize_email",
+    "normalize_link",
+    "not_nullable_error",
+    "parse_datetime",
+    "process_data",
+    "transform_composite",
+    "transform_scalar",
+]
 
 
 # ------------------------------------------------------------------------------- helpers
@@ -52,34 +78,10 @@ def is_uuid(value: Any) -> bool:
     return isinstance(value, str) and _UUID_RE.match(value) is not None
 
 
-def format_datetime(moment: datetime) -> str:
-    """UTC ``YYYY-MM-DDTHH:mm:ssZ``, with ``.sss`` only when the milliseconds are not zero."""
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(timezone.utc)
-    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
-    millis = moment.microsecond // 1000
-    return f"{text}.{millis:03d}Z" if millis else f"{text}Z"
-
-
-def parse_datetime(value: str) -> datetime | None:
-    """Parse the date-time strings Twenty accepts; None when not a date-time."""
-    return _DATETIMES.parse(value)
-
-
-def normalize_link(url: str) -> str:
-    """Lower-case scheme and host, drop one trailing ``/``; keep a missing protocol."""
-    match = re.match(r"^([a-zA-Z][a-zA-Z0-9+.-]*://)?([^/?#]*)(.*)$", url.strip(), re.S)
-    if match is None:  # pragma: no cover - the pattern matches every string
-        return url
-    scheme, host, rest = match.groups()
-    result = (scheme or "").lower() + host.lower() + rest
-    return result[:-1] if result.endswith("/") else result
-
-
 def normalize_email(value: str, where: str) -> str | None:
     """Trim, lower-case and IDN-encode an email; "" -> None."""
     try:
-        return twenty_email(value)
+        return normalize_email_address(value)
     except ValueError:
         raise _error(
             f'Invalid string value {inspect_js(value)} for email field "{where}"', "INVALID_TEXT"
@@ -274,6 +276,8 @@ def transform_composite(f: FieldMeta, key: str, value: Any) -> dict[str, Any]:
             raise _composite_error(key, value)
     if ftype == "PHONES":
         return transform_phones(key, value)
+    if ftype == "LINKS":
+        return _transform_links(f, key, value)
     result: dict[str, Any] = {}
     for sub, raw in value.items():
         prop = props[sub]
@@ -282,12 +286,6 @@ def transform_composite(f: FieldMeta, key: str, value: Any) -> dict[str, Any]:
             result[sub] = None
         elif ftype == "EMAILS":
             result[sub] = _email_part(sub, where, raw)
-        elif ftype == "LINKS" and sub == "secondaryLinks":
-            result[sub] = _secondary_links(key, value, raw)
-        elif ftype == "LINKS" and sub == "primaryLinkUrl":
-            if not isinstance(raw, str):
-                raise _composite_error(key, value)
-            result[sub] = normalize_link(raw) or None
         elif ftype == "ACTOR" and sub == "source":
             if raw not in ACTOR_SOURCES:
                 raise _error(
@@ -334,20 +332,50 @@ def _email_part(sub: str, where: str, raw: Any) -> Any:
     return None if not emails and EMPTY_ADDITIONAL_EMAILS_TO_NULL else emails
 
 
-def _secondary_links(key: str, value: Any, raw: Any) -> list[dict[str, Any]]:
-    if not isinstance(raw, list):
+def _transform_links(f: FieldMeta, key: str, value: dict[str, Any]) -> dict[str, Any]:
+    """A LINKS input as transform-links-value.util.ts stores it; only given keys returned.
+
+    Links without a URL are dropped and the first remaining one moves up to primary
+    (remove-empty-links.ts); when that happens all three sub-fields are written.
+    """
+    url, label = value.get("primaryLinkUrl"), value.get("primaryLinkLabel")
+    if (url is not None and not isinstance(url, str)) or (
+        label is not None and not isinstance(label, str)
+    ):
         raise _composite_error(key, value)
-    links: list[dict[str, Any]] = []
-    for item in raw:
+    raw_links = value.get("secondaryLinks")
+    if raw_links is not None and not isinstance(raw_links, list):
+        raise _composite_error(key, value)
+    secondary: list[dict[str, Any]] = []
+    for item in raw_links or []:
         if not isinstance(item, dict) or set(item) - {"url", "label"}:
             raise _composite_error(key, value)
-        url, label = item.get("url"), item.get("label")
-        if (url is not None and not isinstance(url, str)) or (
-            label is not None and not isinstance(label, str)
-        ):
+        if any(v is not None and not isinstance(v, str) for v in item.values()):
             raise _composite_error(key, value)
-        links.append({"url": normalize_link(url) if url else url, "label": label})
-    return links
+        secondary.append(item)
+    registry = f._registry
+    owner = registry.by_id(f.object_id) if registry is not None else None
+    bare_host = (
+        registry is not None
+        and owner is not None
+        and registry.profile.domain_name_bare_host
+        and (owner.name_singular, f.name) in DOMAIN_LINK_FIELDS
+    )
+    normalize = normalize_domain if bare_host else normalize_link
+    first_url, first_label, others = remove_empty_links(url, label, secondary)
+    others = [{**link, "url": normalize(link["url"])} for link in others]
+    first_url = normalize(first_url) or None if first_url else None
+    promoted = not url and first_url is not None
+    result: dict[str, Any] = {}
+    if promoted or "primaryLinkUrl" in value:
+        result["primaryLinkUrl"] = first_url
+        if promoted or "primaryLinkLabel" in value or not url:
+            result["primaryLinkLabel"] = first_label
+    elif "primaryLinkLabel" in value:
+        result["primaryLinkLabel"] = label
+    if promoted or "secondaryLinks" in value:
+        result["secondaryLinks"] = None if raw_links is None else others
+    return result
 
 
 def _transform_rich_text(ftype: str, key: str, value: Any) -> dict[str, Any]:
