@@ -16,6 +16,7 @@ import pytest
 from twenty_migrate.client import TwentyClient
 from twenty_migrate.importer import Importer
 from twenty_migrate.sandbox import Sandbox
+from twenty_migrate.sandbox.profiles import PROFILES
 from twenty_migrate.schema import WorkspaceSchema, fetch_schema
 
 
@@ -96,10 +97,16 @@ def clock(fake_clock: FakeClock) -> FakeClock:
     return fake_clock
 
 
+@pytest.fixture(params=[profile.name for profile in PROFILES], ids=lambda name: f"twenty-{name}")
+def twenty_version(request: pytest.FixtureRequest) -> str:
+    """Each Twenty release family in turn: every test built on it runs on every profile."""
+    return str(request.param)
+
+
 @pytest.fixture
-def sandbox(clock: FakeClock) -> Sandbox:
-    """An empty sandbox on the fake clock; a module overrides it to seed or tune it."""
-    return Sandbox(twenty_version="1", clock=clock, sleep=clock.sleep)
+def sandbox(clock: FakeClock, twenty_version: str) -> Sandbox:
+    """An empty sandbox on the fake clock, as the release ``twenty_version`` behaves."""
+    return Sandbox(twenty_version=twenty_version, clock=clock, sleep=clock.sleep)
 
 
 @pytest.fixture

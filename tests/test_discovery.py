@@ -328,6 +328,7 @@ def test_bodies_map_by_the_discovered_meaning(era):
         assert not notes.field("body").is_writable and selection.startswith("body ")
 
 
+@pytest.mark.parametrize("twenty_version", ["1.x"])  # a 1.x cache: isCustom, RICH_TEXT_V2
 def test_an_old_cache_file_without_a_server_section_still_loads(tmp_path, client):
     schema = fetch_schema(client)
     data = schema.to_dict()
@@ -431,6 +432,7 @@ def test_traits_persist_per_workspace_and_never_hold_the_key(tmp_path, monkeypat
     assert cache_dir().name == "twenty-migrate"
 
 
+@pytest.mark.parametrize("twenty_version", ["1.x"])  # a 1.x cache: isCustom, RICH_TEXT_V2
 def test_a_schema_cache_brings_its_server_section_back(tmp_path, client):
     client.traits.max_records = 200
     fetch_schema(client, cache=tmp_path / "schema.json")
