@@ -325,7 +325,7 @@ def test_parse_era4_rest_429_with_headers():
     headers = {"Retry-After": "12", "X-RateLimit-Limit": "3", "X-RateLimit-Remaining": "0"}
     throttle = parse_throttle(body, status_code=429, headers=headers)
     message = "Rate limit exceeded for apiKey: 3 requests per 60s."
-    assert throttle == Throttle(message, 12.0, 3, 60000, 0)
+    assert throttle == Throttle(message, 12.0, 3, 60000, 0, "newest")
 
 
 def test_parse_era4_graphql_rate_limited():
