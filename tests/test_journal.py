@@ -141,7 +141,7 @@ def test_split_moves_rows_to_children_and_fails_named_rows(tmp_path):
 
 
 def test_unanswered_batches_come_first_within_a_step(tmp_path):
-    journal = RunJournal.create(tmp_path, build_plan(people(200), "people"))
+    journal = RunJournal.create(tmp_path, build_plan(people(200), "people", batch_size=60))
     ids = [b.batch_id for b in journal.pending_batches()]
     journal.mark_sent(ids[2], [])
     order = journal.pending_batches()
@@ -155,7 +155,7 @@ import pandas as pd
 from twenty_migrate.journal import RunJournal, RowOutcome
 from twenty_migrate.plan import build_plan
 df = pd.DataFrame({"_row": range(150), "name.firstName": ["x"] * 150})
-journal = RunJournal.create(sys.argv[1], build_plan(df, "people"), run_id="crashed",
+journal = RunJournal.create(sys.argv[1], build_plan(df, "people", batch_size=60), run_id="crashed",
                             settings={"api_key": "sk-should-not-be-here", "api": "graphql"})
 batches = journal.pending_batches()
 first = batches[0]

@@ -422,11 +422,7 @@ def _quota_kwargs(body: Any) -> dict[str, Any]:
 
 
 def _is_quota(status: int | None, code: Any, messages: Sequence[str]) -> bool:
-    return (
-        status == 402
-        or code == "QUOTA_EXHAUSTED"
-        or any(_QUOTA_RE.search(m) for m in messages)
-    )
+    return status == 402 or code == "QUOTA_EXHAUSTED" or any(_QUOTA_RE.search(m) for m in messages)
 
 
 def raise_for_status(response: httpx.Response) -> None:

@@ -142,7 +142,7 @@ class Importer:
         if test_batch is not None:
             plan = full.head(int(test_batch))
         if dry_run:
-            text = plan.dry_run(self._rate_limit())
+            text = plan.dry_run(self._rate_limit(), max_records=self._max_records())
             counts = {s.object: {"pending": len(s)} for s in plan.steps}
             return ImportResult.dry(text, counts)
         settings = self._settings(plan)
@@ -206,6 +206,11 @@ class Importer:
         rate_limit = getattr(limiter, "rate_limit", None)
         return rate_limit if hasattr(rate_limit, "long_limit") else None
 
+    def _max_records(self) -> int | None:
+        """The server's per-call cap, when an earlier call calibrated it."""
+        cap = getattr(getattr(self.client, "traits", None), "max_records", None)
+        return cap if isinstance(cap, int) and cap > 0 else None
+
     def _base_url(self) -> str | None:
         """The workspace URL for the journal, without any credentials or query string."""
         value = getattr(self.client, "base_url", None)
@@ -214,9 +219,12 @@ class Importer:
         return re.sub(r"//[^/@]*@", "//", str(value)).split("?", 1)[0]
 
     def _settings(self, plan: ImportPlan) -> dict[str, Any]:
+        # The user's limit: the plan's batch_size, or the batch_size setting when lower.
+        configured = getattr(getattr(self.client, "settings", None), "batch_size", None)
+        limit = min(plan.batch_size, configured) if isinstance(configured, int) else None
         settings: dict[str, Any] = {
             "api": plan.api,
-            "batch_size": plan.batch_size,
+            "batch_size": limit or plan.batch_size,
             "max_batch_bytes": plan.max_batch_bytes,
             "max_in_flight": self.max_in_flight,
         }

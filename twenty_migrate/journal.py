@@ -67,6 +67,7 @@ from .runs import (
     list_run_ids,
     list_runs,
     now_iso,
+    regroup_step,
     reusable_ids,
     row_fingerprint,
     row_identity,
@@ -588,6 +589,11 @@ class RunJournal:
             )
             if stats:
                 add_stats(conn, **stats)
+
+    def regroup(self, step: int, size: int, max_bytes: int) -> int:
+        """Re-cut the step's unsent batches to ``size`` rows (:func:`runs.regroup_step`)."""
+        with self._transaction() as conn:
+            return regroup_step(conn, step, size, max_bytes, now_iso())
 
     # ------------------------------------------------------------------ reading
 
