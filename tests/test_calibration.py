@@ -17,6 +17,7 @@ from twenty_migrate.journal import RunJournal
 from twenty_migrate.plan import MAX_RECORDS_PER_CALL, build_plan
 from twenty_migrate.sandbox import Sandbox
 
+
 def people(n: int) -> pd.DataFrame:
     return pd.DataFrame(
         {

@@ -93,9 +93,7 @@ def test_a_quota_refusal_stops_the_run_and_resume_finishes_it(
         result.raise_for_failures()
 
     # the limit is raised: resume finishes the run, every row once
-    finished = Importer(client, runs_dir=tmp_path, progress=None, clock=clock).resume(
-        result.run_id
-    )
+    finished = Importer(client, runs_dir=tmp_path, progress=None, clock=clock).resume(result.run_id)
     assert finished.status == "completed"
     assert (finished.created, finished.failed, finished.pending) == (300, 0, 0)
     assert sandbox.engine.count("person") == 300
