@@ -14,17 +14,16 @@ the step's unsent batches are re-cut to it (:meth:`RunJournal.regroup`).
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import math
 import threading
 from collections import Counter, deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any, Protocol
 
 import httpx
 
+from ._session_report import SYSTEMIC_FAILURES, SessionReport
 from .errors import (
     APIConnectionError,
     APIStatusError,
@@ -37,7 +36,6 @@ from .errors import (
 )
 from .journal import BatchState, PendingRow, RowOutcome, RunJournal
 from .outcomes import (
-    ImportResult,
     match_records,
     named_rows,
     selection,
@@ -45,7 +43,7 @@ from .outcomes import (
     unique_paths,
 )
 from .payloads import iter_refs, replace_refs
-from .plan import MAX_BATCH_BYTES, RateBudget, budget_seconds
+from .plan import MAX_BATCH_BYTES, RateBudget
 from .progress import Progress, ProgressArg, make_progress
 from .server_limits import (
     CallSize,
@@ -59,14 +57,10 @@ __all__ = ["MAX_RECONCILE_ROUNDS", "SYSTEMIC_FAILURES", "Session", "SupportsImpo
 
 logger = logging.getLogger("twenty_migrate.importer")
 
-#: A step stops when this many of its rows failed and none succeeded: when every row fails,
-#: the cause is outside the rows (a missing field or option), and going on wastes the budget.
-SYSTEMIC_FAILURES = 20
 #: Look-up-and-resend rounds for a create-only batch whose answer was lost.
 MAX_RECONCILE_ROUNDS = 3
 #: Error code written on rows left pending by a quota refusal.
 QUOTA_CODE = "QUOTA_EXHAUSTED"
-_SETTLED = ("created", "updated", "unchanged", "failed")
 _LANDED = ("created", "updated", "unchanged")
 
 
@@ -117,7 +111,7 @@ def _chunks(rows: Sequence[PendingRow], size: int) -> list[list[PendingRow]]:
     return [list(rows[i : i + size]) for i in range(0, len(rows), size)]
 
 
-class Session:
+class Session(SessionReport):
     """One execution of a journal's pending work (a run, or a resume of it)."""
 
     def __init__(
@@ -162,11 +156,6 @@ class Session:
         self.failures: Counter[str] = Counter()
 
     # -------------------------------------------------------------- setup
-
-    def stats(self) -> dict[str, int]:
-        snapshot = getattr(getattr(self.client, "stats", None), "snapshot", None)
-        data = snapshot() if callable(snapshot) else {}
-        return {k: int(data.get(k, 0)) for k in ("calls", "throttled", "retried")}
 
     def check_objects(self, objects: Sequence[str]) -> None:
         """Resolve the object names before anything is sent, so a typo fails cheaply."""
@@ -588,79 +577,3 @@ class Session:
             f"Twenty did not answer ({exc}); batch {batch_id} may have been applied and will "
             "be re-sent with the same ids on resume"
         )
-
-    # -------------------------------------------------------------- reporting
-
-    def settle(self, obj: str, counts: Counter[str], failures: Sequence[str]) -> None:
-        """Count settled rows for progress and for the systemic-failure guard."""
-        with self.lock:
-            self.unshown.setdefault(obj, Counter()).update(+counts)
-            if obj != self.object:
-                return
-            self.left -= sum(counts[k] for k in _SETTLED)
-            self.succeeded += sum(counts[k] for k in _SETTLED if k != "failed")
-            self.failures.update(failures)
-            total_failed = sum(self.failures.values())
-            systemic = self.succeeded == 0 and total_failed >= SYSTEMIC_FAILURES
-            common = self.failures.most_common(1)
-        if systemic and common:
-            message = common[0][0].rstrip()
-            message += "" if message.endswith((".", "!", "?")) else "."
-            self.halt(
-                f"all {total_failed} {obj} rows sent so far failed, most often with: "
-                f"{message} The cause is probably not the rows (a field or option "
-                "missing in the workspace?): fix it, then resume the run; the failed rows "
-                "go to the fix-me file"
-            )
-
-    def show_progress(self) -> None:
-        if self.progress is None:
-            return
-        stats = self.stats()
-        with self.lock:
-            unshown, self.unshown = self.unshown, {}
-            calls = {k: stats[k] - self.stats_shown[k] for k in ("throttled", "retried")}
-            self.stats_shown = stats
-            obj, left = self.object, self.left
-        if obj:
-            unshown.setdefault(obj, Counter()).update(+Counter(calls))
-        for name, counts in unshown.items():
-            values = dict(counts)
-            if name == obj:
-                values["eta_s"] = int(self.eta(left, stats))
-            self.progress.update(name, **values)
-
-    def eta(self, left: int, stats: Mapping[str, int]) -> float:
-        """Seconds left in the step by the rate budget (the observed speed misleads: a run
-        goes fast during the burst, then at the sustained rate)."""
-        calls_left = math.ceil(max(0, left) / max(1, self.calls.size))
-        calls_done = stats["calls"] - self.stats_start["calls"]
-        needed = budget_seconds(calls_done + calls_left, self.rate_limit)
-        return max(0.0, needed - (self.clock() - self.started))
-
-    def close(self) -> None:
-        """Close the progress display and add this session's totals to the journal."""
-        if self.progress is not None:
-            with contextlib.suppress(Exception):
-                self.show_progress()
-            self.progress.close()
-            self.progress = None
-        stats, now = self.stats(), self.clock()
-        delta = {k: stats[k] - self.stats_saved[k] for k in stats}
-        with contextlib.suppress(Exception):
-            self.journal.add_stats(duration_s=now - self.saved_at, **delta)
-        self.stats_saved, self.saved_at = stats, now
-
-    def result(self) -> ImportResult:
-        counts = self.journal.counts()
-        pending = sum(c["pending"] for c in counts.values())
-        failed = sum(c["failed"] for c in counts.values())
-        if pending:
-            status = "incomplete"
-        else:
-            status = "completed_with_failures" if failed else "completed"
-        message = None
-        if pending:
-            message = self.reason or "the run stopped before every row was sent"
-        self.journal.set_status(status, finished=True)
-        return ImportResult.from_journal(self.journal, status=status, message=message)
