@@ -27,17 +27,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import tempfile
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol, TypeAlias
+from typing import Any, Literal, TypeAlias
 
 import pandas as pd
 
+from .estimates import DEFAULT_BUDGET, RateBudget, budget_seconds, format_duration
 from .payloads import (
     MISSING,
     REF_KEY,
@@ -86,9 +86,6 @@ ID_OVERHEAD_BYTES = 48
 #: Version of the saved plan format (:meth:`ImportPlan.save`).
 PLAN_FORMAT = "twenty_migrate.plan"
 PLAN_FORMAT_VERSION = 1
-#: Twenty's default API budget per workspace (twenty-api.md §6.2): 100 calls per second
-#: and 100 per minute. Used only when no RateLimit is given to an estimate.
-DEFAULT_BUDGET = ((100, 1.0), (100, 60.0))
 #: Prefix of a ``refs`` cell naming a record already in Twenty (``"twenty:<uuid>"``).
 EXISTING_PREFIX = "twenty:"
 
@@ -117,19 +114,6 @@ def _existing_id(value: str) -> str | None:
             f"{value!r} starts with {EXISTING_PREFIX!r} but is not followed by a Twenty "
             "record id (a UUID); use existing_ref(id)"
         ) from None
-
-
-class RateBudget(Protocol):
-    """The parts of ``twenty_migrate.ratelimit.RateLimit`` an estimate needs."""
-
-    @property
-    def short_limit(self) -> int: ...
-    @property
-    def short_window(self) -> float: ...
-    @property
-    def long_limit(self) -> int: ...
-    @property
-    def long_window(self) -> float: ...
 
 
 @dataclass(frozen=True, eq=False)
@@ -403,54 +387,6 @@ class Batch:
         return len(self.rows)
 
 
-def budget_seconds(calls: int, rate_limit: RateBudget | None = None) -> float:
-    """Least time ``calls`` requests need under Twenty's token buckets.
-
-    Each bucket (limit L per window W) allows a burst of L calls, then L/W calls per
-    second; the slowest bucket decides. Network time is not included.
-    """
-    if calls <= 0:
-        return 0.0
-    seconds = 0.0
-    for limit, window in _buckets(rate_limit):
-        if limit <= 0 or calls <= limit:
-            continue
-        seconds = max(seconds, (calls - limit) * window / limit)
-    return seconds
-
-
-def _buckets(rate_limit: RateBudget | None) -> list[tuple[float, float]]:
-    """``(burst, window)`` per bucket, the window stretched by the limiter's guard."""
-    if rate_limit is None:
-        return [(float(limit), window) for limit, window in DEFAULT_BUDGET]
-    buckets = [
-        (rate_limit.short_limit, float(rate_limit.short_window)),
-        (rate_limit.long_limit, float(rate_limit.long_window)),
-    ]
-    pacing = getattr(rate_limit, "pacing", None)
-    if not callable(pacing):
-        return [(float(limit), window) for limit, window in buckets]
-    return [(float(limit), float(pacing(limit, window)) * limit) for limit, window in buckets]
-
-
-def _format_duration(seconds: float) -> str:
-    """``"at least 2 min 05 s"``; the budget allows no faster."""
-    if seconds < 1:
-        return "under 1 s of rate budget"
-    return "at least " + _format_span(seconds)
-
-
-def _format_span(seconds: float) -> str:
-    seconds = int(math.ceil(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes, secs = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes} min {secs:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
-
-
 @dataclass(frozen=True, eq=False)
 class ImportPlan:
     """Ordered steps cut into batches: everything an import will send.
@@ -666,7 +602,7 @@ class ImportPlan:
             mode = "upsert" if rec["upsert"] else "create only"
             lines.append(
                 f"  {rec['object']}: {rec['rows']} rows in {rec['calls']} calls ({mode}), "
-                f"{_format_duration(float(rec['est_seconds']))}"
+                f"{format_duration(float(rec['est_seconds']))}"
             )
         if rate_limit is None:
             budget = list(DEFAULT_BUDGET)
@@ -677,7 +613,7 @@ class ImportPlan:
             ]
         rule = " and ".join(f"{int(limit)} calls per {window:g} s" for limit, window in budget)
         lines.append(
-            f"  total: {_format_duration(budget_seconds(total_calls, rate_limit))} "
+            f"  total: {format_duration(budget_seconds(total_calls, rate_limit))} "
             f"under a budget of {rule} (burst first, then the sustained rate; network time "
             "not included)"
         )
