@@ -141,25 +141,45 @@ def test_the_probe_goes_alone_even_with_many_calls_in_flight(tmp_path, clock):
     assert len(sizes) == 1 + 34
 
 
-def test_eta_uses_the_calibrated_size(tmp_path, clock):
-    seen: list[dict[str, int]] = []
+@pytest.mark.parametrize(("version", "cap"), [("1", 60), ("2", 200)])
+def test_progress_shows_the_records_per_call(tmp_path, clock, version, cap):
+    told: list[tuple[str, int, bool]] = []
+    updates: list[dict[str, int]] = []
 
     class Recorder:
         def start(self, object: str, total: int) -> None:
             pass
 
         def update(self, object: str, **counts: int) -> None:
-            seen.append(counts)
+            updates.append(counts)
+
+        def per_call(self, object: str, records: int, calibrated: bool) -> None:
+            told.append((object, records, calibrated))
 
         def close(self) -> None:
             pass
 
-    sandbox = Sandbox(twenty_version="2", clock=clock, sleep=clock.sleep)
+    sandbox = Sandbox(twenty_version=version, clock=clock, sleep=clock.sleep)
     client = sandbox_client(sandbox, clock)
-    Importer(client, runs_dir=tmp_path, progress=Recorder(), clock=clock).run(
+    Importer(client, runs_dir=tmp_path, progress=Recorder(), clock=clock, max_in_flight=1).run(
         build_plan(people(400), "people")
     )
-    assert any("eta_s" in counts for counts in seen)
+    assert told[0] == ("people", 200, False)  # optimistic, and said so
+    assert told[-1] == ("people", cap, True)
+    assert any("eta_s" in counts for counts in updates)
+    assert all("per_call" not in counts for counts in updates)
+
+
+def test_the_log_progress_names_the_calibration(caplog):
+    from twenty_migrate.progress import LogProgress
+
+    progress = LogProgress()
+    with caplog.at_level("INFO", logger="twenty_migrate.progress"):
+        progress.start("people", 10)
+        progress.per_call("people", 200, False)
+        progress.per_call("people", 60, True)
+    assert "people: 200/call, not calibrated yet" in caplog.text
+    assert "people: 60/call" in caplog.text
 
 
 # ---------------------------------------------------------------- the rate budget

@@ -45,6 +45,7 @@ class SessionReport:
     left: int
     succeeded: int
     failures: Counter[str]
+    shown_per_call: tuple[int, bool] | None
 
     def halt(self, reason: str) -> None:
         raise NotImplementedError
@@ -79,6 +80,11 @@ class SessionReport:
     def show_progress(self) -> None:
         if self.progress is None:
             return
+        per_call = (self.calls.size, self.calls.calibrated)
+        tell = getattr(self.progress, "per_call", None)
+        if per_call != self.shown_per_call and callable(tell) and self.object:
+            self.shown_per_call = per_call
+            tell(self.object, *per_call)
         stats = self.stats()
         with self.lock:
             unshown, self.unshown = self.unshown, {}

@@ -19,6 +19,14 @@ How a run goes:
 * A batch whose answer was lost is *ambiguous*: it is re-sent as the same idempotent
   upsert (or, for ``upsert=False`` steps, the ids are looked up first and only the missing
   records are sent). :meth:`Importer.resume` finishes interrupted runs this way.
+* Calls carry as many records as the server takes. Its cap (200 now, 60 in older
+  releases) cannot be queried: unless ``client.traits.max_records`` knows it, the first
+  write call tries 200, alone. A smaller server refuses it whole, naming its cap; the run
+  goes on at that cap and the client remembers it. A plan's ``batch_size`` (and the
+  ``batch_size`` setting) is never exceeded.
+* A quota refusal (402 allowance used up, 409 record limit, ``QUOTA_EXHAUSTED``) is never
+  retried: the run stops with its rows pending and says what to raise; a resume then
+  finishes it.
 """
 
 from __future__ import annotations

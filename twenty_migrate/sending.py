@@ -141,6 +141,7 @@ class Session(SessionReport):
         # Set when the server named a smaller cap: the step's unsent batches are re-cut.
         self.regroup_wanted = threading.Event()
         self.reason: str | None = None
+        self.shown_per_call: tuple[int, bool] | None = None
         self.keys: dict[tuple[str, str | None], list[str]] = {}
         self.started = self.clock()
         self.stats_start = self.stats()
@@ -192,8 +193,10 @@ class Session(SessionReport):
                     self.succeeded = sum(v for k, v in done.items() if k != "failed")
                     self.failures = Counter()
                 self.progress.start(self.object, sum(counts.values()))
+                self.shown_per_call = None
                 if done:
                     self.progress.update(self.object, **done)
+                self.show_progress()
                 self.run_step(pool, step)
                 if self.stop.is_set():
                     break
