@@ -276,3 +276,23 @@ def test_user_supplied_ids_are_kept(tmp_path):
     rows = journal.pending_batches()[0].rows
     assert rows[0].sent_id == given and rows[1].sent_id != given
     journal.close()
+
+
+def test_regroup_recuts_unsent_batches_and_leaves_sent_ones(tmp_path):
+    journal = RunJournal.create(tmp_path, build_plan(people(500), "people"))
+    first, *rest = journal.pending_batches()
+    assert [len(b.rows) for b in journal.pending_batches()] == [200, 200, 100]
+    journal.mark_sent(first.batch_id, [r.row for r in first.rows])  # may have landed
+    assert journal.regroup(0, 60, 1_000_000) == 5  # 300 unsent rows in 60s
+    after = journal.pending_batches()
+    assert after[0].batch_id == first.batch_id and len(after[0].rows) == 200
+    assert [len(b.rows) for b in after[1:]] == [60] * 5
+    rows = [r.row for b in after[1:] for r in b.rows]
+    assert rows == [r.row for b in rest for r in b.rows]  # plan order kept, nothing lost
+    assert journal.regroup(0, 60, 1_000_000) == 0  # already fits
+    statuses = journal.batches_frame().set_index("batch_id")["status"]
+    assert all(statuses[b.batch_id] == "split" for b in rest)
+    # a byte limit cuts smaller still
+    assert journal.regroup(0, 40, 2_000) > 300 // 40
+    assert all(len(b.rows) <= 40 for b in journal.pending_batches()[1:])
+    journal.close()
