@@ -196,12 +196,14 @@ class ImportResult:
         if self.message:
             notes.append(self.message[:1].upper() + self.message[1:])
         if self.pending:
-            notes.append(f"{self.pending} rows pending. {self._resume_hint()}")
+            notes.append(f"{self.pending} rows pending. {self._resume_hint()}".rstrip())
         if self.failed:
             notes.append(f"See result.failures; {self._fix_hint()}")
         return notes
 
     def _resume_hint(self) -> str:
+        if f"resume({self.run_id!r})" in (self.message or ""):
+            return ""  # the message already says how (a quota stop)
         return (
             f"Finish them with Importer(client).resume({self.run_id!r}) or "
             f"`twenty-migrate resume {self.run_id}`."
@@ -257,7 +259,7 @@ class ImportResult:
         if self.pending:
             text = (
                 f"{self.pending} rows of run {self.run_id} were not imported yet"
-                f"{': ' + self.message if self.message else ''}. {self._resume_hint()}"
+                f"{': ' + self.message if self.message else ''}. {self._resume_hint()}".rstrip()
             )
             text = text[0].upper() + text[1:]
         else:
