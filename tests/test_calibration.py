@@ -118,7 +118,9 @@ def test_the_batch_size_setting_caps_the_calls(tmp_path, clock, monkeypatch, ver
     monkeypatch.setenv("TWENTY_MIGRATE_BATCH_SIZE", "40")
     sandbox, importer = make(version, clock, tmp_path)
     assert importer.client.settings.batch_size == 40
-    importer.run(build_plan(people(100), "people"))
+    plan = build_plan(people(100), "people")
+    assert "up to 40 records per call (batch_size)" in importer.run(plan, dry_run=True).summary()
+    importer.run(plan)
     assert write_calls(sandbox) == [40, 40, 20]
 
 

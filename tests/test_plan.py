@@ -267,7 +267,7 @@ def test_describe_and_dry_run_text():
     assert "<table" in plan._repr_html_()
     # a user's batch_size is never exceeded, whatever the server takes
     small = ImportPlan(plan.steps, batch_size=50)
-    assert "up to 50 records per call (the plan's batch_size)" in small.describe(max_records=200)
+    assert "up to 50 records per call (batch_size)" in small.describe(max_records=200)
 
 
 def test_head_is_a_small_test_plan():

@@ -150,6 +150,9 @@ class Importer:
         if test_batch is not None:
             plan = full.head(int(test_batch))
         if dry_run:
+            limit = self._user_limit(plan)
+            if limit < plan.batch_size:
+                plan = ImportPlan(plan.steps, limit, plan.api, plan.name, plan.max_batch_bytes)
             text = plan.dry_run(self._rate_limit(), max_records=self._max_records())
             counts = {s.object: {"pending": len(s)} for s in plan.steps}
             return ImportResult.dry(text, counts)
@@ -226,13 +229,18 @@ class Importer:
             return None
         return re.sub(r"//[^/@]*@", "//", str(value)).split("?", 1)[0]
 
-    def _settings(self, plan: ImportPlan) -> dict[str, Any]:
-        # The user's limit: the plan's batch_size, or the batch_size setting when lower.
+    def _user_limit(self, plan: ImportPlan) -> int:
+        """Most records per call the user allows: the plan's batch_size, or the client's
+        ``batch_size`` setting (``TWENTY_MIGRATE_BATCH_SIZE``) when lower."""
         configured = getattr(getattr(self.client, "settings", None), "batch_size", None)
-        limit = min(plan.batch_size, configured) if isinstance(configured, int) else None
+        if isinstance(configured, int) and 0 < configured < plan.batch_size:
+            return configured
+        return plan.batch_size
+
+    def _settings(self, plan: ImportPlan) -> dict[str, Any]:
         settings: dict[str, Any] = {
             "api": plan.api,
-            "batch_size": limit or plan.batch_size,
+            "batch_size": self._user_limit(plan),
             "max_batch_bytes": plan.max_batch_bytes,
             "max_in_flight": self.max_in_flight,
         }

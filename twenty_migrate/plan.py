@@ -588,7 +588,7 @@ class ImportPlan:
         steps = len(self.steps)
         size = self.per_call(max_records)
         if size < min(max_records or MAX_RECORDS_PER_CALL, MAX_RECORDS_PER_CALL):
-            why = "the plan's batch_size"
+            why = "batch_size"
         elif max_records is None:
             why = "the server's cap, not calibrated yet"
         else:
