@@ -22,8 +22,9 @@ Tables::
               (pending/created/updated/unchanged/failed), error, error_code, attempts,
               first_sent_at, finished_at
     attempts  batch_id, attempt, started_at, finished_at, outcome (ok/throttled/
-              server_error/dropped/bad_request/timeout/error/lookup), http_status, message,
-              n_records, elapsed_ms
+              server_error/dropped/bad_request/timeout/error/lookup, too_many: refused whole
+              for exceeding the server's per-call cap, quota: refused whole by a quota),
+              http_status, message, n_records, elapsed_ms
 
 Other tools may add tables of their own (rollback does).
 """
