@@ -22,7 +22,7 @@ def test_defaults():
     settings = Settings.from_env()
     assert settings.base_url is None and settings.api_key is None
     assert settings.runs_dir == "twenty_migrate_runs"
-    assert settings.batch_size == 60
+    assert settings.batch_size is None  # as many as the server takes, calibrated
     assert settings.rate_limit() == RateLimit()
     assert settings.sandbox is False
 

@@ -47,6 +47,7 @@ def test_tree_shape_and_retryability():
     [
         (400, e.BadRequestError),
         (401, e.AuthenticationError),
+        (402, e.QuotaExceededError),
         (403, e.PermissionDeniedError),
         (404, e.NotFoundError),
         (409, e.ConflictError),
@@ -143,7 +144,7 @@ def test_retry_after_on_a_server_error():
         ("EMAIL_NOT_VERIFIED", e.BadRequestError),
         ("METHOD_NOT_ALLOWED", e.BadRequestError),
         ("METADATA_VALIDATION_FAILED", e.BadRequestError),
-        ("QUOTA_EXHAUSTED", e.BadRequestError),
+        ("QUOTA_EXHAUSTED", e.QuotaExceededError),
         ("SOMETHING_NEW", e.BadRequestError),
     ],
 )

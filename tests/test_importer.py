@@ -64,7 +64,7 @@ def test_all_rows_created_once_with_their_journal_ids(importer, sandbox):
         record = by_email[f"p{i}@example.com"]
         assert rows.loc[i, "twenty_id"] == rows.loc[i, "sent_id"] == record["id"]
         assert record["name"] == {"firstName": f"First{i}", "lastName": f"Last{i}"}
-    assert create_calls(sandbox) == 5
+    assert create_calls(sandbox) == 1 + 5  # the 200-record probe is refused (cap 60), then 60s
     assert result.calls >= 5 and result.throttled == 0
 
 
@@ -287,8 +287,13 @@ def test_dry_run_sends_nothing(importer, sandbox, client):
     plan = build_plan(people(12000), "people")
     result = importer.run(plan, dry_run=True)
     assert result.status == "dry_run" and result.pending == 12000
-    assert "200 calls" in str(result) and "at least 1 min" in str(result)
+    # the cap is not known yet: counted at 200 per call, and said so
+    assert "60 calls" in str(result) and "not calibrated yet" in str(result)
     assert "100 calls per 60 s" in str(result)
+    client.traits.max_records = 60  # what a first write call would have learned
+    result = importer.run(plan, dry_run=True)
+    assert "200 calls" in str(result) and "at least 1 min" in str(result)
+    assert "up to 60 records per call (the server's cap)" in str(result)
     assert sandbox.requests == [] or len(sandbox.requests) == 0
     assert client.stats.calls == 0
     assert not importer.runs_dir.exists() or not any(importer.runs_dir.iterdir())

@@ -141,7 +141,7 @@ def test_split_moves_rows_to_children_and_fails_named_rows(tmp_path):
 
 
 def test_unanswered_batches_come_first_within_a_step(tmp_path):
-    journal = RunJournal.create(tmp_path, build_plan(people(200), "people"))
+    journal = RunJournal.create(tmp_path, build_plan(people(200), "people", batch_size=60))
     ids = [b.batch_id for b in journal.pending_batches()]
     journal.mark_sent(ids[2], [])
     order = journal.pending_batches()
@@ -155,7 +155,7 @@ import pandas as pd
 from twenty_migrate.journal import RunJournal, RowOutcome
 from twenty_migrate.plan import build_plan
 df = pd.DataFrame({"_row": range(150), "name.firstName": ["x"] * 150})
-journal = RunJournal.create(sys.argv[1], build_plan(df, "people"), run_id="crashed",
+journal = RunJournal.create(sys.argv[1], build_plan(df, "people", batch_size=60), run_id="crashed",
                             settings={"api_key": "sk-should-not-be-here", "api": "graphql"})
 batches = journal.pending_batches()
 first = batches[0]
@@ -275,4 +275,24 @@ def test_user_supplied_ids_are_kept(tmp_path):
     journal = RunJournal.create(tmp_path, build_plan(df, "people"))
     rows = journal.pending_batches()[0].rows
     assert rows[0].sent_id == given and rows[1].sent_id != given
+    journal.close()
+
+
+def test_regroup_recuts_unsent_batches_and_leaves_sent_ones(tmp_path):
+    journal = RunJournal.create(tmp_path, build_plan(people(500), "people"))
+    first, *rest = journal.pending_batches()
+    assert [len(b.rows) for b in journal.pending_batches()] == [200, 200, 100]
+    journal.mark_sent(first.batch_id, [r.row for r in first.rows])  # may have landed
+    assert journal.regroup(0, 60, 1_000_000) == 5  # 300 unsent rows in 60s
+    after = journal.pending_batches()
+    assert after[0].batch_id == first.batch_id and len(after[0].rows) == 200
+    assert [len(b.rows) for b in after[1:]] == [60] * 5
+    rows = [r.row for b in after[1:] for r in b.rows]
+    assert rows == [r.row for b in rest for r in b.rows]  # plan order kept, nothing lost
+    assert journal.regroup(0, 60, 1_000_000) == 0  # already fits
+    statuses = journal.batches_frame().set_index("batch_id")["status"]
+    assert all(statuses[b.batch_id] == "split" for b in rest)
+    # a byte limit cuts smaller still
+    assert journal.regroup(0, 40, 2_000) > 300 // 40
+    assert all(len(b.rows) <= 40 for b in journal.pending_batches()[1:])
     journal.close()

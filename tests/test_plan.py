@@ -250,16 +250,24 @@ def test_describe_and_dry_run_text():
             ObjectStep("people", people(6000)),
         ],
     )
-    estimate = plan.estimate(RateLimit(jitter=0))
+    # the server's cap not known yet: counted at the largest cap, 200, and said so
+    assert list(plan.estimate()["calls"]) == [1, 30]
+    assert "up to 200 records per call (the server's cap, not calibrated yet)" in str(plan)
+    # a server known to take 60 per call (client.traits.max_records)
+    estimate = plan.estimate(RateLimit(jitter=0), max_records=60)
     assert list(estimate["calls"]) == [2, 100]
     assert estimate["est_seconds"].iloc[0] == 0
     assert estimate["est_seconds"].iloc[1] == pytest.approx(2 * 0.6, abs=0.1)
-    text = plan.describe()
+    text = plan.describe(max_records=60)
+    assert "up to 60 records per call (the server's cap)" in text
     assert "companies: 120 rows in 2 calls (upsert)" in text
     assert "people: 6000 rows in 100 calls" in text
     assert "102 calls" in text and plan.fingerprint()[:12] in text
     assert plan.dry_run().startswith("Dry run, nothing sent.")
     assert "<table" in plan._repr_html_()
+    # a user's batch_size is never exceeded, whatever the server takes
+    small = ImportPlan(plan.steps, batch_size=50)
+    assert "up to 50 records per call (batch_size)" in small.describe(max_records=200)
 
 
 def test_head_is_a_small_test_plan():

@@ -325,7 +325,7 @@ def test_parse_era4_rest_429_with_headers():
     headers = {"Retry-After": "12", "X-RateLimit-Limit": "3", "X-RateLimit-Remaining": "0"}
     throttle = parse_throttle(body, status_code=429, headers=headers)
     message = "Rate limit exceeded for apiKey: 3 requests per 60s."
-    assert throttle == Throttle(message, 12.0, 3, 60000, 0)
+    assert throttle == Throttle(message, 12.0, 3, 60000, 0, "newest")
 
 
 def test_parse_era4_graphql_rate_limited():
@@ -395,3 +395,43 @@ def test_retry_policy_honours_retry_after_and_counts_throttles_apart():
     assert policy.delay(1, RateLimitError("x", retry_after=300)) == 30
     with pytest.raises(ValueError):
         RetryPolicy(max_attempts=0)
+
+
+def test_parse_reads_x_ratelimit_reset_when_retry_after_is_missing(monkeypatch):
+    import twenty_migrate.ratelimit as rl
+
+    monkeypatch.setattr(rl.time, "time", lambda: 1_800_000_000.0)
+    headers = {"X-RateLimit-Limit": "50", "X-RateLimit-Reset": "1800000012"}
+    throttle = parse_throttle({"messages": ["Too many"]}, status_code=429, headers=headers)
+    assert throttle is not None
+    assert (throttle.retry_after, throttle.limit, throttle.style) == (12.0, 50, "newest")
+
+
+def test_parse_tells_the_throttle_styles_apart():
+    era3 = parse_throttle(
+        {"messages": ["Limit reached (100 tokens per 60000 ms)"]}, status_code=429
+    )
+    assert era3 is not None and era3.style == "common"
+    era4 = parse_throttle(
+        {"message": "Rate limit exceeded", "extensions": {"code": "RATE_LIMITED", "limit": 50}}
+    )
+    assert era4 is not None and era4.style == "newest"
+    quota = {"message": "RECORD limit reached", "extensions": {"code": "QUOTA_EXHAUSTED"}}
+    assert parse_throttle(quota) is None  # a quota is not a throttle: never waited out
+
+
+def test_the_limiter_keeps_the_style_and_the_stated_budget():
+    limiter = RateLimiter(RateLimit(), clock=lambda: 0.0)
+    assert limiter.throttle_style is None and not limiter.budget_seen
+    limiter.on_throttled(12.0, 50, 60_000, "newest")
+    limiter.on_throttled(None, None, None, "common")  # a bare 429 later does not undo it
+    assert limiter.throttle_style == "newest"
+    assert limiter.budget_seen and limiter.calls_per_minute == 50
+
+
+def test_remaining_on_a_success_limits_the_burst():
+    fresh = RateLimiter(RateLimit(), clock=lambda: 0.0)
+    assert fresh.reserve() == 0.0  # a full bucket: the burst goes at once
+    limiter = RateLimiter(RateLimit(), clock=lambda: 0.0)
+    limiter.learn(100, 60_000, remaining=3)  # another client spent the rest
+    assert limiter.reserve() > 0  # no burst: wait for the server to earn a group

@@ -167,7 +167,8 @@ def test_resume_finishes_a_journal_left_mid_batch(tmp_path):
                 people(10).assign(companyId=list(range(10))),
                 refs={"companyId": "companies"},
             ),
-        ]
+        ],
+        batch_size=60,
     )
     journal = RunJournal.create(tmp_path, plan, run_id="halfway")
     second = journal.pending_batches()[1]

@@ -178,7 +178,7 @@ class Sender:
                     raise
                 logger.info("Throttled by Twenty (%s); waiting and re-sending", exc)
                 if limiter is not None:
-                    limiter.on_throttled(exc.retry_after, exc.limit, exc.window_ms)
+                    limiter.on_throttled(exc.retry_after, exc.limit, exc.window_ms, exc.style)
                 elif delay > 0:
                     self._sleep(delay)
             except TwentyAPIError as exc:
@@ -276,9 +276,10 @@ class Sender:
                 self.stats.add(server_errors=1)
             raise error
         raise_for_status(response)
-        limit = response.headers.get("x-ratelimit-limit")
-        if limit and limit.isdigit() and self.limiter is not None:
-            self.limiter.learn(int(limit))
+        limit = response.headers.get("x-ratelimit-limit", "")
+        if limit.isdigit() and self.limiter is not None:
+            remaining = response.headers.get("x-ratelimit-remaining", "")
+            self.limiter.learn(int(limit), None, int(remaining) if remaining.isdigit() else None)
         if response.content and body is None:
             raise APIStatusError(
                 f"Twenty answered {response.status_code} with a body that is not JSON; is "

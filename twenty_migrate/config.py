@@ -12,7 +12,7 @@ variable                          meaning                                       
 ``TWENTY_API_URL``                workspace URL, e.g. ``https://api.twenty.com``  none
 ``TWENTY_API_KEY``                API key (Settings → APIs & Webhooks in Twenty)  none
 ``TWENTY_MIGRATE_RUNS_DIR``       where run journals go                ``twenty_migrate_runs``
-``TWENTY_MIGRATE_BATCH_SIZE``     records per write call                          60
+``TWENTY_MIGRATE_BATCH_SIZE``     most records per write call                     server cap
 ``TWENTY_MIGRATE_TIMEOUT``        HTTP timeout in seconds                         30
 ``TWENTY_MIGRATE_SHORT_LIMIT``    calls per short window (the server's budget)    100
 ``TWENTY_MIGRATE_SHORT_TTL_MS``   short window length in ms                       1000
@@ -37,7 +37,6 @@ from .errors import ConfigError
 from .ratelimit import RateLimit
 
 __all__ = [
-    "DEFAULT_BATCH_SIZE",
     "DEFAULT_ENV_FILE",
     "DEFAULT_RUNS_DIR",
     "DEFAULT_TIMEOUT",
@@ -50,9 +49,6 @@ __all__ = [
 
 DEFAULT_ENV_FILE = ".env"
 DEFAULT_RUNS_DIR = "twenty_migrate_runs"
-# Twenty's QUERY_MAX_RECORDS was 60 in older releases and is still what the docs promise,
-# so 60 works on every version (twenty-api.md §2.3).
-DEFAULT_BATCH_SIZE = 60
 DEFAULT_TIMEOUT = 30.0
 
 ENV_VARS: dict[str, str] = {
@@ -186,7 +182,9 @@ class Settings:
         base_url: Workspace base URL, without ``/graphql`` or ``/rest``.
         api_key: The API key; never shown by ``repr``/``str`` (``'…abcd'``).
         runs_dir: Directory for run journals.
-        batch_size: Records per write call.
+        batch_size: Most records per write call. None (the default): as many as the
+            server takes (its ``QUERY_MAX_RECORDS``, which the importer calibrates on its
+            first write call); a number is never exceeded.
         timeout: HTTP timeout in seconds.
         short_limit, short_ttl_ms, long_limit, long_ttl_ms: The server's throttle budget
             when it differs from Twenty's defaults (None = default).
@@ -196,7 +194,7 @@ class Settings:
     base_url: str | None = None
     api_key: str | None = None
     runs_dir: str = DEFAULT_RUNS_DIR
-    batch_size: int = DEFAULT_BATCH_SIZE
+    batch_size: int | None = None
     timeout: float = DEFAULT_TIMEOUT
     short_limit: int | None = None
     short_ttl_ms: int | None = None
@@ -217,9 +215,8 @@ class Settings:
                     "again from Twenty (Settings → APIs & Webhooks) into TWENTY_API_KEY."
                 )
             object.__setattr__(self, "api_key", key)
-        _check_positive("batch_size", self.batch_size)
         _check_positive("timeout", self.timeout)
-        for name in ("short_limit", "short_ttl_ms", "long_limit", "long_ttl_ms"):
+        for name in ("batch_size", "short_limit", "short_ttl_ms", "long_limit", "long_ttl_ms"):
             value = getattr(self, name)
             if value is not None:
                 _check_positive(name, value)

@@ -13,6 +13,9 @@
     │       ├── PermissionDeniedError 403 the key's role may not do this (FORBIDDEN)
     │       ├── NotFoundError        404  unknown record (NOT_FOUND)
     │       ├── ConflictError        409  conflict (CONFLICT)
+    │       ├── QuotaExceededError   402/409  an allowance or the workspace's record limit is
+    │       │                             used up (QUOTA_EXHAUSTED); terminal, never retried;
+    │       │                             .limit_kind .limit
     │       ├── RateLimitError       429  throttled (any era's shape); retryable;
     │       │                             .retry_after .limit .window_ms
     │       └── ServerError          5xx  Twenty failed (INTERNAL_SERVER_ERROR, TIMEOUT); retryable
@@ -59,6 +62,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "PlanMismatchError",
+    "QuotaExceededError",
     "RateLimitError",
     "SchemaError",
     "ServerError",
@@ -67,6 +71,7 @@ __all__ = [
     "ValidationFailed",
     "error_from_graphql",
     "is_duplicate_error",
+    "is_quota_refusal",
     "raise_for_status",
     "redact_request",
 ]
@@ -217,6 +222,27 @@ class ConflictError(APIStatusError):
     """409 / CONFLICT: the request conflicts with existing data."""
 
 
+class QuotaExceededError(APIStatusError):
+    """402 / 409 ``RECORD limit reached for this workspace`` / GraphQL QUOTA_EXHAUSTED.
+
+    Twenty's usage-limit module refuses the call whole when a paid allowance (402) or the
+    workspace's record limit (409, ``WORKSPACE_RECORD_LIMIT``) is used up (twenty-api.md
+    §13). Nothing was written, and sending again will not help until the limit is raised:
+    the error is terminal, never retried.
+
+    Attributes:
+        limit_kind: Twenty's ``limitKind`` (``"record"``...), when the answer said.
+        limit: The limit, when the answer said.
+    """
+
+    def __init__(
+        self, message: str, *, limit_kind: str | None = None, limit: int | None = None, **kw: Any
+    ) -> None:
+        super().__init__(message, **kw)
+        self.limit_kind = limit_kind
+        self.limit = limit
+
+
 class RateLimitError(APIStatusError):
     """Twenty throttled the call (REST 429, GraphQL LIMIT_REACHED or RATE_LIMITED).
 
@@ -226,17 +252,25 @@ class RateLimitError(APIStatusError):
         retry_after: Seconds to wait, when the answer said.
         limit: The exhausted window's budget, when the answer said.
         window_ms: That window's length in milliseconds, when the answer said.
+        style: ``"newest"`` (era 4 headers or fields) or ``"common"`` (era 3).
     """
 
     retryable = True
     is_throttle = True
 
     def __init__(
-        self, message: str, *, limit: int | None = None, window_ms: int | None = None, **kwargs: Any
+        self,
+        message: str,
+        *,
+        limit: int | None = None,
+        window_ms: int | None = None,
+        style: str | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(message, **kwargs)
         self.limit = limit
         self.window_ms = window_ms
+        self.style = style
 
 
 class ServerError(APIStatusError):
@@ -295,6 +329,7 @@ class PlanMismatchError(JournalError):
 STATUS_ERRORS: dict[int, type[APIStatusError]] = {
     400: BadRequestError,
     401: AuthenticationError,
+    402: QuotaExceededError,
     403: PermissionDeniedError,
     404: NotFoundError,
     409: ConflictError,
@@ -308,12 +343,20 @@ GRAPHQL_ERRORS: dict[str, type[APIStatusError]] = {
     "NOT_FOUND": NotFoundError,
     "CONFLICT": ConflictError,
     "RATE_LIMITED": RateLimitError,
+    "QUOTA_EXHAUSTED": QuotaExceededError,
     "INTERNAL_SERVER_ERROR": ServerError,
     "TIMEOUT": ServerError,
 }
 """GraphQL ``extensions.code`` -> class; every other code is :class:`BadRequestError`."""
 
 _DUPLICATE_RE = re.compile(r"duplicate|unique|already exists", re.IGNORECASE)
+#: Twenty's record-limit message (``RECORD limit reached for this workspace``) and the
+#: usage-limit module's quota wording.
+_QUOTA_RE = re.compile(r"limit reached for this workspace|quota", re.IGNORECASE)
+#: Statuses of a quota refusal: 402 (allowance used up) and 409 (record limit). Twenty
+#: answers data conflicts on record writes with 400 / BAD_USER_INPUT (twenty-api.md §7.4),
+#: so a 409 to a record write is the record limit even when its body does not say so.
+QUOTA_STATUSES = frozenset({402, 409})
 
 
 def redact_request(request: httpx.Request) -> httpx.Request:
@@ -363,7 +406,23 @@ def _throttle_kwargs(throttle: Throttle | None) -> dict[str, Any]:
         "retry_after": throttle.retry_after,
         "limit": throttle.limit,
         "window_ms": throttle.window_ms,
+        "style": throttle.style,
     }
+
+
+def _quota_kwargs(body: Any) -> dict[str, Any]:
+    """``limit_kind`` and ``limit`` of a quota answer (REST body or GraphQL extensions)."""
+    if not isinstance(body, Mapping):
+        return {}
+    kind, limit = body.get("limitKind"), body.get("limit")
+    return {
+        "limit_kind": kind if isinstance(kind, str) else None,
+        "limit": limit if isinstance(limit, int) and not isinstance(limit, bool) else None,
+    }
+
+
+def _is_quota(status: int | None, code: Any, messages: Sequence[str]) -> bool:
+    return status == 402 or code == "QUOTA_EXHAUSTED" or any(_QUOTA_RE.search(m) for m in messages)
 
 
 def raise_for_status(response: httpx.Response) -> None:
@@ -382,12 +441,17 @@ def raise_for_status(response: httpx.Response) -> None:
     body = _parse_body(response)
     messages = _messages_of(body, response)
     throttle = parse_throttle(body, status_code=response.status_code, headers=response.headers)
-    cls = RateLimitError if throttle else _status_class(response.status_code)
+    code = body.get("error") if isinstance(body, dict) else None
     kwargs = _throttle_kwargs(throttle)
+    if throttle:
+        cls: type[APIStatusError] = RateLimitError
+    elif _is_quota(response.status_code, code, messages):
+        cls, kwargs = QuotaExceededError, _quota_kwargs(body)
+    else:
+        cls = _status_class(response.status_code)
     if not throttle and "retry-after" in response.headers:
         kwargs["retry_after"] = parse_retry_after(response.headers["retry-after"])
     request = _request_of(response)
-    code = body.get("error") if isinstance(body, dict) else None
     raise cls(
         messages[0],
         messages=messages,
@@ -429,8 +493,11 @@ def error_from_graphql(
     ext = ext if isinstance(ext, Mapping) else {}
     code, sub_code = ext.get("code"), ext.get("subCode")
     status = response.status_code if response is not None else 200
+    extra: dict[str, Any] = _throttle_kwargs(throttle)
     if throttle is not None:
         cls: type[APIStatusError] = RateLimitError
+    elif _is_quota(status, code, messages[:1]):
+        cls, extra = QuotaExceededError, _quota_kwargs(ext)
     elif isinstance(code, str) and code in GRAPHQL_ERRORS:
         cls = GRAPHQL_ERRORS[code]
     elif code is None and status >= 400:
@@ -451,7 +518,7 @@ def error_from_graphql(
         body={"errors": [dict(e) for e in errors]},
         request=request,
         response=response,
-        **_throttle_kwargs(throttle),
+        **extra,
     )
 
 
@@ -468,3 +535,14 @@ def is_duplicate_error(exc: BaseException) -> bool:
         return False
     texts = [*exc.messages, exc.sub_code or "", exc.user_friendly_message or ""]
     return any(_DUPLICATE_RE.search(text) for text in texts)
+
+
+def is_quota_refusal(exc: BaseException) -> bool:
+    """True when Twenty refused a record write because a quota is used up.
+
+    That is a :class:`QuotaExceededError`, or any error answered with HTTP 402 or 409 (see
+    :data:`QUOTA_STATUSES`; a proxy's or an older release's body may not say more).
+    """
+    if isinstance(exc, QuotaExceededError):
+        return True
+    return isinstance(exc, APIStatusError) and exc.status_code in QUOTA_STATUSES

@@ -19,6 +19,14 @@ How a run goes:
 * A batch whose answer was lost is *ambiguous*: it is re-sent as the same idempotent
   upsert (or, for ``upsert=False`` steps, the ids are looked up first and only the missing
   records are sent). :meth:`Importer.resume` finishes interrupted runs this way.
+* Calls carry as many records as the server takes. Its cap (200 now, 60 in older
+  releases) cannot be queried: unless ``client.traits.max_records`` knows it, the first
+  write call tries 200, alone. A smaller server refuses it whole, naming its cap; the run
+  goes on at that cap and the client remembers it. A plan's ``batch_size`` (and the
+  ``batch_size`` setting) is never exceeded.
+* A quota refusal (402 allowance used up, 409 record limit, ``QUOTA_EXHAUSTED``) is never
+  retried: the run stops with its rows pending and says what to raise; a resume then
+  finishes it.
 """
 
 from __future__ import annotations
@@ -142,7 +150,10 @@ class Importer:
         if test_batch is not None:
             plan = full.head(int(test_batch))
         if dry_run:
-            text = plan.dry_run(self._rate_limit())
+            limit = self._user_limit(plan)
+            if limit < plan.batch_size:
+                plan = ImportPlan(plan.steps, limit, plan.api, plan.name, plan.max_batch_bytes)
+            text = plan.dry_run(self._rate_limit(), max_records=self._max_records())
             counts = {s.object: {"pending": len(s)} for s in plan.steps}
             return ImportResult.dry(text, counts)
         settings = self._settings(plan)
@@ -206,6 +217,11 @@ class Importer:
         rate_limit = getattr(limiter, "rate_limit", None)
         return rate_limit if hasattr(rate_limit, "long_limit") else None
 
+    def _max_records(self) -> int | None:
+        """The server's per-call cap, when an earlier call calibrated it."""
+        cap = getattr(getattr(self.client, "traits", None), "max_records", None)
+        return cap if isinstance(cap, int) and cap > 0 else None
+
     def _base_url(self) -> str | None:
         """The workspace URL for the journal, without any credentials or query string."""
         value = getattr(self.client, "base_url", None)
@@ -213,10 +229,18 @@ class Importer:
             return None
         return re.sub(r"//[^/@]*@", "//", str(value)).split("?", 1)[0]
 
+    def _user_limit(self, plan: ImportPlan) -> int:
+        """Most records per call the user allows: the plan's batch_size, or the client's
+        ``batch_size`` setting (``TWENTY_MIGRATE_BATCH_SIZE``) when lower."""
+        configured = getattr(getattr(self.client, "settings", None), "batch_size", None)
+        if isinstance(configured, int) and 0 < configured < plan.batch_size:
+            return configured
+        return plan.batch_size
+
     def _settings(self, plan: ImportPlan) -> dict[str, Any]:
         settings: dict[str, Any] = {
             "api": plan.api,
-            "batch_size": plan.batch_size,
+            "batch_size": self._user_limit(plan),
             "max_batch_bytes": plan.max_batch_bytes,
             "max_in_flight": self.max_in_flight,
         }

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,7 +21,49 @@ import pandas as pd
 from .errors import ImportFailed, TwentyAPIError
 from .journal import PendingRow, RunJournal
 
-__all__ = ["ImportResult", "match_records", "named_rows", "selection", "suspect_row"]
+__all__ = [
+    "KNOWN_UNIQUE_PATHS",
+    "ImportResult",
+    "match_records",
+    "named_rows",
+    "selection",
+    "suspect_row",
+    "unique_paths",
+]
+
+#: Unique fields Twenty matches an upsert on (twenty-api.md §3), used to match answers to
+#: rows when the client cannot read the workspace metadata.
+KNOWN_UNIQUE_PATHS: dict[str, tuple[str, ...]] = {
+    "person": ("emails.primaryEmail",),
+    "people": ("emails.primaryEmail",),
+    "company": ("domainName.primaryLinkUrl",),
+    "companies": ("domainName.primaryLinkUrl",),
+}
+#: Unique sub-field per composite type (twenty-api.md §3); PHONES needs three, so it is
+#: not used for matching.
+UNIQUE_SUBFIELD = {"EMAILS": "primaryEmail", "LINKS": "primaryLinkUrl"}
+
+
+def unique_paths(client: Any, obj: str) -> list[str]:
+    """The object's unique field paths, from the workspace metadata when the client can read
+    it, else from :data:`KNOWN_UNIQUE_PATHS`."""
+    reader = getattr(client, "object_metadata", None)
+    meta = None
+    if callable(reader):
+        with contextlib.suppress(Exception):  # a nicety: the static table still works
+            meta = reader(obj)
+    if not isinstance(meta, Mapping):
+        return list(KNOWN_UNIQUE_PATHS.get(obj, ()))
+    paths = []
+    for f in meta.get("fields") or []:
+        kind, name = f.get("type"), f.get("name")
+        if not f.get("isUnique") or not f.get("isActive", True) or name in (None, "id"):
+            continue
+        if kind in ("PHONES", "RELATION", "MORPH_RELATION"):
+            continue
+        paths.append(f"{name}.{UNIQUE_SUBFIELD[kind]}" if kind in UNIQUE_SUBFIELD else name)
+    return paths
+
 
 #: GraphQL input coercion errors point at the record: ``... at "data[3].emails"``.
 _INDEX_RE = re.compile(r"\bdata\[(\d+)\]")
@@ -153,12 +196,14 @@ class ImportResult:
         if self.message:
             notes.append(self.message[:1].upper() + self.message[1:])
         if self.pending:
-            notes.append(f"{self.pending} rows pending. {self._resume_hint()}")
+            notes.append(f"{self.pending} rows pending. {self._resume_hint()}".rstrip())
         if self.failed:
             notes.append(f"See result.failures; {self._fix_hint()}")
         return notes
 
     def _resume_hint(self) -> str:
+        if f"resume({self.run_id!r})" in (self.message or ""):
+            return ""  # the message already says how (a quota stop)
         return (
             f"Finish them with Importer(client).resume({self.run_id!r}) or "
             f"`twenty-migrate resume {self.run_id}`."
@@ -214,7 +259,7 @@ class ImportResult:
         if self.pending:
             text = (
                 f"{self.pending} rows of run {self.run_id} were not imported yet"
-                f"{': ' + self.message if self.message else ''}. {self._resume_hint()}"
+                f"{': ' + self.message if self.message else ''}. {self._resume_hint()}".rstrip()
             )
             text = text[0].upper() + text[1:]
         else:

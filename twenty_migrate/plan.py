@@ -27,17 +27,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import tempfile
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeAlias
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 import pandas as pd
 
+from .estimates import DEFAULT_BUDGET, RateBudget, budget_seconds, format_duration
 from .payloads import (
     MISSING,
     REF_KEY,
@@ -64,6 +64,7 @@ __all__ = [
     "RateBudget",
     "RowId",
     "EXISTING_PREFIX",
+    "MAX_RECORDS_PER_CALL",
     "budget_seconds",
     "build_plan",
     "existing_ref",
@@ -71,10 +72,14 @@ __all__ = [
 
 Api: TypeAlias = Literal["graphql", "rest"]
 
-#: Records per create call. Twenty refuses more than QUERY_MAX_RECORDS per call: 60 in
-#: older releases and in the docs, 200 on later main (twenty-api.md §2.3), so 60 works on
-#: every version. The importer also splits a batch when Twenty names a smaller cap.
-DEFAULT_BATCH_SIZE = 60
+#: The largest per-call cap any Twenty release has: QUERY_MAX_RECORDS is 200 in current
+#: code and 60 in older releases and the docs (twenty-api.md §2.3, §13;
+#: packages/twenty-shared/src/constants/QueryMaxRecords.ts). The cap cannot be queried, so
+#: the importer's first write call tries this many; a smaller server refuses it whole,
+#: naming its cap, and the importer goes on at that cap.
+MAX_RECORDS_PER_CALL = 200
+#: Records per create call unless the plan says fewer: as many as the server may take.
+DEFAULT_BATCH_SIZE = MAX_RECORDS_PER_CALL
 #: Most serialised payload bytes per call. Twenty's request body limit was not determined
 #: (twenty-api.md §6.4, [uncertain]); 1 MB stays well inside common defaults, and the
 #: importer splits a batch that gets 413 Payload Too Large anyway.
@@ -84,9 +89,6 @@ ID_OVERHEAD_BYTES = 48
 #: Version of the saved plan format (:meth:`ImportPlan.save`).
 PLAN_FORMAT = "twenty_migrate.plan"
 PLAN_FORMAT_VERSION = 1
-#: Twenty's default API budget per workspace (twenty-api.md §6.2): 100 calls per second
-#: and 100 per minute. Used only when no RateLimit is given to an estimate.
-DEFAULT_BUDGET = ((100, 1.0), (100, 60.0))
 #: Prefix of a ``refs`` cell naming a record already in Twenty (``"twenty:<uuid>"``).
 EXISTING_PREFIX = "twenty:"
 
@@ -115,19 +117,6 @@ def _existing_id(value: str) -> str | None:
             f"{value!r} starts with {EXISTING_PREFIX!r} but is not followed by a Twenty "
             "record id (a UUID); use existing_ref(id)"
         ) from None
-
-
-class RateBudget(Protocol):
-    """The parts of ``twenty_migrate.ratelimit.RateLimit`` an estimate needs."""
-
-    @property
-    def short_limit(self) -> int: ...
-    @property
-    def short_window(self) -> float: ...
-    @property
-    def long_limit(self) -> int: ...
-    @property
-    def long_window(self) -> float: ...
 
 
 @dataclass(frozen=True, eq=False)
@@ -401,61 +390,15 @@ class Batch:
         return len(self.rows)
 
 
-def budget_seconds(calls: int, rate_limit: RateBudget | None = None) -> float:
-    """Least time ``calls`` requests need under Twenty's token buckets.
-
-    Each bucket (limit L per window W) allows a burst of L calls, then L/W calls per
-    second; the slowest bucket decides. Network time is not included.
-    """
-    if calls <= 0:
-        return 0.0
-    seconds = 0.0
-    for limit, window in _buckets(rate_limit):
-        if limit <= 0 or calls <= limit:
-            continue
-        seconds = max(seconds, (calls - limit) * window / limit)
-    return seconds
-
-
-def _buckets(rate_limit: RateBudget | None) -> list[tuple[float, float]]:
-    """``(burst, window)`` per bucket, the window stretched by the limiter's guard."""
-    if rate_limit is None:
-        return [(float(limit), window) for limit, window in DEFAULT_BUDGET]
-    buckets = [
-        (rate_limit.short_limit, float(rate_limit.short_window)),
-        (rate_limit.long_limit, float(rate_limit.long_window)),
-    ]
-    pacing = getattr(rate_limit, "pacing", None)
-    if not callable(pacing):
-        return [(float(limit), window) for limit, window in buckets]
-    return [(float(limit), float(pacing(limit, window)) * limit) for limit, window in buckets]
-
-
-def _format_duration(seconds: float) -> str:
-    """``"at least 2 min 05 s"``; the budget allows no faster."""
-    if seconds < 1:
-        return "under 1 s of rate budget"
-    return "at least " + _format_span(seconds)
-
-
-def _format_span(seconds: float) -> str:
-    seconds = int(math.ceil(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes, secs = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes} min {secs:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
-
-
 @dataclass(frozen=True, eq=False)
 class ImportPlan:
     """Ordered steps cut into batches: everything an import will send.
 
     Args:
         steps: Steps in write order (a later step may point to records of earlier ones).
-        batch_size: Most records per call (60 works on every Twenty version).
+        batch_size: Most records per call, never exceeded. The default, 200, is the largest
+            cap of any Twenty release; the importer sends fewer when the server's cap is
+            smaller (it learns the cap on its first write call).
         api: ``"graphql"`` (``create{Plural}``) or ``"rest"`` (``POST /rest/batch/...``).
         name: Label used in run ids (default: the object names).
         max_batch_bytes: Most serialised bytes per call.
@@ -522,11 +465,16 @@ class ImportPlan:
         """The plan's batches, step by step, each within the count and byte limits."""
         cached: list[Batch] | None = self.__dict__.get("_batches")
         if cached is None:
-            cached = self._split()
+            cached = self._split(self.batch_size)
             self.__dict__["_batches"] = cached
         return list(cached)
 
-    def _split(self) -> list[Batch]:
+    def per_call(self, max_records: int | None = None) -> int:
+        """Records per call against a server whose cap is ``max_records`` (None: not known
+        yet, so the largest any release takes): the plan's ``batch_size`` or the cap."""
+        return min(self.batch_size, max_records or MAX_RECORDS_PER_CALL)
+
+    def _split(self, batch_size: int) -> list[Batch]:
         batches: list[Batch] = []
         numbers: dict[str, int] = {}
         for index, step in enumerate(self.steps):
@@ -555,7 +503,7 @@ class ImportPlan:
 
             for row, payload in zip(step.rows, step._payloads, strict=True):
                 n = len(canonical_json(payload).encode()) + ID_OVERHEAD_BYTES
-                if current and (len(current) >= self.batch_size or size + n > self.max_batch_bytes):
+                if current and (len(current) >= batch_size or size + n > self.max_batch_bytes):
                     flush()
                 current_rows.append(row)
                 current.append(payload)
@@ -587,14 +535,19 @@ class ImportPlan:
             self.__dict__["_fingerprint"] = cached
         return cached
 
-    def estimate(self, rate_limit: RateBudget | None = None) -> pd.DataFrame:
+    def estimate(
+        self, rate_limit: RateBudget | None = None, *, max_records: int | None = None
+    ) -> pd.DataFrame:
         """Per step: object, rows, calls and the least seconds under the rate budget.
 
         Steps share one budget: the first burst goes to the first steps, so a later step's
-        estimate is the extra time it adds.
+        estimate is the extra time it adds. ``max_records`` is the server's per-call cap when
+        known (``client.traits.max_records``); calls are counted at :meth:`per_call`.
         """
+        size = self.per_call(max_records)
+        batches = self.batches() if size == self.batch_size else self._split(size)
         per_step: dict[int, int] = {}
-        for batch in self.batches():
+        for batch in batches:
             per_step[batch.step] = per_step.get(batch.step, 0) + 1
         records = []
         calls_before = 0
@@ -616,31 +569,51 @@ class ImportPlan:
         return pd.DataFrame(records, columns=["object", "rows", "calls", "upsert", "est_seconds"])
 
     def describe(
-        self, rate_limit: RateBudget | None = None, *, server: ServerTraits | None = None
+        self,
+        rate_limit: RateBudget | None = None,
+        *,
+        max_records: int | None = None,
+        server: ServerTraits | None = None,
     ) -> str:
         """Plain text: rows, calls and estimated duration per object, then the total.
 
-        ``server`` (``client.traits``) adds a line naming what is known of the server.
+        Args:
+            rate_limit: The rate budget (default: Twenty's defaults).
+            max_records: The server's per-call cap when known (``client.traits.
+                max_records``). Unknown, calls are counted at the largest cap, 200, and the
+                text says the cap is not calibrated yet.
+            server: What is known of the server (``client.traits``): adds a line naming it,
+                and gives the cap when ``max_records`` is not given.
 
         Example:
             >>> print(plan.describe())
-            Import plan 'people' (fingerprint 3f2a9c1b0d4e): 1 step, 5000 rows, 84 calls
-              people: 5000 rows in 84 calls (upsert), at least 0 s
+            Import plan 'people' (fingerprint 3f2a9c1b0d4e): 1 step, 5000 rows, 25 calls
+            via graphql, up to 200 records per call (the server's cap, not calibrated yet)
+              people: 5000 rows in 25 calls (upsert), under 1 s of rate budget
             ...
         """
-        frame = self.estimate(rate_limit)
+        if max_records is None and server is not None:
+            max_records = server.max_records
+        frame = self.estimate(rate_limit, max_records=max_records)
         total_calls = int(frame["calls"].sum())
         steps = len(self.steps)
+        size = self.per_call(max_records)
+        if size < min(max_records or MAX_RECORDS_PER_CALL, MAX_RECORDS_PER_CALL):
+            why = "batch_size"
+        elif max_records is None:
+            why = "the server's cap, not calibrated yet"
+        else:
+            why = "the server's cap"
         lines = [
             f"Import plan {self.label!r} (fingerprint {self.fingerprint()[:12]}): "
             f"{steps} step{'s' if steps != 1 else ''}, {self.n_rows} rows, {total_calls} calls "
-            f"via {self.api}, up to {self.batch_size} records per call"
+            f"via {self.api}, up to {size} records per call ({why})"
         ]
         for rec in frame.to_dict("records"):
             mode = "upsert" if rec["upsert"] else "create only"
             lines.append(
                 f"  {rec['object']}: {rec['rows']} rows in {rec['calls']} calls ({mode}), "
-                f"{_format_duration(float(rec['est_seconds']))}"
+                f"{format_duration(float(rec['est_seconds']))}"
             )
         if rate_limit is None:
             budget = list(DEFAULT_BUDGET)
@@ -651,7 +624,7 @@ class ImportPlan:
             ]
         rule = " and ".join(f"{int(limit)} calls per {window:g} s" for limit, window in budget)
         lines.append(
-            f"  total: {_format_duration(budget_seconds(total_calls, rate_limit))} "
+            f"  total: {format_duration(budget_seconds(total_calls, rate_limit))} "
             f"under a budget of {rule} (burst first, then the sustained rate; network time "
             "not included)"
         )
@@ -659,9 +632,11 @@ class ImportPlan:
             lines.append(f"  server: {server.describe()}")
         return "\n".join(lines)
 
-    def dry_run(self, rate_limit: RateBudget | None = None) -> str:
+    def dry_run(
+        self, rate_limit: RateBudget | None = None, *, max_records: int | None = None
+    ) -> str:
         """:meth:`describe`, stated as what a run would do; nothing is sent."""
-        return "Dry run, nothing sent.\n" + self.describe(rate_limit)
+        return "Dry run, nothing sent.\n" + self.describe(rate_limit, max_records=max_records)
 
     def __str__(self) -> str:
         return self.describe()

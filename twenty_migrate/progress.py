@@ -8,6 +8,11 @@ notebook widget, a CLI or a test can plug in its own display::
     progress.update("people", throttled=1, eta_s=95)
     progress.close()
 
+A display may also have ``per_call(object, records, calibrated)``: the importer calls it
+with the records each write call carries, and whether that is the server's calibrated cap
+(``False``: the optimistic 200, before the first write call told). The tqdm bar and the log
+show it; a display without the method is not told.
+
 Counts named in :data:`STATUS_KEYS` advance the bar (a row reached an outcome); the others
 (``retried``, ``throttled``, ``calls``) are only shown. ``eta_s`` is not a count: it is the
 importer's estimate of the seconds left, from the rate budget rather than the observed
@@ -121,6 +126,11 @@ def _format_seconds(seconds: float) -> str:
     return f"{hours}h{minutes:02d}m"
 
 
+def describe_per_call(records: int, calibrated: bool) -> str:
+    """``"200/call"``, or ``"200/call, not calibrated yet"`` before the server's cap is known."""
+    return f"{records}/call" + ("" if calibrated else ", not calibrated yet")
+
+
 class TqdmProgress:
     """One ``tqdm.auto`` bar per object; the postfix shows live counts and the budget ETA."""
 
@@ -154,6 +164,13 @@ class TqdmProgress:
             bar.total = tally.done
         bar.set_postfix(tally.postfix(), refresh=False)
         bar.update(advanced)
+
+    def per_call(self, object: str, records: int, calibrated: bool) -> None:
+        """Show the records per write call in the bar's description."""
+        if object in self._bars:
+            self._bars[object].set_description(
+                f"{object} ({describe_per_call(records, calibrated)})", refresh=False
+            )
 
     def close(self) -> None:
         """Close every bar."""
@@ -194,6 +211,10 @@ class LogProgress:
         if tally.done >= tally.total or now - self._last[object] >= self._every:
             self._last[object] = now
             self._emit(object, tally)
+
+    def per_call(self, object: str, records: int, calibrated: bool) -> None:
+        """Log the records per write call."""
+        self._log.info("%s: %s", object, describe_per_call(records, calibrated))
 
     def close(self) -> None:
         """Nothing to release."""

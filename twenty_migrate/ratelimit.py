@@ -53,6 +53,11 @@ TOO_MANY_REQUESTS_RE = re.compile(r"too many requests", re.IGNORECASE)
 # Sub-codes Twenty put on throttle errors (the older throttler code name, then LIMIT_REACHED).
 THROTTLE_SUB_CODES = frozenset({"LIMIT_REACHED", "TOO_MANY_REQUESTS"})
 THROTTLE_CODES = frozenset({"RATE_LIMITED"})
+#: Era 4 quota refusals (402 / 409) share the usage-limit module but are no throttles.
+QUOTA_CODES = frozenset({"QUOTA_EXHAUSTED"})
+#: Era 4 answer fields that era 3 never sent (twenty-api.md §6.3, §13).
+NEWEST_FIELDS = ("retryAfterMs", "retryAfterSeconds", "limitKind", "periodUnit")
+NEWEST_HEADERS = ("retry-after", "x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset")
 
 # Adaptive guard: each throttle the budget does not explain (arrivals spread wider than the
 # guard) adds JITTER_STEP seconds to that window's guard, up to JITTER_MAX; each accepted call
@@ -129,6 +134,7 @@ class Throttle:
         limit: The budget of the exhausted window, in calls.
         window_ms: The length of that window, in milliseconds.
         remaining: Calls left (``X-RateLimit-Remaining``).
+        style: ``"newest"`` when the answer had era 4's headers or fields, else ``"common"``.
     """
 
     message: str
@@ -136,6 +142,7 @@ class Throttle:
     limit: int | None = None
     window_ms: int | None = None
     remaining: int | None = None
+    style: str = "common"
 
 
 def parse_throttle(
@@ -181,6 +188,8 @@ def parse_throttle(
         # REST era-4 bodies carry the extras at top level; GraphQL errors in extensions.
         ext = raw_ext if isinstance(raw_ext, dict) else body
     code, sub_code = ext.get("code"), ext.get("subCode")
+    if code in QUOTA_CODES or ext.get("error") in QUOTA_CODES:
+        return None
     limit, window_ms = _limit_from_message(message)
     is_throttle = (
         status_code == 429
@@ -192,7 +201,10 @@ def parse_throttle(
     )
     if not is_throttle:
         return None
-    retry_after = parse_retry_after(headers.get("retry-after") or headers.get("Retry-After"))
+    lowered = {k.lower(): v for k, v in headers.items()}
+    retry_after = parse_retry_after(lowered.get("retry-after"))
+    if retry_after is None:
+        retry_after = _seconds_until(lowered.get("x-ratelimit-reset"))
     if retry_after is None and _number(ext.get("retryAfterMs")) is not None:
         retry_after = _number(ext.get("retryAfterMs")) / 1000  # type: ignore[operator]
     if retry_after is None:
@@ -200,15 +212,31 @@ def parse_throttle(
     if limit is None:
         limit = _int(ext.get("limit"))
     if limit is None:
-        limit = _int(headers.get("x-ratelimit-limit") or headers.get("X-RateLimit-Limit"))
+        limit = _int(lowered.get("x-ratelimit-limit"))
     if window_ms is None:
         count, unit = _number(ext.get("periodCount")), ext.get("periodUnit")
         if count is not None and isinstance(unit, str):
             window_ms = _to_ms(count, unit)
     remaining = _int(ext.get("remaining"))
     if remaining is None:
-        remaining = _int(headers.get("x-ratelimit-remaining"))
-    return Throttle(message, retry_after, limit, window_ms, remaining)
+        remaining = _int(lowered.get("x-ratelimit-remaining"))
+    newest = (
+        any(h in lowered for h in NEWEST_HEADERS)
+        or any(f in ext for f in NEWEST_FIELDS)
+        or code in THROTTLE_CODES
+        or ext.get("error") in THROTTLE_CODES
+        or bool(REQUESTS_PER_RE.search(message))
+    )
+    style = "newest" if newest else "common"
+    return Throttle(message, retry_after, limit, window_ms, remaining, style)
+
+
+def _seconds_until(reset: str | None) -> float | None:
+    """Seconds until ``X-RateLimit-Reset``: epoch seconds (Twenty), or a delta when small."""
+    value = _number(reset.strip()) if reset else None
+    if value is None:
+        return None
+    return max(0.0, value - time.time()) if value > 1e9 else value
 
 
 def _first_message(body: Any) -> str:
@@ -363,6 +391,16 @@ class RateLimiter:
             rate_limit.long_limit, rate_limit.long_window, rate_limit.jitter, rate_limit.group
         )
         self._not_before = -math.inf
+        #: How the server throttles (``"common"`` / ``"newest"``), once a throttle was seen.
+        self.throttle_style: str | None = None
+        #: Whether the server stated a budget (in a throttle answer or ``X-RateLimit-Limit``).
+        self.budget_seen = False
+
+    @property
+    def calls_per_minute(self) -> int:
+        """The long window's budget, in calls per minute."""
+        with self._lock:
+            return max(1, math.floor(self._long.limit * 60 / self._long.window + 1e-9))
 
     @property
     def rate_limit(self) -> RateLimit:
@@ -433,6 +471,7 @@ class RateLimiter:
         retry_after: float | None = None,
         limit: int | None = None,
         window_ms: int | None = None,
+        style: str | None = None,
     ) -> None:
         """Back everyone off after the server refused a call, and learn its real budget.
 
@@ -442,8 +481,12 @@ class RateLimiter:
                 tokens per 60000 ms)``, ``X-RateLimit-Limit``, ``limit``).
             window_ms: That window's length in milliseconds, if known. Without it the
                 learned limit applies to the long window.
+            style: The answer's throttle style (:attr:`Throttle.style`), kept in
+                :attr:`throttle_style` (era 4 wins once seen).
         """
         with self._lock:
+            if style is not None and self.throttle_style != "newest":
+                self.throttle_style = style
             now = self._clock()
             buckets, learned = self._learn(limit, window_ms)
             if not learned:
@@ -464,14 +507,24 @@ class RateLimiter:
                 if bucket.boost:
                     bucket.boost = max(0.0, bucket.boost - JITTER_DECAY)
 
-    def learn(self, limit: int | None, window_ms: int | None = None) -> None:
-        """Adopt a smaller budget the server reported outside a throttle (``X-RateLimit-Limit``)."""
+    def learn(
+        self, limit: int | None, window_ms: int | None = None, remaining: int | None = None
+    ) -> None:
+        """Adopt a smaller budget the server reported outside a throttle (``X-RateLimit-Limit``),
+        and, with ``remaining`` (``X-RateLimit-Remaining``), spend no more than it has left."""
         with self._lock:
-            self._learn(limit, window_ms)
+            buckets, _ = self._learn(limit, window_ms)
+            if remaining is not None and limit is not None:
+                now = self._clock()
+                for bucket in buckets:
+                    bucket.tokens = min(bucket.available(now), max(0, remaining))
+                    bucket.last = now
 
     def _learn(self, limit: int | None, window_ms: int | None) -> tuple[list[_Bucket], bool]:
         """Update budgets; return the buckets the answer was about (both when unknown) and
         whether their budget changed."""
+        if limit is not None:
+            self.budget_seen = True
         if window_ms is None:
             if limit is None:
                 return [self._short, self._long], False

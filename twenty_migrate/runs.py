@@ -262,6 +262,76 @@ def write_outcomes(conn: sqlite3.Connection, rows: Sequence[RowOutcome], finishe
     )
 
 
+#: Bytes the importer adds to each record (its ``"id": "<uuid>"``); plan.ID_OVERHEAD_BYTES.
+_ID_OVERHEAD_BYTES = 48
+
+
+def regroup_step(
+    conn: sqlite3.Connection, step: int, size: int, max_bytes: int, finished: str
+) -> int:
+    """Re-cut the unsent batches of ``step`` into batches of at most ``size`` rows.
+
+    Used when the server's per-call cap turns out smaller than the planned batches: the
+    rows of every ``pending`` batch of the step (never sent, or refused whole so nothing
+    was written) move, in plan order, into new batches ``{object}-s{size}-{n}`` within
+    ``size`` rows and ``max_bytes``; the old batches become ``split``. Batches that may have
+    landed (``sent``, ``ambiguous``) are left alone. Returns the number of new batches (0:
+    every pending batch already fits).
+    """
+    olds = conn.execute(
+        "SELECT batch_id, seq, object, upsert, key FROM batches"
+        " WHERE step = ? AND status = 'pending' ORDER BY seq, batch_id",
+        (step,),
+    ).fetchall()
+    if not olds:
+        return 0
+    marks = ", ".join("?" * len(olds))
+    ids = [b["batch_id"] for b in olds]
+    rows = conn.execute(
+        "SELECT _row, batch_id, length(CAST(payload AS BLOB)) AS n FROM rows"
+        f" WHERE status = 'pending' AND batch_id IN ({marks}) ORDER BY seq",
+        ids,
+    ).fetchall()
+    per_batch: dict[str, int] = {}
+    for r in rows:
+        per_batch[r["batch_id"]] = per_batch.get(r["batch_id"], 0) + 1
+    if not rows or max(per_batch.values()) <= size:
+        return 0
+    first = olds[0]
+    seq_of = {b["batch_id"]: b["seq"] for b in olds}
+    groups: list[list[sqlite3.Row]] = [[]]
+    n_bytes = 0
+    for r in rows:
+        n = int(r["n"]) + _ID_OVERHEAD_BYTES
+        if groups[-1] and (len(groups[-1]) >= size or n_bytes + n > max_bytes):
+            groups.append([])
+            n_bytes = 0
+        groups[-1].append(r)
+        n_bytes += n
+    prefix = f"{first['object']}-s{size}"
+    taken = conn.execute(
+        "SELECT COUNT(*) FROM batches WHERE batch_id LIKE ?", (prefix + "-%",)
+    ).fetchone()[0]
+    for number, group in enumerate(groups, int(taken) + 1):
+        batch_id = f"{prefix}-{number:05d}"
+        parent = group[0]["batch_id"]
+        conn.execute(
+            "INSERT INTO batches (batch_id, seq, step, object, upsert, key, parent, status,"
+            " n_rows, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
+            (batch_id, seq_of[parent], step, first["object"], first["upsert"], first["key"])
+            + (parent, len(group), finished),
+        )
+        conn.executemany(
+            "UPDATE rows SET batch_id = ? WHERE object = ? AND _row = ?",
+            [(batch_id, first["object"], r["_row"]) for r in group],
+        )
+    conn.execute(
+        f"UPDATE batches SET status = 'split', updated_at = ? WHERE batch_id IN ({marks})",
+        [finished, *ids],
+    )
+    return len(groups)
+
+
 def add_stats(
     conn: sqlite3.Connection,
     duration_s: float = 0.0,

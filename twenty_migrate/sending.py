@@ -4,24 +4,26 @@ A :class:`Session` reads the journal's pending work and sends it, step by step, 
 ``max_in_flight`` batches in flight (the client's limiter paces them). It records each
 request before it goes out and each answer when it comes back, matches answers to rows,
 splits refused batches to isolate the bad rows, reconciles batches whose answer was lost,
-and stops early when Twenty cannot be reached or every row fails for a reason outside
-the rows. Row outcomes and progress are reported as they happen.
+and stops early when Twenty cannot be reached, a quota is used up, or every row fails for
+a reason outside the rows. Row outcomes and progress are reported as they happen.
+
+While the server's per-call cap is not known, a batch larger than any the server took goes
+alone (:class:`~twenty_migrate.server_limits.CallSize`); when Twenty names a smaller cap,
+the step's unsent batches are re-cut to it (:meth:`RunJournal.regroup`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import math
-import re
 import threading
 from collections import Counter, deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any, Protocol
 
 import httpx
 
+from ._session_report import SYSTEMIC_FAILURES, SessionReport
 from .errors import (
     APIConnectionError,
     APIStatusError,
@@ -30,36 +32,35 @@ from .errors import (
     RateLimitError,
     ServerError,
     TwentyAPIError,
+    is_quota_refusal,
 )
 from .journal import BatchState, PendingRow, RowOutcome, RunJournal
-from .outcomes import ImportResult, match_records, named_rows, selection, suspect_row
+from .outcomes import (
+    match_records,
+    named_rows,
+    selection,
+    suspect_row,
+    unique_paths,
+)
 from .payloads import iter_refs, replace_refs
-from .plan import RateBudget, budget_seconds
+from .plan import MAX_BATCH_BYTES, RateBudget
 from .progress import Progress, ProgressArg, make_progress
+from .server_limits import (
+    CallSize,
+    apply_known_budget,
+    cap_in,
+    quota_message,
+    remember_throttling,
+)
 
 __all__ = ["MAX_RECONCILE_ROUNDS", "SYSTEMIC_FAILURES", "Session", "SupportsImport"]
 
 logger = logging.getLogger("twenty_migrate.importer")
 
-#: Unique fields Twenty matches an upsert on (twenty-api.md §3), used to match answers to
-#: rows when the client cannot read the workspace metadata.
-KNOWN_UNIQUE_PATHS: dict[str, tuple[str, ...]] = {
-    "person": ("emails.primaryEmail",),
-    "people": ("emails.primaryEmail",),
-    "company": ("domainName.primaryLinkUrl",),
-    "companies": ("domainName.primaryLinkUrl",),
-}
-#: Unique sub-field per composite type (twenty-api.md §3); PHONES needs three, so it is
-#: not used for matching.
-UNIQUE_SUBFIELD = {"EMAILS": "primaryEmail", "LINKS": "primaryLinkUrl"}
-#: A step stops when this many of its rows failed and none succeeded: when every row fails,
-#: the cause is outside the rows (a missing field or option), and going on wastes the budget.
-SYSTEMIC_FAILURES = 20
 #: Look-up-and-resend rounds for a create-only batch whose answer was lost.
 MAX_RECONCILE_ROUNDS = 3
-#: Twenty names its per-call cap (QUERY_MAX_RECORDS) in this message (twenty-api.md §2.3).
-_CAP_RE = re.compile(r"Maximum number of records to \w+ is (\d+)", re.IGNORECASE)
-_SETTLED = ("created", "updated", "unchanged", "failed")
+#: Error code written on rows left pending by a quota refusal.
+QUOTA_CODE = "QUOTA_EXHAUSTED"
 _LANDED = ("created", "updated", "unchanged")
 
 
@@ -110,7 +111,7 @@ def _chunks(rows: Sequence[PendingRow], size: int) -> list[list[PendingRow]]:
     return [list(rows[i : i + size]) for i in range(0, len(rows), size)]
 
 
-class Session:
+class Session(SessionReport):
     """One execution of a journal's pending work (a run, or a resume of it)."""
 
     def __init__(
@@ -131,11 +132,16 @@ class Session:
         self.rate_limit = rate_limit
         settings = journal.settings
         self.api = str(settings.get("api", "graphql"))
-        self.batch_size = int(settings.get("batch_size", 60))
+        limit = settings.get("batch_size")
+        self.calls = CallSize(client, int(limit) if limit else None)
+        self.max_bytes = int(settings.get("max_batch_bytes") or MAX_BATCH_BYTES)
+        apply_known_budget(client)
         self.lock = threading.Lock()
         self.stop = threading.Event()
+        # Set when the server named a smaller cap: the step's unsent batches are re-cut.
+        self.regroup_wanted = threading.Event()
         self.reason: str | None = None
-        self.cap: int | None = None
+        self.shown_per_call: tuple[int, bool] | None = None
         self.keys: dict[tuple[str, str | None], list[str]] = {}
         self.started = self.clock()
         self.stats_start = self.stats()
@@ -152,11 +158,6 @@ class Session:
 
     # -------------------------------------------------------------- setup
 
-    def stats(self) -> dict[str, int]:
-        snapshot = getattr(getattr(self.client, "stats", None), "snapshot", None)
-        data = snapshot() if callable(snapshot) else {}
-        return {k: int(data.get(k, 0)) for k in ("calls", "throttled", "retried")}
-
     def check_objects(self, objects: Sequence[str]) -> None:
         """Resolve the object names before anything is sent, so a typo fails cheaply."""
         names = getattr(self.client, "object_names", None)
@@ -168,61 +169,69 @@ class Session:
         """Paths to match answers on: the step's key, then the object's unique fields."""
         if (obj, key) not in self.keys:
             paths = [key] if key else []
-            self.keys[(obj, key)] = paths + [p for p in self.unique_paths(obj) if p not in paths]
+            known = unique_paths(self.client, obj)
+            self.keys[(obj, key)] = paths + [p for p in known if p not in paths]
         return self.keys[(obj, key)]
-
-    def unique_paths(self, obj: str) -> list[str]:
-        reader = getattr(self.client, "object_metadata", None)
-        meta = None
-        if callable(reader):
-            with contextlib.suppress(Exception):  # a nicety: the static table still works
-                meta = reader(obj)
-        if not isinstance(meta, Mapping):
-            return list(KNOWN_UNIQUE_PATHS.get(obj, ()))
-        paths = []
-        for f in meta.get("fields") or []:
-            kind, name = f.get("type"), f.get("name")
-            if not f.get("isUnique") or not f.get("isActive", True) or name in (None, "id"):
-                continue
-            if kind in ("PHONES", "RELATION", "MORPH_RELATION"):
-                continue
-            paths.append(f"{name}.{UNIQUE_SUBFIELD[kind]}" if kind in UNIQUE_SUBFIELD else name)
-        return paths
 
     # -------------------------------------------------------------- running
 
     def run(self) -> None:
-        steps: dict[int, list[BatchState]] = {}
+        objects: dict[int, str] = {}
         for batch in self.journal.pending_batches():
-            steps.setdefault(batch.step, []).append(batch)
-        if not steps:
+            objects.setdefault(batch.step, batch.object)
+        if not objects:
             return
         self.progress = make_progress(self.progress_arg)
         step_counts = self.journal.step_counts()
         with ThreadPoolExecutor(self.max_in_flight, thread_name_prefix="twenty-import") as pool:
-            for step, batches in sorted(steps.items()):
+            for step, obj in sorted(objects.items()):
                 counts = step_counts.get(step, {})
                 done = {k: v for k, v in counts.items() if k != "pending" and v}
                 with self.lock:
-                    self.object = batches[0].object
+                    self.object = obj
                     self.left = int(counts.get("pending", 0))
                     self.succeeded = sum(v for k, v in done.items() if k != "failed")
                     self.failures = Counter()
                 self.progress.start(self.object, sum(counts.values()))
+                self.shown_per_call = None
                 if done:
                     self.progress.update(self.object, **done)
-                self.run_step(pool, batches)
+                self.show_progress()
+                self.run_step(pool, step)
                 if self.stop.is_set():
                     break
+        remember_throttling(self.client)
 
-    def run_step(self, pool: ThreadPoolExecutor, batches: Sequence[BatchState]) -> None:
-        queue = deque(batches)
-        in_flight: dict[Future[None], BatchState] = {}
+    def step_batches(self, step: int) -> deque[BatchState]:
+        """The step's pending batches, cut to the records per call allowed now."""
+        self.journal.regroup(step, self.calls.size, self.max_bytes)
+        return deque(b for b in self.journal.pending_batches() if b.step == step)
+
+    def run_step(self, pool: ThreadPoolExecutor, step: int) -> None:
+        queue = self.step_batches(step)
+        # future -> whether it is a probe (a batch that may be over the unknown cap)
+        in_flight: dict[Future[None], bool] = {}
         try:
-            while in_flight or (queue and not self.stop.is_set()):
-                while queue and not self.stop.is_set() and len(in_flight) < self.max_in_flight:
-                    batch = queue.popleft()
-                    in_flight[pool.submit(self.work, batch)] = batch
+            while True:
+                if not in_flight and self.regroup_wanted.is_set():
+                    self.regroup_wanted.clear()
+                    if not self.stop.is_set():
+                        queue = self.step_batches(step)
+                if not in_flight and (not queue or self.stop.is_set()):
+                    break
+                while (
+                    queue
+                    and not self.stop.is_set()
+                    and not self.regroup_wanted.is_set()
+                    and len(in_flight) < self.max_in_flight
+                    and not any(in_flight.values())
+                ):
+                    probe = self.calls.is_probe(len(queue[0].rows))
+                    if probe and in_flight:
+                        break  # a probe goes alone: a refusal then costs one call, not many
+                    in_flight[pool.submit(self.work, queue.popleft())] = probe
+                if not in_flight:
+                    continue
                 done, _ = wait(list(in_flight), timeout=0.5, return_when=FIRST_COMPLETED)
                 for future in done:
                     del in_flight[future]
@@ -319,9 +328,9 @@ class Session:
     ) -> None:
         if self.stop.is_set():
             return  # left pending (or sent) in the journal; a resume picks it up
-        cap = self.cap
-        if cap is not None and len(rows) > cap:
-            self.split(batch, batch_id, None, _chunks(rows, cap))
+        size = self.calls.size
+        if len(rows) > size:
+            self.split(batch, batch_id, None, _chunks(rows, size))
             return
         attempt = self.journal.mark_sent(batch_id, [r.row for r in rows])
         started = self.clock()
@@ -331,22 +340,64 @@ class Session:
             returned = self.client.create_many(
                 batch.object, records, upsert=batch.upsert, api=self.api, fields=selection(paths)
             )
-        except (BadRequestError, ConflictError) as exc:
-            self.refused(batch, batch_id, rows, attempt, exc, self.ms(started))
-        except RateLimitError as exc:
-            # A throttled call was not applied, and the client already waited long enough.
-            self.answer(batch_id, attempt, "throttled", "pending", exc, self.ms(started))
-            self.halt(f"Twenty kept throttling ({exc}); resume later")
         except (APIConnectionError, ServerError) as exc:
             self.unanswered(batch, batch_id, rows, attempt, exc, self.ms(started), round)
         except APIStatusError as exc:
-            if exc.status_code == 413 and len(rows) > 1:
-                self.split(batch, batch_id, attempt, _chunks(rows, (len(rows) + 1) // 2), exc=exc)
-                return
-            self.answer(batch_id, attempt, "error", "pending", exc, self.ms(started))
-            raise
+            self.refused_call(batch, batch_id, rows, attempt, exc, self.ms(started))
         else:
+            self.calls.accepted(len(rows))
             self.answered(batch, batch_id, rows, attempt, returned, paths, self.ms(started))
+
+    def refused_call(
+        self,
+        batch: BatchState,
+        batch_id: str,
+        rows: list[PendingRow],
+        attempt: int,
+        exc: APIStatusError,
+        elapsed_ms: float,
+    ) -> None:
+        """Twenty answered the call with an error: quota, throttle, bad rows, or worse."""
+        if is_quota_refusal(exc):
+            self.quota_refused(batch, batch_id, rows, attempt, exc, elapsed_ms)
+        elif isinstance(exc, RateLimitError):
+            # A throttled call was not applied, and the client already waited long enough.
+            self.answer(batch_id, attempt, "throttled", "pending", exc, elapsed_ms)
+            self.halt(f"Twenty kept throttling ({exc}); resume later")
+        elif isinstance(exc, (BadRequestError, ConflictError)):
+            self.refused(batch, batch_id, rows, attempt, exc, elapsed_ms)
+        elif exc.status_code == 413 and len(rows) > 1:
+            self.split(batch, batch_id, attempt, _chunks(rows, (len(rows) + 1) // 2), exc=exc)
+        else:
+            self.answer(batch_id, attempt, "error", "pending", exc, elapsed_ms)
+            raise exc
+
+    def quota_refused(
+        self,
+        batch: BatchState,
+        batch_id: str,
+        rows: list[PendingRow],
+        attempt: int,
+        exc: APIStatusError,
+        elapsed_ms: float,
+    ) -> None:
+        """A quota is used up: nothing was written and retrying cannot help. The batch's
+        rows stay pending, marked with the reason, and the run stops for a resume."""
+        reason = quota_message(exc, self.journal.run_id)
+        marked = [
+            RowOutcome(batch.object, r.row, "pending", None, str(exc), QUOTA_CODE) for r in rows
+        ]
+        self.journal.record_answer(
+            batch_id,
+            attempt,
+            outcome="quota",
+            batch_status="pending",
+            rows=marked,
+            http_status=_status_of(exc),
+            message=str(exc),
+            elapsed_ms=elapsed_ms,
+        )
+        self.halt(reason)
 
     def ms(self, started: float) -> float:
         return (self.clock() - started) * 1000
@@ -424,11 +475,13 @@ class Session:
         elapsed_ms: float,
     ) -> None:
         """Twenty refused the batch: isolate the rows at fault, send the others."""
-        caps = [int(m.group(1)) for m in map(_CAP_RE.search, exc.messages) if m]
-        if caps and len(rows) > caps[0]:
-            with self.lock:
-                self.cap = min(caps[0], self.cap or caps[0])
-            self.split(batch, batch_id, attempt, _chunks(rows, caps[0]), exc=exc, ms=elapsed_ms)
+        cap = cap_in(exc.messages)
+        if cap is not None and len(rows) > cap:
+            # Refused whole for its size: nothing was written. The batch goes back to
+            # pending, and the step's unsent batches are re-cut to the cap.
+            self.calls.refused(cap)
+            self.answer(batch_id, attempt, "too_many", "pending", exc, elapsed_ms)
+            self.regroup_wanted.set()
             return
         if len(rows) == 1:
             message = _row_message(exc)
@@ -527,79 +580,3 @@ class Session:
             f"Twenty did not answer ({exc}); batch {batch_id} may have been applied and will "
             "be re-sent with the same ids on resume"
         )
-
-    # -------------------------------------------------------------- reporting
-
-    def settle(self, obj: str, counts: Counter[str], failures: Sequence[str]) -> None:
-        """Count settled rows for progress and for the systemic-failure guard."""
-        with self.lock:
-            self.unshown.setdefault(obj, Counter()).update(+counts)
-            if obj != self.object:
-                return
-            self.left -= sum(counts[k] for k in _SETTLED)
-            self.succeeded += sum(counts[k] for k in _SETTLED if k != "failed")
-            self.failures.update(failures)
-            total_failed = sum(self.failures.values())
-            systemic = self.succeeded == 0 and total_failed >= SYSTEMIC_FAILURES
-            common = self.failures.most_common(1)
-        if systemic and common:
-            message = common[0][0].rstrip()
-            message += "" if message.endswith((".", "!", "?")) else "."
-            self.halt(
-                f"all {total_failed} {obj} rows sent so far failed, most often with: "
-                f"{message} The cause is probably not the rows (a field or option "
-                "missing in the workspace?): fix it, then resume the run; the failed rows "
-                "go to the fix-me file"
-            )
-
-    def show_progress(self) -> None:
-        if self.progress is None:
-            return
-        stats = self.stats()
-        with self.lock:
-            unshown, self.unshown = self.unshown, {}
-            calls = {k: stats[k] - self.stats_shown[k] for k in ("throttled", "retried")}
-            self.stats_shown = stats
-            obj, left = self.object, self.left
-        if obj:
-            unshown.setdefault(obj, Counter()).update(+Counter(calls))
-        for name, counts in unshown.items():
-            values = dict(counts)
-            if name == obj:
-                values["eta_s"] = int(self.eta(left, stats))
-            self.progress.update(name, **values)
-
-    def eta(self, left: int, stats: Mapping[str, int]) -> float:
-        """Seconds left in the step by the rate budget (the observed speed misleads: a run
-        goes fast during the burst, then at the sustained rate)."""
-        calls_left = math.ceil(max(0, left) / max(1, self.batch_size))
-        calls_done = stats["calls"] - self.stats_start["calls"]
-        needed = budget_seconds(calls_done + calls_left, self.rate_limit)
-        return max(0.0, needed - (self.clock() - self.started))
-
-    def close(self) -> None:
-        """Close the progress display and add this session's totals to the journal."""
-        if self.progress is not None:
-            with contextlib.suppress(Exception):
-                self.show_progress()
-            self.progress.close()
-            self.progress = None
-        stats, now = self.stats(), self.clock()
-        delta = {k: stats[k] - self.stats_saved[k] for k in stats}
-        with contextlib.suppress(Exception):
-            self.journal.add_stats(duration_s=now - self.saved_at, **delta)
-        self.stats_saved, self.saved_at = stats, now
-
-    def result(self) -> ImportResult:
-        counts = self.journal.counts()
-        pending = sum(c["pending"] for c in counts.values())
-        failed = sum(c["failed"] for c in counts.values())
-        if pending:
-            status = "incomplete"
-        else:
-            status = "completed_with_failures" if failed else "completed"
-        message = None
-        if pending:
-            message = self.reason or "the run stopped before every row was sent"
-        self.journal.set_status(status, finished=True)
-        return ImportResult.from_journal(self.journal, status=status, message=message)

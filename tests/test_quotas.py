@@ -1,0 +1,186 @@
+"""Quota refusals stop a run cleanly: never retried, nothing lost, finished by a resume.
+
+Twenty's usage-limit module answers 402 when a paid allowance is used up and 409
+``RECORD limit reached for this workspace`` past ``WORKSPACE_RECORD_LIMIT`` (GraphQL
+``QUOTA_EXHAUSTED`` for both; twenty-api.md §13). Sending again cannot help until the limit
+is raised.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pandas as pd
+import pytest
+from conftest import FakeClock, sandbox_client
+
+import twenty_migrate.errors as e
+from twenty_migrate.client import TwentyClient
+from twenty_migrate.importer import Importer
+from twenty_migrate.journal import RunJournal
+from twenty_migrate.plan import build_plan
+from twenty_migrate.sandbox import Sandbox
+
+
+def people(n: int) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "_row": range(n),
+            "name.firstName": [f"First{i}" for i in range(n)],
+            "emails.primaryEmail": [f"p{i}@example.com" for i in range(n)],
+        }
+    )
+
+
+class QuotaAfter(TwentyClient):
+    """A client whose sandbox runs out of quota after ``calls`` write calls."""
+
+    sandbox_under_test: Sandbox
+    quota_after: int
+    quota_status: int
+
+    def create_many(self, *args: Any, **kwargs: Any) -> list[dict[str, Any]]:
+        self.quota_after -= 1
+        if self.quota_after == 0:
+            self.sandbox_under_test.fail_next(1, status=self.quota_status)
+        return super().create_many(*args, **kwargs)
+
+
+def quota_client(sandbox: Sandbox, clock: FakeClock, after: int, status: int) -> QuotaAfter:
+    client = QuotaAfter(
+        base_url=sandbox.base_url,
+        api_key=sandbox.api_key,
+        transport=sandbox.transport(),
+        env_file=None,
+        clock=clock,
+        sleep=clock.sleep,
+    )
+    client.sandbox_under_test = sandbox
+    client.quota_after = after
+    client.quota_status = status
+    return client
+
+
+@pytest.mark.parametrize("api", ["graphql", "rest"])
+@pytest.mark.parametrize("status", [402, 409])
+@pytest.mark.parametrize("version", ["1", "2"])
+def test_a_quota_refusal_stops_the_run_and_resume_finishes_it(
+    tmp_path, clock, api, status, version
+):
+    sandbox = Sandbox(twenty_version=version, clock=clock, sleep=clock.sleep)
+    client = quota_client(sandbox, clock, after=3, status=status)
+    importer = Importer(client, runs_dir=tmp_path, progress=None, clock=clock, max_in_flight=1)
+    plan = build_plan(people(300), "people", batch_size=50, api=api)
+    result = importer.run(plan)
+
+    # stopped at the third call, which was not retried; nothing lost, nothing failed
+    assert result.status == "incomplete"
+    assert (result.created, result.failed, result.pending) == (100, 0, 200)
+    assert client.stats.retried == 0
+    assert sandbox.engine.count("person") == 100
+    message = result.message or ""
+    assert f"HTTP {status}" in message and "limit" in message
+    assert f"resume({result.run_id!r})" in message
+    assert f"twenty-migrate resume {result.run_id}" in message
+    journal = RunJournal.open(tmp_path, result.run_id)
+    rows = journal.rows_frame()
+    marked = rows[rows["error_code"] == "QUOTA_EXHAUSTED"]
+    assert len(marked) == 50 and (marked["status"] == "pending").all()
+    assert list(journal.attempts_frame()["outcome"]) == ["ok", "ok", "quota"]
+    journal.close()
+    with pytest.raises(e.ImportFailed, match="not imported yet"):
+        result.raise_for_failures()
+
+    # the limit is raised: resume finishes the run, every row once
+    finished = Importer(client, runs_dir=tmp_path, progress=None, clock=clock).resume(result.run_id)
+    assert finished.status == "completed"
+    assert (finished.created, finished.failed, finished.pending) == (300, 0, 0)
+    assert sandbox.engine.count("person") == 300
+    assert finished.rows["error_code"].isna().all()
+
+
+def test_a_quota_refusal_of_the_first_call_loses_nothing(tmp_path, clock):
+    sandbox = Sandbox(twenty_version="2", clock=clock, sleep=clock.sleep)
+    client = sandbox_client(sandbox, clock)
+    sandbox.fail_next(1, status=402)
+    importer = Importer(client, runs_dir=tmp_path, progress=None, clock=clock)
+    result = importer.run(build_plan(people(500), "people"))
+    assert result.status == "incomplete" and result.pending == 500 and result.failed == 0
+    assert client.stats.retried == 0
+    assert sandbox.engine.count("person") == 0
+    assert importer.resume(result.run_id).created == 500
+
+
+# ---------------------------------------------------------------- classification
+
+
+def _answer(status: int, body: Any) -> httpx.Response:
+    request = httpx.Request("POST", "https://api.example.com/rest/batch/people")
+    return httpx.Response(status, json=body, request=request)
+
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [
+        (402, {"statusCode": 402, "error": "PaymentRequired", "messages": ["Payment Required"]}),
+        (
+            409,
+            {
+                "statusCode": 409,
+                "error": "QUOTA_EXHAUSTED",
+                "messages": ["RECORD limit reached for this workspace"],
+                "limitKind": "record",
+                "limit": 10000,
+            },
+        ),
+    ],
+)
+def test_rest_quota_answers_are_terminal(status, body):
+    with pytest.raises(e.QuotaExceededError) as info:
+        e.raise_for_status(_answer(status, body))
+    error = info.value
+    assert not error.retryable and not error.is_throttle
+    assert e.is_quota_refusal(error)
+    if status == 409:
+        assert (error.limit_kind, error.limit) == ("record", 10000)
+
+
+def test_graphql_quota_exhausted_is_terminal():
+    errors = [
+        {
+            "message": "RECORD limit reached for this workspace",
+            "extensions": {"code": "QUOTA_EXHAUSTED", "limitKind": "record", "limit": 10000},
+        }
+    ]
+    error = e.error_from_graphql(errors, _answer(200, {"errors": errors}))
+    assert type(error) is e.QuotaExceededError and error.limit == 10000
+    assert e.is_quota_refusal(error)
+
+
+def test_a_duplicate_conflict_is_not_a_quota():
+    errors = [{"message": "A duplicate entry was detected", "extensions": {"code": "CONFLICT"}}]
+    error = e.error_from_graphql(errors, _answer(200, {"errors": errors}))
+    assert type(error) is e.ConflictError and not e.is_quota_refusal(error)
+
+
+def test_the_client_never_retries_a_quota_refusal(clock):
+    calls = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        return httpx.Response(
+            409, json={"statusCode": 409, "messages": ["RECORD limit reached for this workspace"]}
+        )
+
+    client = TwentyClient(
+        base_url="https://api.example.com",
+        api_key="k" * 20,
+        transport=httpx.MockTransport(handler),
+        env_file=None,
+        clock=clock,
+        sleep=clock.sleep,
+    )
+    with pytest.raises(e.QuotaExceededError):
+        client.create_many("people", [{"name": {"firstName": "x"}}], api="rest")
+    assert len(calls) == 1 and clock.slept == []

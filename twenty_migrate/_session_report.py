@@ -1,0 +1,135 @@
+"""The reporting half of an import session: progress, the systemic-failure guard, totals
+and the result. :class:`~twenty_migrate.sending.Session` builds on it."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import threading
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from .journal import RunJournal
+from .outcomes import ImportResult
+from .plan import RateBudget, budget_seconds
+from .progress import Progress
+from .server_limits import CallSize
+
+__all__ = ["SYSTEMIC_FAILURES", "SessionReport"]
+
+#: A step stops when this many of its rows failed and none succeeded: when every row fails,
+#: the cause is outside the rows (a missing field or option), and going on wastes the budget.
+SYSTEMIC_FAILURES = 20
+_SETTLED = ("created", "updated", "unchanged", "failed")
+
+
+class SessionReport:
+    """Counts settled rows, shows progress and builds the result of a session."""
+
+    client: Any
+    journal: RunJournal
+    clock: Callable[[], float]
+    lock: threading.Lock
+    calls: CallSize
+    rate_limit: RateBudget | None
+    reason: str | None
+    started: float
+    stats_start: dict[str, int]
+    stats_saved: dict[str, int]
+    stats_shown: dict[str, int]
+    saved_at: float
+    unshown: dict[str, Counter[str]]
+    progress: Progress | None
+    object: str
+    left: int
+    succeeded: int
+    failures: Counter[str]
+    shown_per_call: tuple[int, bool] | None
+
+    def halt(self, reason: str) -> None:
+        raise NotImplementedError
+
+    def stats(self) -> dict[str, int]:
+        snapshot = getattr(getattr(self.client, "stats", None), "snapshot", None)
+        data = snapshot() if callable(snapshot) else {}
+        return {k: int(data.get(k, 0)) for k in ("calls", "throttled", "retried")}
+
+    def settle(self, obj: str, counts: Counter[str], failures: Sequence[str]) -> None:
+        """Count settled rows for progress and for the systemic-failure guard."""
+        with self.lock:
+            self.unshown.setdefault(obj, Counter()).update(+counts)
+            if obj != self.object:
+                return
+            self.left -= sum(counts[k] for k in _SETTLED)
+            self.succeeded += sum(counts[k] for k in _SETTLED if k != "failed")
+            self.failures.update(failures)
+            total_failed = sum(self.failures.values())
+            systemic = self.succeeded == 0 and total_failed >= SYSTEMIC_FAILURES
+            common = self.failures.most_common(1)
+        if systemic and common:
+            message = common[0][0].rstrip()
+            message += "" if message.endswith((".", "!", "?")) else "."
+            self.halt(
+                f"all {total_failed} {obj} rows sent so far failed, most often with: "
+                f"{message} The cause is probably not the rows (a field or option "
+                "missing in the workspace?): fix it, then resume the run; the failed rows "
+                "go to the fix-me file"
+            )
+
+    def show_progress(self) -> None:
+        if self.progress is None:
+            return
+        per_call = (self.calls.size, self.calls.calibrated)
+        tell = getattr(self.progress, "per_call", None)
+        if per_call != self.shown_per_call and callable(tell) and self.object:
+            self.shown_per_call = per_call
+            tell(self.object, *per_call)
+        stats = self.stats()
+        with self.lock:
+            unshown, self.unshown = self.unshown, {}
+            calls = {k: stats[k] - self.stats_shown[k] for k in ("throttled", "retried")}
+            self.stats_shown = stats
+            obj, left = self.object, self.left
+        if obj:
+            unshown.setdefault(obj, Counter()).update(+Counter(calls))
+        for name, counts in unshown.items():
+            values = dict(counts)
+            if name == obj:
+                values["eta_s"] = int(self.eta(left, stats))
+            self.progress.update(name, **values)
+
+    def eta(self, left: int, stats: Mapping[str, int]) -> float:
+        """Seconds left in the step by the rate budget (the observed speed misleads: a run
+        goes fast during the burst, then at the sustained rate)."""
+        calls_left = math.ceil(max(0, left) / max(1, self.calls.size))
+        calls_done = stats["calls"] - self.stats_start["calls"]
+        needed = budget_seconds(calls_done + calls_left, self.rate_limit)
+        return max(0.0, needed - (self.clock() - self.started))
+
+    def close(self) -> None:
+        """Close the progress display and add this session's totals to the journal."""
+        if self.progress is not None:
+            with contextlib.suppress(Exception):
+                self.show_progress()
+            self.progress.close()
+            self.progress = None
+        stats, now = self.stats(), self.clock()
+        delta = {k: stats[k] - self.stats_saved[k] for k in stats}
+        with contextlib.suppress(Exception):
+            self.journal.add_stats(duration_s=now - self.saved_at, **delta)
+        self.stats_saved, self.saved_at = stats, now
+
+    def result(self) -> ImportResult:
+        counts = self.journal.counts()
+        pending = sum(c["pending"] for c in counts.values())
+        failed = sum(c["failed"] for c in counts.values())
+        if pending:
+            status = "incomplete"
+        else:
+            status = "completed_with_failures" if failed else "completed"
+        message = None
+        if pending:
+            message = self.reason or "the run stopped before every row was sent"
+        self.journal.set_status(status, finished=True)
+        return ImportResult.from_journal(self.journal, status=status, message=message)
