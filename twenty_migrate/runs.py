@@ -371,11 +371,13 @@ def row_fingerprint(payload: Mapping[str, Any], identities: Mapping[tuple[str, R
 def landed_fingerprints(
     runs_dir: str | os.PathLike[str], name: str
 ) -> dict[tuple[str, str], tuple[str, str]]:
-    """What earlier runs named ``name`` left in Twenty: ``(object, identity)`` to
-    ``(fingerprint, twenty_id)`` for every row that landed, newest run winning.
+    """What earlier runs of the migration ``name`` left in Twenty: ``(object, identity)``
+    to ``(fingerprint, twenty_id)`` for every row that landed, newest run winning.
 
-    Records a rollback deleted (in any journal of ``runs_dir``) are left out, so they are
-    sent again. Rows of journals written before fingerprints were kept have none: skipped.
+    Full runs and test batches count (a run's migration is in its settings; journals
+    written before that count when they are full runs labelled ``name``). Records a
+    rollback deleted (in any journal of ``runs_dir``) are left out, so they are sent again.
+    Rows of journals written before fingerprints were kept have none: skipped.
     """
     found: dict[tuple[str, str], tuple[str, str]] = {}
     rolled_back: set[tuple[str, str]] = set()
@@ -389,7 +391,8 @@ def landed_fingerprints(
                 )
             )
         info = journal.info()
-        if info["kind"] != "run" or info["name"] != name:
+        legacy = info["name"] if info["kind"] == "run" else None
+        if info["settings"].get("migration", legacy) != name:
             continue
         landed = conn.execute(
             "SELECT object, identity, fingerprint, twenty_id FROM rows"
