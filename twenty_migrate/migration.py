@@ -88,6 +88,7 @@ def plan_migration(
     batch_size: int = DEFAULT_BATCH_SIZE,
     api: Api = "graphql",
     name: str | None = None,
+    source_keys: Mapping[str, str] | None = None,
 ) -> ImportPlan:
     """One plan for several objects, each written after the objects it points to.
 
@@ -105,7 +106,10 @@ def plan_migration(
         upsert: Update existing records instead of failing on them.
         batch_size: Records per call.
         api: ``"graphql"`` or ``"rest"``.
-        name: Label of the plan (default: the object names).
+        name: Label of the plan and name of the migration (default: the object names).
+        source_keys: Per object, the column (of its frame or of its ``sources`` rows)
+            holding the source system's record id, which keeps each row's Twenty id the
+            same from run to run (:mod:`twenty_migrate.record_ids`).
 
     Raises:
         RelationCycleError: The objects point to each other (see the module doc).
@@ -119,11 +123,17 @@ def plan_migration(
     if isinstance(source, ResolvedRelations):
         frames: Mapping[str, pd.DataFrame] | None = source.frames
         steps = _steps(
-            source.frames, {**source.refs, **(refs or {})}, schema, keys, sources, upsert
+            source.frames,
+            {**source.refs, **(refs or {})},
+            schema,
+            keys,
+            sources,
+            upsert,
+            source_keys,
         )
     elif isinstance(source, Mapping):
         frames = source
-        steps = _steps(source, refs or {}, schema, keys, sources, upsert)
+        steps = _steps(source, refs or {}, schema, keys, sources, upsert, source_keys)
     else:
         frames, steps = None, list(source)
     if not steps:
@@ -146,6 +156,7 @@ def _steps(
     keys: Mapping[str, str | None] | None,
     sources: Mapping[str, pd.DataFrame] | None,
     upsert: bool,
+    source_keys: Mapping[str, str] | None = None,
 ) -> list[ObjectStep]:
     if schema is None:
         raise ValueError("plan_migration needs the workspace schema to plan frames")
@@ -174,7 +185,10 @@ def _steps(
         object_refs = dict(refs.get(obj.name_plural) or refs.get(name) or {})
         target_refs = {c: schema.object(t).name_plural for c, t in object_refs.items()}
         source = (sources or {}).get(obj.name_plural)
-        steps.append(ObjectStep(obj.name_plural, frame, key, upsert, source, target_refs))
+        source_key = (source_keys or {}).get(obj.name_plural) or (source_keys or {}).get(name)
+        steps.append(
+            ObjectStep(obj.name_plural, frame, key, upsert, source, target_refs, source_key)
+        )
     return steps
 
 

@@ -14,10 +14,16 @@ The spec file (JSON, paths relative to it)::
 
     {"format": "twenty_migrate.migration", "version": 1, "name": "fernhill",
      "sources": [
-        {"object": "companies", "file": "companies.csv", "mapping": "companies.mapping.json"},
+        {"object": "companies", "file": "companies.csv", "mapping": "companies.mapping.json",
+         "source_id": "Account ID"},
         {"object": "people", "file": "people.xlsx", "sheet": "Leads", "mapping": "..."},
         {"object": "tasks", "file": "tasks.csv", "mapping": "...", "targets": "Related To"}],
      "keys": {"people": "emails.primaryEmail"}, "create_missing": false}
+
+A source's ``source_id`` names the column holding the source system's record id: each row
+lands on the record derived from it (:mod:`~twenty_migrate.record_ids`), run after run,
+whatever else of the row is edited. Without one, a row is known by its unique key value,
+else by its identifying values (name, email, domain, phone, city).
 
 Rows that fail validation, and rows pointing at them, stay out of the plan and are listed
 in :attr:`PreparedMigration.excluded` (the rule is :func:`keep_valid`'s); fix them in the
@@ -64,6 +70,9 @@ SPEC_VERSION = 1
 RELATION_RULES = frozenset({"unresolved_relation", "ambiguous_relation"})
 #: Name ending of the objects linking a task or note to its records (``taskTargets``).
 TARGETS_SUFFIX = "Targets"
+#: Column of the cleaned rows holding each row's ``source_id`` value (prefixed by its file
+#: name when several files feed one object, as ``_row`` is).
+SOURCE_ID_COLUMN = "_source_id"
 #: Columns of :attr:`PreparedMigration.excluded`.
 EXCLUDED_COLUMNS = ["object", "_row", "reason"]
 
@@ -80,6 +89,8 @@ class SourceSpec:
         sheet: Sheet of a workbook (default: the first).
         targets: For tasks and notes, the column naming the records each row is about.
         clean: Run :func:`~twenty_migrate.clean.clean_frame` first.
+        source_id: The column holding the source system's record id (``"Account ID"``):
+            it keeps each row's Twenty record the same from run to run.
     """
 
     object: str
@@ -88,6 +99,7 @@ class SourceSpec:
     sheet: str | None = None
     targets: str | None = None
     clean: bool = True
+    source_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -95,8 +107,9 @@ class MigrationSpec:
     """The sources of a migration and how they are prepared (see the module doc).
 
     Args:
-        name: The migration's name; runs are labelled with it, and recurring imports
-            compare rows with earlier runs of the same name.
+        name: The migration's name; runs are labelled with it, it names the records'
+            derived ids, and re-runs compare rows with earlier runs of the same name:
+            keep it when the files are updated, change it only for another migration.
         sources: The export files.
         keys: Unique field path per object to match Twenty's answers and recognise rows
             across runs (default: the object's unique field present in the data).
@@ -242,11 +255,16 @@ class MigrationSpec:
         multiple = {
             s.object for s in self.sources if sum(o.object == s.object for o in self.sources) > 1
         }
+        source_keys: dict[str, str] = {}
         for source in self.sources:
             plural = schema.object(source.object).name_plural
             frame = self._read(source, prefix=source.object in multiple)
             cleaned.setdefault(plural, []).append(frame)
-            result = self._map(source, frame, schema)
+            if source.source_id:
+                source_keys[plural] = SOURCE_ID_COLUMN
+            result = self._map(
+                source, frame.drop(columns=[SOURCE_ID_COLUMN], errors="ignore"), schema
+            )
             mapped.setdefault(plural, []).append(result)
             if source.targets:
                 if source.targets not in frame.columns:
@@ -293,6 +311,7 @@ class MigrationSpec:
                 keys=dict(self.keys) or None,
                 sources=sources,
                 name=self.name,
+                source_keys=source_keys,
             )
         return PreparedMigration(
             spec=self,
@@ -324,6 +343,17 @@ class MigrationSpec:
             frame = clean_frame(frame)
         if prefix:  # several files feed one object: row ids name their file
             frame[ROW_COLUMN] = [f"{file.name}:{row}" for row in frame[ROW_COLUMN]]
+        if source.source_id:
+            if source.source_id not in frame.columns:
+                raise ConfigError(
+                    f"{source.file}: no column {source.source_id!r} for the source ids of "
+                    f"{source.object} (columns: {', '.join(map(str, frame.columns))})"
+                )
+            ids = frame[source.source_id].map(lambda v: v.strip() if isinstance(v, str) else v)
+            ids = ids.where(ids.notna() & ids.ne(""), None)
+            if prefix:
+                ids = ids.map(lambda v: None if v is None else f"{file.name}:{v}")
+            frame[SOURCE_ID_COLUMN] = ids
         return frame
 
     def _map(self, source: SourceSpec, frame: pd.DataFrame, schema: WorkspaceSchema) -> MappedFrame:

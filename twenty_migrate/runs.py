@@ -36,6 +36,7 @@ __all__ = [
     "PendingRow",
     "RowOutcome",
     "landed_fingerprints",
+    "plan_runs",
     "list_run_ids",
     "list_runs",
     "reusable_ids",
@@ -402,6 +403,39 @@ def landed_fingerprints(
         for r in landed:
             found[(r["object"], r["identity"])] = (r["fingerprint"], r["twenty_id"])
     return {k: v for k, v in found.items() if (k[0], v[1]) not in rolled_back}
+
+
+#: Run statuses of a run that sent every row (some may have failed).
+FINISHED_RUN = ("completed", "completed_with_failures")
+
+
+def plan_runs(
+    runs_dir: str | os.PathLike[str], fingerprint: str, *, kind: str = "run"
+) -> list[dict[str, Any]]:
+    """The runs of ``kind`` started with the plan of ``fingerprint``, oldest first.
+
+    Each is ``{run_id, status, totals, rolled_back}``: what a widget needs to tell whether
+    the plan is running, done (``status`` in :data:`FINISHED_RUN`) or resumable, and
+    whether a rollback undid it.
+    """
+    found = []
+    for journal in _journals(runs_dir):
+        if journal.fingerprint != fingerprint or journal.kind != kind:
+            continue
+        summary = journal.summary()
+        conn = journal._conn
+        rolled_back = _has_table(conn, "rollback_runs") and bool(
+            conn.execute("SELECT COUNT(*) FROM rollback_runs").fetchone()[0]
+        )
+        found.append(
+            {
+                "run_id": journal.run_id,
+                "status": summary["status"],
+                "totals": summary["totals"],
+                "rolled_back": rolled_back,
+            }
+        )
+    return found
 
 
 #: Row columns added after the first journal format, with their SQL definitions.

@@ -1,0 +1,199 @@
+"""Idempotent by construction: a row's Twenty id is derived from the row, so running a
+migration again (a re-run, a test batch then the full run, another process) lands every row
+on the same record and creates nothing twice."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import FakeClock, sandbox_client
+
+from twenty_migrate.demo import sample_spec
+from twenty_migrate.importer import Importer
+from twenty_migrate.plan import ImportPlan, ObjectStep, build_plan
+from twenty_migrate.record_ids import derive_id, step_identities
+from twenty_migrate.sandbox import Sandbox
+from twenty_migrate.sandbox.profiles import PROFILES
+
+#: The check older Twenty releases made of a client id (twenty-api.md §2.4).
+UUID_V4 = r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"
+
+
+def counts(sandbox: Sandbox, plan: ImportPlan) -> dict[str, int]:
+    return {s.object: sandbox.engine.count(s.object) for s in plan.steps}
+
+
+def planned(plan: ImportPlan) -> dict[str, int]:
+    return {s.object: len(s) for s in plan.steps}
+
+
+@pytest.fixture(scope="module")
+def sample_plans() -> dict[str, ImportPlan]:
+    """The sample spec prepared once per profile (its schema differs by release)."""
+    plans = {}
+    for profile in PROFILES:
+        clock = FakeClock()
+        sandbox = Sandbox(profile=profile, clock=clock, sleep=clock.sleep)
+        with sandbox_client(sandbox, clock) as client:
+            prepared = sample_spec().prepare(client, check_existing=False)
+        assert prepared.plan is not None
+        plans[profile.name] = prepared.plan
+    return plans
+
+
+@pytest.mark.parametrize("profile", PROFILES, ids=lambda p: p.name)
+def test_the_sample_spec_imported_twice_leaves_exactly_the_planned_records(
+    profile, sample_plans, tmp_path
+):
+    clock = FakeClock()
+    sandbox = Sandbox(profile=profile, clock=clock, sleep=clock.sleep)
+    plan = sample_plans[profile.name]
+    with sandbox_client(sandbox, clock) as client:
+        importer = Importer(client, runs_dir=tmp_path, progress=None, clock=clock)
+        first = importer.run(plan)
+        assert first.status == "completed", first.summary()
+        assert counts(sandbox, plan) == planned(plan)
+        calls = client.stats.snapshot()["calls"]
+        again = importer.run(plan)
+        assert again.status == "completed"
+        assert counts(sandbox, plan) == planned(plan)
+        # Nothing changed: no write, nothing counted created.
+        assert set(again.rows["status"]) == {"unchanged"}
+        assert client.stats.snapshot()["calls"] == calls
+        assert list(again.rows["twenty_id"]) == list(first.rows["twenty_id"])
+        # Sending everything again (only_changed=False) updates the same records.
+        forced = importer.run(plan, only_changed=False)
+        assert forced.created == 0 and forced.updated == plan.n_rows
+        assert counts(sandbox, plan) == planned(plan)
+
+
+@pytest.mark.parametrize("profile", PROFILES, ids=lambda p: p.name)
+def test_a_test_batch_then_the_full_run_leaves_exactly_the_planned_records(
+    profile, sample_plans, tmp_path
+):
+    clock = FakeClock()
+    sandbox = Sandbox(profile=profile, clock=clock, sleep=clock.sleep)
+    plan = sample_plans[profile.name]
+    with sandbox_client(sandbox, clock) as client:
+        importer = Importer(client, runs_dir=tmp_path, progress=None, clock=clock)
+        trial = importer.run(plan, test_batch=15)
+        assert trial.created == 15
+        again = importer.run(plan, test_batch=15)  # the test-batch notebook run twice
+        assert (again.created, again.updated) == (0, 15)
+        full = importer.run(plan)
+        assert full.status == "completed", full.summary()
+        assert full.created == plan.n_rows - 15 and full.unchanged == 15
+        assert counts(sandbox, plan) == planned(plan)
+        test_ids = set(trial.rows["twenty_id"])
+        assert test_ids <= set(full.rows["twenty_id"])
+
+
+def test_ids_are_v4_shaped_and_depend_on_migration_object_and_identity():
+    one = derive_id("sample", "companies", 'source:"0015g0000DmD6LIhKD"')
+    assert one == derive_id("sample", "companies", 'source:"0015g0000DmD6LIhKD"')
+    assert pd.Series([one]).str.match(UUID_V4).all()
+    assert uuid.UUID(one).variant == uuid.RFC_4122
+    others = {
+        derive_id("other", "companies", 'source:"0015g0000DmD6LIhKD"'),
+        derive_id("sample", "people", 'source:"0015g0000DmD6LIhKD"'),
+        derive_id("sample", "companies", 'source:"0015g0000DmD6LIhKE"'),
+    }
+    assert one not in others and len(others) == 3
+
+
+def test_identity_prefers_source_id_then_key_then_identifying_values():
+    payloads = [
+        {"name": "Acme", "domainName": {"primaryLinkUrl": "acme.com"}, "employees": 5},
+        {"name": "Acme", "domainName": {"primaryLinkUrl": "acme.com"}, "employees": 5},
+        {"name": " ACME ", "employees": 9},
+        {"name": "acme", "employees": 12},
+        {"employees": 3},
+    ]
+    ids = step_identities(
+        "companies",
+        [1, 2, 3, 4, 5],
+        payloads,
+        key="domainName.primaryLinkUrl",
+        source_ids=["A-1", None, None, None, None],
+    )
+    assert ids[("companies", 1)] == 'source:"A-1"'
+    assert ids[("companies", 2)] == 'key:"acme.com"'
+    # Same name, read case- and space-insensitively: told apart by their order.
+    assert ids[("companies", 3)].startswith("fields:")
+    assert ids[("companies", 4)] == ids[("companies", 3)] + "#2"
+    assert ids[("companies", 5)] == "row:5"  # nothing identifies it but its line
+
+
+def test_editing_a_non_identifying_value_keeps_the_id_inserting_lines_too():
+    before = pd.DataFrame({"_row": [1, 2], "name": ["Deal A", "Deal B"], "amount": [1, 2]})
+    after = pd.DataFrame(
+        {"_row": [1, 2, 3], "name": ["Deal C", "Deal A", "Deal B"], "amount": [7, 1, 99]}
+    )
+    first = build_plan(before, "opportunities", name="deals").record_ids()
+    second = build_plan(after, "opportunities", name="deals").record_ids()
+    assert second[("opportunities", 2)] == first[("opportunities", 1)]
+    assert second[("opportunities", 3)] == first[("opportunities", 2)]
+    assert second[("opportunities", 1)] not in first.values()
+
+
+def test_an_id_column_wins_and_a_test_batch_keeps_the_migration():
+    given = str(uuid.uuid4())
+    frame = pd.DataFrame({"_row": [1, 2], "id": [given, None], "name": ["A", "B"]})
+    plan = build_plan(frame, "opportunities", name="deals")
+    ids = plan.record_ids()
+    assert ids[("opportunities", 1)] == given
+    head = plan.head(2)
+    assert head.label == "deals-test" and head.migration_name == "deals"
+    assert head.record_ids() == ids
+    restored = ImportPlan.from_json(head.to_json())
+    assert restored.record_ids() == ids
+
+
+def test_relations_find_the_derived_ids_of_their_targets(client, sandbox, tmp_path):
+    companies = pd.DataFrame({"_row": ["c1", "c2"], "name": ["Acme", "Globex"]})
+    people = pd.DataFrame(
+        {"_row": [1, 2], "name.firstName": ["Ada", "Bob"], "companyId": ["c2", "c1"]}
+    )
+    plan = ImportPlan(
+        [
+            ObjectStep("companies", companies),
+            ObjectStep("people", people, refs={"companyId": "companies"}),
+        ],
+        name="crm",
+    )
+    ids = plan.record_ids()
+    result = Importer(client, runs_dir=tmp_path, progress=None).run(plan)
+    assert result.created == 4
+    stored = {p["name"]["firstName"]: p for p in sandbox.engine.all_records("person")}
+    assert stored["Ada"]["companyId"] == ids[("companies", "c2")]
+    assert stored["Bob"]["id"] == ids[("people", 2)]
+
+
+def test_ids_are_the_same_in_another_process():
+    code = (
+        "import pandas as pd\n"
+        "from twenty_migrate.plan import build_plan\n"
+        "frame = pd.DataFrame({'_row': [1, 2], 'name': ['Acme', 'Globex']})\n"
+        "ids = build_plan(frame, 'companies', name='crm').record_ids()\n"
+        "print(ids[('companies', 1)], ids[('companies', 2)])\n"
+    )
+    root = Path(__file__).resolve().parent.parent
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+            env={"PYTHONHASHSEED": seed, "PATH": ""},
+        ).stdout
+        for seed in ("1", "2")
+    ]
+    frame = pd.DataFrame({"_row": [1, 2], "name": ["Acme", "Globex"]})
+    here = build_plan(frame, "companies", name="crm").record_ids()
+    assert runs[0] == runs[1] == f"{here[('companies', 1)]} {here[('companies', 2)]}\n"
