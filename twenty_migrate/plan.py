@@ -50,7 +50,7 @@ from .payloads import (
     to_json_value,
     unflatten,
 )
-from .record_ids import derive_id, step_identities
+from .record_ids import plan_identities, plan_record_ids
 
 __all__ = [
     "DEFAULT_BATCH_SIZE",
@@ -564,45 +564,13 @@ class ImportPlan:
     def identities(self) -> dict[tuple[str, RowId], str]:
         """Each row's identity across runs, by ``(object, _row)`` (source id, unique key
         value, else identifying values; see :mod:`twenty_migrate.record_ids`)."""
-        cached: dict[tuple[str, RowId], str] | None = self.__dict__.get("_identities")
-        if cached is None:
-            cached = {}
-            for step in self.steps:
-                cached.update(
-                    step_identities(
-                        step.object,
-                        step.rows,
-                        step._payloads,
-                        key=step.key,
-                        source_ids=step.source_ids(),
-                        targets=cached,
-                    )
-                )
-            self.__dict__["_identities"] = cached
-        return dict(cached)
+        return plan_identities(self)
 
     def record_ids(self) -> dict[tuple[str, RowId], str]:
         """The Twenty id each row is sent with, by ``(object, _row)``: an ``id`` column's
-        value, else the id derived from the migration name, the object and the row's
+        value, else the id derived from :attr:`migration_name`, the object and the row's
         identity. The same inputs give the same ids in every process."""
-        cached: dict[tuple[str, RowId], str] | None = self.__dict__.get("_record_ids")
-        if cached is None:
-            migration = self.migration_name
-            given = {
-                (step.object, row): payload.get("id")
-                for step in self.steps
-                for row, payload in zip(step.rows, step._payloads, strict=True)
-            }
-            cached = {}
-            for (obj, row), identity in self.identities().items():
-                explicit = given.get((obj, row))
-                cached[(obj, row)] = (
-                    explicit
-                    if isinstance(explicit, str) and explicit
-                    else derive_id(migration, obj, identity)
-                )
-            self.__dict__["_record_ids"] = cached
-        return dict(cached)
+        return plan_record_ids(self)
 
     @property
     def n_rows(self) -> int:

@@ -43,14 +43,19 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .payloads import REF_KEY, RowId, canonical_json, flatten, is_ref, iter_refs
+from .payloads import RowId, canonical_json, flatten, is_ref, iter_refs
+
+if TYPE_CHECKING:
+    from .plan import ImportPlan
 
 __all__ = [
     "ID_NAMESPACE",
     "IDENTIFYING_PATHS",
     "derive_id",
+    "plan_identities",
+    "plan_record_ids",
     "step_identities",
 ]
 
@@ -150,9 +155,45 @@ def step_identities(
     return out
 
 
-def ref_target(value: Any) -> tuple[str, RowId] | None:
-    """``(object, _row)`` of a relation marker, else None."""
-    if is_ref(value):
-        obj, row = value[REF_KEY]
-        return str(obj), row
-    return None
+def plan_identities(plan: ImportPlan) -> dict[tuple[str, RowId], str]:
+    """Every row's identity in ``plan``, step by step (a row known by its links needs the
+    identities of the rows it points to). Kept on the plan: it is a plain value."""
+    cached: dict[tuple[str, RowId], str] | None = plan.__dict__.get("_identities")
+    if cached is None:
+        cached = {}
+        for step in plan.steps:
+            cached.update(
+                step_identities(
+                    step.object,
+                    step.rows,
+                    step._payloads,
+                    key=step.key,
+                    source_ids=step.source_ids(),
+                    targets=cached,
+                )
+            )
+        plan.__dict__["_identities"] = cached
+    return dict(cached)
+
+
+def plan_record_ids(plan: ImportPlan) -> dict[tuple[str, RowId], str]:
+    """The id every row of ``plan`` is sent with: its ``id`` column's value when it has
+    one (that record is targeted), else :func:`derive_id` of its identity."""
+    cached: dict[tuple[str, RowId], str] | None = plan.__dict__.get("_record_ids")
+    if cached is None:
+        given = {
+            (step.object, row): payload.get("id")
+            for step in plan.steps
+            for row, payload in zip(step.rows, step._payloads, strict=True)
+        }
+        migration = plan.migration_name
+        cached = {}
+        for (obj, row), identity in plan_identities(plan).items():
+            explicit = given.get((obj, row))
+            cached[(obj, row)] = (
+                explicit
+                if isinstance(explicit, str) and explicit
+                else derive_id(migration, obj, identity)
+            )
+        plan.__dict__["_record_ids"] = cached
+    return dict(cached)
