@@ -58,13 +58,18 @@ def test_the_sample_spec_imported_twice_leaves_exactly_the_planned_records(
         first = importer.run(plan)
         assert first.status == "completed", first.summary()
         assert counts(sandbox, plan) == planned(plan)
+        # The spec prepared again, as a scheduled re-run does (relations now also find
+        # the records of the first run in Twenty).
+        replan = sample_spec().prepare(client, check_existing=False).plan
+        assert replan is not None and planned(replan) == planned(plan)
         calls = client.stats.snapshot()["calls"]
-        again = importer.run(plan)
+        again = importer.run(replan)
         assert again.status == "completed"
         assert counts(sandbox, plan) == planned(plan)
-        # Nothing changed: no write, nothing counted created.
+        # Nothing changed: no write (one read per object checks the records are still
+        # there), nothing counted created.
         assert set(again.rows["status"]) == {"unchanged"}
-        assert client.stats.snapshot()["calls"] == calls
+        assert client.stats.snapshot()["calls"] - calls == len(plan.steps)
         assert list(again.rows["twenty_id"]) == list(first.rows["twenty_id"])
         # Sending everything again (only_changed=False) updates the same records.
         forced = importer.run(plan, only_changed=False)
@@ -91,6 +96,38 @@ def test_a_test_batch_then_the_full_run_leaves_exactly_the_planned_records(
         assert counts(sandbox, plan) == planned(plan)
         test_ids = set(trial.rows["twenty_id"])
         assert test_ids <= set(full.rows["twenty_id"])
+
+
+def test_a_fresh_workspace_gets_every_row_although_the_journals_know_them(tmp_path):
+    # A notebook on an in-memory sandbox run twice: the runs folder stays, the records not.
+    frame = pd.DataFrame({"_row": range(30), "name": [f"Deal {i}" for i in range(30)]})
+    plan = build_plan(frame, "opportunities", name="deals")
+    for _ in range(2):
+        clock = FakeClock()
+        sandbox = Sandbox(twenty_version="1", clock=clock, sleep=clock.sleep)
+        with sandbox_client(sandbox, clock) as client:
+            result = Importer(client, runs_dir=tmp_path, progress=None, clock=clock).run(plan)
+        assert result.created == 30 and sandbox.engine.count("opportunity") == 30
+
+
+def test_records_deleted_by_hand_are_sent_again(client, sandbox, tmp_path):
+    companies = pd.DataFrame({"_row": [1, 2], "name": ["Acme", "Globex"]})
+    people = pd.DataFrame({"_row": [1, 2], "name.firstName": ["Ada", "Bob"], "companyId": [1, 2]})
+    plan = ImportPlan(
+        [
+            ObjectStep("companies", companies),
+            ObjectStep("people", people, refs={"companyId": "companies"}),
+        ],
+        name="crm",
+    )
+    importer = Importer(client, runs_dir=tmp_path, progress=None)
+    first = importer.run(plan)
+    ada = first.rows.set_index(["object", "_row"]).loc[("people", 1), "twenty_id"]
+    client.delete_many("people", [ada])  # in Twenty's UI, say
+    again = importer.run(plan)
+    status = again.rows.groupby("object")["status"].agg(set).to_dict()
+    assert status == {"companies": {"unchanged"}, "people": {"created"}}
+    assert sandbox.engine.count("person") == 2 and sandbox.engine.count("company") == 2
 
 
 def test_ids_are_v4_shaped_and_depend_on_migration_object_and_identity():

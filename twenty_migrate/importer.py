@@ -37,7 +37,7 @@ from .journal import RunJournal, reusable_ids
 from .outcomes import ImportResult
 from .plan import ImportPlan, RateBudget
 from .progress import ProgressArg
-from .runs import landed_fingerprints
+from .runs import landed_fingerprints, still_in_workspace
 from .sending import Session, SupportsImport
 
 __all__ = ["DEFAULT_MAX_IN_FLIGHT", "ImportResult", "Importer", "SupportsImport"]
@@ -162,7 +162,7 @@ class Importer:
                 kind="test_batch",
                 settings=settings,
                 base_url=self._base_url(),
-                previous=landed_fingerprints(self.runs_dir, plan.migration_name),
+                previous=self._landed(plan),
                 send_unchanged=True,
             )
         elif run_id is not None and RunJournal.exists(self.runs_dir, run_id):
@@ -178,7 +178,7 @@ class Importer:
                 settings=settings,
                 base_url=self._base_url(),
                 reuse_ids={k: v for k, v in earlier.items() if k[0] in upserting},
-                previous=landed_fingerprints(self.runs_dir, plan.migration_name),
+                previous=self._landed(plan),
                 send_unchanged=only_changed is False,
             )
         return self._execute(journal, [s.object for s in plan.steps])
@@ -206,6 +206,11 @@ class Importer:
         return self._execute(journal, objects)
 
     # ------------------------------------------------------------------ internals
+
+    def _landed(self, plan: ImportPlan) -> dict[tuple[str, str], tuple[str, str]]:
+        """What earlier runs of the plan's migration left in this workspace (checked)."""
+        landed = landed_fingerprints(self.runs_dir, plan.migration_name)
+        return still_in_workspace(self.client, landed) if landed else {}
 
     def _rate_limit(self) -> RateBudget | None:
         limiter = getattr(self.client, "limiter", None)

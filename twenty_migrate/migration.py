@@ -29,10 +29,10 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
+from twenty_migrate._preflight import FieldSpec, PreflightItem, PreflightReport, preflight
 from twenty_migrate.errors import TwentyMigrateError
 from twenty_migrate.mapping import REF_PREFIX
 from twenty_migrate.plan import DEFAULT_BATCH_SIZE, Api, ImportPlan, ObjectStep
-from twenty_migrate._preflight import FieldSpec, PreflightItem, PreflightReport, preflight
 from twenty_migrate.relations import ResolvedRelations
 from twenty_migrate.schema import WorkspaceSchema
 

@@ -37,6 +37,7 @@ __all__ = [
     "RowOutcome",
     "landed_fingerprints",
     "plan_runs",
+    "still_in_workspace",
     "list_run_ids",
     "list_runs",
     "reusable_ids",
@@ -403,6 +404,40 @@ def landed_fingerprints(
         for r in landed:
             found[(r["object"], r["identity"])] = (r["fingerprint"], r["twenty_id"])
     return {k: v for k, v in found.items() if (k[0], v[1]) not in rolled_back}
+
+
+#: Landed records looked up per object before a re-run trusts its journals (one call).
+PRESENCE_SAMPLE = 60
+
+
+def still_in_workspace(
+    client: Any,
+    landed: Mapping[tuple[str, str], tuple[str, str]],
+    *,
+    sample: int = PRESENCE_SAMPLE,
+) -> dict[tuple[str, str], tuple[str, str]]:
+    """``landed`` (:func:`landed_fingerprints`) without the objects whose records are not
+    all in the workspace the client writes to.
+
+    The journals say what earlier runs left in *a* workspace; a fresh sandbox, another
+    workspace behind the same URL, or records deleted by hand would make a re-run skip
+    rows that are not there. So up to ``sample`` records of each object, spread over the
+    rows, are looked up (one call per object; soft-deleted ones count as gone): when one
+    is missing, that object's rows are all sent again, as upserts on the same ids.
+    """
+    by_object: dict[str, list[str]] = {}
+    for (obj, _identity), (_fingerprint, twenty_id) in landed.items():
+        by_object.setdefault(obj, []).append(twenty_id)
+    trusted: set[str] = set()
+    for obj, ids in by_object.items():
+        picked = list(dict.fromkeys(ids[:: max(1, len(ids) // sample)]))[:sample]
+        try:
+            found = client.find_by_ids(obj, picked, fields="id", with_deleted=False)
+        except Exception:  # cannot tell: send every row again, which is safe
+            continue
+        if {str(r.get("id")) for r in found} >= set(picked):
+            trusted.add(obj)
+    return {k: v for k, v in landed.items() if k[0] in trusted}
 
 
 #: Run statuses of a run that sent every row (some may have failed).
