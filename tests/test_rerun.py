@@ -15,7 +15,7 @@ from conftest import FakeClock, sandbox_client
 
 from twenty_migrate.demo import sample_spec
 from twenty_migrate.importer import Importer
-from twenty_migrate.plan import ImportPlan, ObjectStep, build_plan
+from twenty_migrate.plan import ImportPlan, ObjectStep, build_plan, existing_ref
 from twenty_migrate.record_ids import derive_id, step_identities
 from twenty_migrate.sandbox import Sandbox
 from twenty_migrate.sandbox.profiles import PROFILES
@@ -149,7 +149,7 @@ def test_identity_prefers_source_id_then_key_then_identifying_values():
         {"name": "Acme", "domainName": {"primaryLinkUrl": "acme.com"}, "employees": 5},
         {"name": " ACME ", "employees": 9},
         {"name": "acme", "employees": 12},
-        {"employees": 3},
+        {},
     ]
     ids = step_identities(
         "companies",
@@ -164,6 +164,28 @@ def test_identity_prefers_source_id_then_key_then_identifying_values():
     assert ids[("companies", 3)].startswith("fields:")
     assert ids[("companies", 4)] == ids[("companies", 3)] + "#2"
     assert ids[("companies", 5)] == "row:5"  # nothing identifies it but its line
+
+
+def test_a_row_known_by_its_links_keeps_its_id_when_a_link_names_a_twenty_record():
+    # A re-run finds the person in Twenty: the link is then written as that record's id.
+    people = pd.DataFrame({"_row": [1], "emails.primaryEmail": ["ada@x.com"]})
+    tasks = pd.DataFrame({"_row": [1], "title": ["Call"]})
+
+    def plan(target: object) -> ImportPlan:
+        links = pd.DataFrame({"_row": [1], "taskId": [1], "targetPersonId": [target]})
+        refs = {"taskId": "tasks", "targetPersonId": "people"}
+        return ImportPlan(
+            [
+                ObjectStep("people", people, key="emails.primaryEmail"),
+                ObjectStep("tasks", tasks),
+                ObjectStep("taskTargets", links, refs=refs),
+            ],
+            name="crm",
+        )
+
+    first = plan(1).record_ids()
+    again = plan(existing_ref(first[("people", 1)])).record_ids()
+    assert again == first
 
 
 def test_editing_a_non_identifying_value_keeps_the_id_inserting_lines_too():

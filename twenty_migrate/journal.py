@@ -270,7 +270,7 @@ class RunJournal:
             settled = 0
             for row, payload in zip(batch.rows, batch.payloads, strict=True):
                 identity = identities[(batch.object, row)]
-                fingerprint = row_fingerprint(payload, identities)
+                fingerprint = row_fingerprint(payload, record_ids)
                 given = payload.get("id")  # an id column in the data targets that record
                 explicit = isinstance(given, str) and bool(given)
                 derived = record_ids[(batch.object, row)]  # the id column's value, if any

@@ -45,7 +45,7 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .payloads import RowId, canonical_json, flatten, is_ref, iter_refs
+from .payloads import REF_KEY, RowId, canonical_json, flatten, is_ref
 
 if TYPE_CHECKING:
     from .plan import ImportPlan
@@ -57,6 +57,7 @@ __all__ = [
     "plan_identities",
     "plan_record_ids",
     "step_identities",
+    "with_target_ids",
 ]
 
 #: Namespace of every derived id. Never change it: every record id of every migration
@@ -113,15 +114,26 @@ def _base_identity(
             return f"key:{canonical_json(value)}"
     flat = flatten({k: v for k, v in payload.items() if not is_ref(v)})
     picked = {p: _normalised(flat[p]) for p in IDENTIFYING_PATHS if flat.get(p) not in (None, "")}
-    if not picked:
-        picked = {
-            path: targets.get((obj, ref), f"row:{canonical_json(ref)}")
-            for path, obj, ref in iter_refs(payload)
-        }
+    if not picked:  # a row known by its links (a task target): all it holds
+        picked = {k: v for k, v in with_target_ids(payload, targets).items() if k != "id"}
     if not picked:
         return f"row:{canonical_json(row)}"
     digest = hashlib.sha256(canonical_json(picked).encode("utf-8")).hexdigest()[:32]
     return f"fields:{digest}"
+
+
+def with_target_ids(value: Any, targets: Mapping[tuple[str, RowId], str]) -> Any:
+    """``value`` with each relation marker replaced by its target's record id (a marker
+    whose target is unknown is kept), so that a link written as the target's ``_row``
+    and one written as its Twenty id (``"twenty:<id>"``) read the same."""
+    if is_ref(value):
+        obj, row = value[REF_KEY]
+        return targets.get((obj, row), value)
+    if isinstance(value, Mapping):
+        return {k: with_target_ids(v, targets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [with_target_ids(v, targets) for v in value]
+    return value
 
 
 def step_identities(
@@ -141,7 +153,8 @@ def step_identities(
         payloads: Their payloads (relation cells as ``{"$ref": [object, _row]}``).
         key: The step's unique key path.
         source_ids: The source system's id per row (None or "" where a row has none).
-        targets: Identities of the rows of earlier steps (for rows known by their links).
+        targets: Record ids of the rows of earlier steps (for rows known by their links:
+            a link to a row and a link to that row's record in Twenty count the same).
     """
     ids: Iterable[Any] = source_ids if source_ids is not None else [None] * len(rows)
     seen: dict[str, int] = {}
@@ -156,44 +169,42 @@ def step_identities(
 
 
 def plan_identities(plan: ImportPlan) -> dict[tuple[str, RowId], str]:
-    """Every row's identity in ``plan``, step by step (a row known by its links needs the
-    identities of the rows it points to). Kept on the plan: it is a plain value."""
-    cached: dict[tuple[str, RowId], str] | None = plan.__dict__.get("_identities")
-    if cached is None:
-        cached = {}
-        for step in plan.steps:
-            cached.update(
-                step_identities(
-                    step.object,
-                    step.rows,
-                    step._payloads,
-                    key=step.key,
-                    source_ids=step.source_ids(),
-                    targets=cached,
-                )
-            )
-        plan.__dict__["_identities"] = cached
-    return dict(cached)
+    """Every row's identity in ``plan`` (see the module doc), by ``(object, _row)``."""
+    return dict(_plan_ids(plan)[0])
 
 
 def plan_record_ids(plan: ImportPlan) -> dict[tuple[str, RowId], str]:
     """The id every row of ``plan`` is sent with: its ``id`` column's value when it has
     one (that record is targeted), else :func:`derive_id` of its identity."""
-    cached: dict[tuple[str, RowId], str] | None = plan.__dict__.get("_record_ids")
-    if cached is None:
-        given = {
-            (step.object, row): payload.get("id")
-            for step in plan.steps
-            for row, payload in zip(step.rows, step._payloads, strict=True)
-        }
-        migration = plan.migration_name
-        cached = {}
-        for (obj, row), identity in plan_identities(plan).items():
-            explicit = given.get((obj, row))
-            cached[(obj, row)] = (
-                explicit
-                if isinstance(explicit, str) and explicit
-                else derive_id(migration, obj, identity)
-            )
-        plan.__dict__["_record_ids"] = cached
-    return dict(cached)
+    return dict(_plan_ids(plan)[1])
+
+
+def _plan_ids(
+    plan: ImportPlan,
+) -> tuple[dict[tuple[str, RowId], str], dict[tuple[str, RowId], str]]:
+    """Identities and record ids, step by step: a row known by its links needs the ids of
+    the rows it points to. Kept on the plan, a plain value."""
+    cached = plan.__dict__.get("_row_ids")
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    identities: dict[tuple[str, RowId], str] = {}
+    record_ids: dict[tuple[str, RowId], str] = {}
+    migration = plan.migration_name
+    for step in plan.steps:
+        found = step_identities(
+            step.object,
+            step.rows,
+            step._payloads,
+            key=step.key,
+            source_ids=step.source_ids(),
+            targets=record_ids,
+        )
+        for (obj, row), payload in zip(found, step._payloads, strict=True):
+            given = payload.get("id")
+            if isinstance(given, str) and given:
+                record_ids[(obj, row)] = given
+            else:
+                record_ids[(obj, row)] = derive_id(migration, obj, found[(obj, row)])
+        identities.update(found)
+    plan.__dict__["_row_ids"] = (identities, record_ids)
+    return identities, record_ids

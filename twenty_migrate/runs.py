@@ -352,14 +352,17 @@ def row_identity(payload: Mapping[str, Any], key: str | None, row: RowId) -> str
     return f"row:{canonical_json(row)}"
 
 
-def row_fingerprint(payload: Mapping[str, Any], identities: Mapping[tuple[str, RowId], str]) -> str:
-    """A hash of what a row would write. Relation markers count by the target's identity,
-    so a parent that only moved within its file does not make its children look changed."""
+def row_fingerprint(payload: Mapping[str, Any], targets: Mapping[tuple[str, RowId], str]) -> str:
+    """A hash of what a row would write. A relation marker counts as its target's entry in
+    ``targets`` (the record id the plan gives that row, which comes from its identity), so
+    a parent that only moved within its file does not make its children look changed, and
+    a link written as the parent's Twenty id (a re-run finds it in Twenty) counts the same
+    as one written as its ``_row``."""
 
     def stable(value: Any) -> Any:
         if is_ref(value):
             obj, row = value[REF_KEY]
-            return {REF_KEY: [obj, identities.get((obj, row), f"row:{canonical_json(row)}")]}
+            return targets.get((obj, row), {REF_KEY: [obj, f"row:{canonical_json(row)}"]})
         if isinstance(value, Mapping):
             return {k: stable(v) for k, v in value.items()}
         if isinstance(value, list):
