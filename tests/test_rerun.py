@@ -14,8 +14,10 @@ import pytest
 from conftest import FakeClock, sandbox_client
 
 from twenty_migrate.demo import sample_spec
+from twenty_migrate.errors import ConfigError
 from twenty_migrate.importer import Importer
 from twenty_migrate.plan import ImportPlan, ObjectStep, build_plan, existing_ref
+from twenty_migrate.project import MigrationSpec, SourceSpec
 from twenty_migrate.record_ids import derive_id, step_identities
 from twenty_migrate.sandbox import Sandbox
 from twenty_migrate.sandbox.profiles import PROFILES
@@ -213,6 +215,51 @@ def test_an_id_column_wins_and_a_test_batch_keeps_the_migration():
     assert restored.record_ids() == ids
 
 
+def test_a_source_key_in_the_source_rows_names_the_row(tmp_path):
+    records = pd.DataFrame({"_row": [1, 2], "name": ["Acme", "Globex"]})
+    source = pd.DataFrame({"_row": [1, 2], "Account ID": ["A-1", "A-2"], "Name": ["x", "y"]})
+    plan = build_plan(records, "companies", name="crm", source=source, source_key="Account ID")
+    assert plan.identities()[("companies", 2)] == 'source:"A-2"'
+    renamed = build_plan(
+        records.assign(name=["Acme Ltd", "Globex Inc"]),
+        "companies",
+        name="crm",
+        source=source,
+        source_key="Account ID",
+    )
+    assert renamed.record_ids() == plan.record_ids()  # an edited name keeps the record
+    loaded = ImportPlan.load(plan.save(tmp_path / "plan.json"))
+    assert loaded.record_ids() == plan.record_ids()
+    with pytest.raises(ValueError, match="source_key 'Id' is not a column"):
+        build_plan(records, "companies", source_key="Id")
+
+
+def test_a_spec_source_id_must_be_a_column_of_its_file(client, tmp_path):
+    (tmp_path / "accounts.csv").write_text("Name,Website\nAcme,acme.com\n", encoding="utf-8")
+    spec = MigrationSpec(
+        name="acme",
+        sources=(SourceSpec("companies", "accounts.csv", source_id="Account ID"),),
+        base_dir=tmp_path,
+    )
+    assert spec.to_dict()["sources"][0]["source_id"] == "Account ID"
+    assert MigrationSpec.from_dict(spec.to_dict(), tmp_path) == spec
+    with pytest.raises(ConfigError, match="no column 'Account ID' for the source ids"):
+        spec.prepare(client)
+
+
+def test_the_sample_spec_names_its_rows_by_their_source_ids(sample_plans):
+    plan = sample_plans["1.x"]
+    identities = plan.identities()
+    for step in plan.steps:
+        kinds = {identities[(step.object, row)].split(":")[0] for row in step.rows}
+        if step.object.endswith("Targets"):
+            assert kinds == {"fields"}  # made from their task or note: known by their links
+        else:
+            assert kinds == {"source"}, step.object
+    people = identities[("people", next(r for r in plan.steps[1].rows if "xlsx" in str(r)))]
+    assert people.startswith('source:"people.xlsx:')  # two files feed people: ids name theirs
+
+
 def test_relations_find_the_derived_ids_of_their_targets(client, sandbox, tmp_path):
     companies = pd.DataFrame({"_row": ["c1", "c2"], "name": ["Acme", "Globex"]})
     people = pd.DataFrame(
@@ -256,3 +303,57 @@ def test_ids_are_the_same_in_another_process():
     frame = pd.DataFrame({"_row": [1, 2], "name": ["Acme", "Globex"]})
     here = build_plan(frame, "companies", name="crm").record_ids()
     assert runs[0] == runs[1] == f"{here[('companies', 1)]} {here[('companies', 2)]}\n"
+
+
+SERIES = [
+    "00_quickstart",
+    "01_connect_and_schema",
+    "02_load_and_clean",
+    "03_map_and_validate",
+    "04_test_batch",
+    "05_full_import",
+    "06_verify_and_export",
+]
+OBJECTS = ["company", "person", "opportunity", "task", "note", "taskTarget", "noteTarget"]
+
+
+@pytest.mark.slow
+def test_the_notebook_series_run_twice_leaves_the_same_records(request, tmp_path, monkeypatch):
+    """Every notebook run twice, top to bottom: the second pass creates nothing."""
+    expression = str(request.config.getoption("markexpr") or "")
+    if "slow" not in expression or "not slow" in expression:
+        pytest.skip("runs the notebook series twice (about 3 min); run it with pytest -m slow")
+    nbformat = pytest.importorskip("nbformat")
+    from nbclient import NotebookClient
+
+    import twenty_migrate as tm
+
+    root = Path(__file__).resolve().parent.parent
+    work, cwd = tmp_path / "work", tmp_path / "cwd"
+    work.mkdir()
+    cwd.mkdir()
+    monkeypatch.setenv("TWENTY_MIGRATE_WORK", str(work))
+    monkeypatch.setenv("TWENTY_MIGRATE_LONG_LIMIT", "2000")
+    monkeypatch.setenv("PYTHONPATH", str(root))  # the kernel imports this checkout
+
+    def census() -> dict[str, int]:
+        client = tm.connect(sandbox_db=work / "sandbox.sqlite")
+        engine = client.sandbox.engine  # type: ignore[attr-defined]
+        return {o: sum(1 for r in engine.all_records(o) if not r.get("deletedAt")) for o in OBJECTS}
+
+    seen: list[dict[str, dict[str, int]]] = []
+    for _ in range(2):
+        counts = {}
+        for name in SERIES:
+            notebook = nbformat.read(root / "notebooks" / f"{name}.ipynb", as_version=4)
+            NotebookClient(
+                notebook,
+                timeout=300,
+                kernel_name="python3",
+                resources={"metadata": {"path": str(cwd)}},
+            ).execute()
+            if name in ("05_full_import", "06_verify_and_export"):
+                counts[name] = census()
+        seen.append(counts)
+    assert seen[0]["05_full_import"]["opportunity"] > 0
+    assert seen[1] == seen[0]
