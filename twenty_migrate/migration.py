@@ -76,6 +76,7 @@ def plan_migration(
     api: Api = "graphql",
     name: str | None = None,
     source_keys: Mapping[str, str] | None = None,
+    migration: str | None = None,
 ) -> ImportPlan:
     """One plan for several objects, each written after the objects it points to.
 
@@ -97,6 +98,9 @@ def plan_migration(
         source_keys: Per object, the column (of its frame or of its ``sources`` rows)
             holding the source system's record id, which keeps each row's Twenty id the
             same from run to run (:mod:`twenty_migrate.record_ids`).
+        migration: The migration the plan belongs to, when its name differs (a plan of
+            corrected rows, ``name="fernhill-fixes"``, ``migration="fernhill"``): its rows
+            then land on the records the main plan gives them.
 
     Raises:
         RelationCycleError: The objects point to each other (see the module doc).
@@ -133,7 +137,9 @@ def plan_migration(
             f"nothing to import: {what}. Every row was left out, or none was read: check "
             "the validation reports and fix the rows, and plan only when some frame has rows"
         )
-    return ImportPlan(order_steps(steps), batch_size=batch_size, api=api, name=name)
+    return ImportPlan(
+        order_steps(steps), batch_size=batch_size, api=api, name=name, migration=migration
+    )
 
 
 def _steps(
