@@ -132,6 +132,23 @@ def test_records_deleted_by_hand_are_sent_again(client, sandbox, tmp_path):
     assert sandbox.engine.count("person") == 2 and sandbox.engine.count("company") == 2
 
 
+def test_a_create_only_step_never_sends_a_landed_row_again(client, sandbox, tmp_path):
+    frame = pd.DataFrame(
+        {"_row": [1, 2], "name": ["Deal A", "Deal B"], "amount.amountMicros": [1, 2]}
+    )
+    importer = Importer(client, runs_dir=tmp_path, progress=None)
+    first = importer.run(build_plan(frame, "opportunities", name="deals", upsert=False))
+    assert first.created == 2
+    edited = frame.assign(**{"amount.amountMicros": [1, 5]})
+    again = importer.run(build_plan(edited, "opportunities", name="deals", upsert=False))
+    rows = again.rows.set_index("_row")
+    assert rows.loc[1, "status"] == "unchanged"
+    assert rows.loc[2, "status"] == "failed" and rows.loc[2, "error_code"] == "ALREADY_IMPORTED"
+    assert "create-only (upsert=False)" in rows.loc[2, "error"]
+    assert rows.loc[2, "twenty_id"] == first.rows.set_index("_row").loc[2, "twenty_id"]
+    assert sandbox.engine.count("opportunity") == 2
+
+
 def test_ids_are_v4_shaped_and_depend_on_migration_object_and_identity():
     one = derive_id("sample", "companies", 'source:"0015g0000DmD6LIhKD"')
     assert one == derive_id("sample", "companies", 'source:"0015g0000DmD6LIhKD"')
