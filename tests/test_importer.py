@@ -117,7 +117,7 @@ def test_company_domains_match_after_normalisation(importer, sandbox):
 def test_rerunning_the_same_plan_updates_instead_of_duplicating(importer, sandbox):
     plan = build_plan(people(70), "people")
     first = importer.run(plan)
-    second = importer.run(plan)  # a new run: new ids, matched on the email
+    second = importer.run(plan, only_changed=False)  # every row again, to the same ids
     assert first.created == 70 and second.updated == 70
     assert sandbox.engine.count("person") == 70
 
@@ -268,7 +268,7 @@ def test_server_errors_and_lost_answers_give_exactly_once(tmp_path, clock, upser
 
 
 def test_test_batch_then_full_run_creates_nothing_twice(importer, sandbox):
-    # Opportunities have no unique field: only the reused ids prevent duplicates.
+    # Opportunities have no unique field: only the derived ids prevent duplicates.
     frame = pd.DataFrame({"_row": range(50), "name": [f"Deal {i}" for i in range(50)]})
     plan = build_plan(frame, "opportunities", name="deals")
     test = importer.run(plan, test_batch=5)
@@ -276,7 +276,9 @@ def test_test_batch_then_full_run_creates_nothing_twice(importer, sandbox):
     assert sandbox.engine.count("opportunity") == 5
     full = importer.run(plan)
     assert full.kind == "run" and full.run_id != test.run_id
-    assert full.created == 50 and sandbox.engine.count("opportunity") == 50
+    # The test records are known: unchanged, so not sent again; never counted created.
+    assert (full.created, full.unchanged) == (45, 5)
+    assert sandbox.engine.count("opportunity") == 50
     test_ids = set(test.rows["twenty_id"])
     assert test_ids <= set(full.rows["twenty_id"])
     runs = list_runs(importer.runs_dir)

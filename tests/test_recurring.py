@@ -97,8 +97,9 @@ def test_a_rerun_on_an_updated_file_sends_only_new_and_changed_rows(client, sand
         ("people", 3): "updated",
         ("people", 4): "unchanged",
     }
-    # One call per object with something to send: 2 records, not 7.
-    assert calls(client) - before == 2
+    # One call per object with something to send (2 records, not 7), and one read per
+    # object to check that the records the journal knows are still there.
+    assert calls(client) - before == 2 + 2
     people_ids = {
         r.emails["primaryEmail"]: r for r in map(Rec, sandbox.engine.all_records("person"))
     }
@@ -131,14 +132,26 @@ def test_unchanged_rows_are_journalled_with_their_twenty_id(client, tmp_path):
     journal.close()
 
 
-def test_without_only_changed_every_row_is_sent(client, tmp_path):
+def test_only_changed_false_sends_every_row_as_updates(client, sandbox, tmp_path):
+    importer = Importer(client, runs_dir=tmp_path, progress=None)
+    data = plan(companies(["Acme"]), people([("a@x.com", "CEO", 1)]))
+    first = importer.run(data)
+    before = calls(client)
+    again = importer.run(data, only_changed=False)
+    assert set(again.rows["status"]) == {"updated"}
+    assert calls(client) - before == 2 + 2  # two writes, two presence reads
+    assert list(again.rows["twenty_id"]) == list(first.rows["twenty_id"])
+    assert len(sandbox.engine.all_records("person")) == 1
+
+
+def test_a_rerun_skips_unchanged_rows_by_default(client, tmp_path):
     importer = Importer(client, runs_dir=tmp_path, progress=None)
     data = plan(companies(["Acme"]), people([("a@x.com", "CEO", 1)]))
     importer.run(data)
     before = calls(client)
     again = importer.run(data)
-    assert set(again.rows["status"]) == {"updated"}
-    assert calls(client) - before == 2
+    assert set(again.rows["status"]) == {"unchanged"}
+    assert calls(client) - before == 2  # no write: one presence read per object
 
 
 def test_rows_of_a_rolled_back_run_are_sent_again(client, sandbox, tmp_path):
@@ -203,4 +216,6 @@ def test_a_journal_from_before_fingerprints_is_upgraded_and_ignored(client, tmp_
     assert reopened.counts()["people"]["created"] == 1
     reopened.close()
     again = importer.run(data, only_changed=True)
-    assert set(again.rows["status"]) == {"updated"}  # nothing to compare with: all sent
+    # Nothing to compare with: every row is sent, to the same records (derived ids).
+    assert "unchanged" not in set(again.rows["status"])
+    assert list(again.rows["twenty_id"]) == list(first.rows["twenty_id"])

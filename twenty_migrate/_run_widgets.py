@@ -6,6 +6,9 @@ Both are exported by :mod:`twenty_migrate.widgets`, with the other notebook widg
   rolled back or kept.
 * :class:`ImportRunner`: the whole import on a background thread with live counts, Pause
   and Resume.
+
+Neither starts a run of a plan that is already running or done (found in the run journals,
+so also after a notebook was run again) unless its "again" box is ticked; each says why.
 """
 
 from __future__ import annotations
@@ -46,7 +49,9 @@ class TestBatchReview(_Widget):
     Args:
         client: A connected client.
         plan: The full plan; the test batch is its first step's first ``n`` rows. Kept
-            test records are updated, not created again, by the full run.
+            test records are not created again by the full run. When these rows were
+            already sent (an earlier test batch of the same rows, not rolled back), Send
+            shows that test batch instead of sending again, unless ``send_again`` is ticked.
         n: Rows in the test batch.
         importer: The importer to use (default ``Importer(client, progress=None)``).
 
@@ -86,6 +91,7 @@ class TestBatchReview(_Widget):
         self.send_button = w.Button(description=f"Send {len(self.test_plan.steps[0])} rows")
         self.rollback_button = w.Button(description="Roll back", disabled=True)
         self.keep_button = w.Button(description="Keep", disabled=True)
+        self.send_again = w.Checkbox(description="Send again", value=False)
         self.preview_button.on_click(lambda _: self.preview())
         self.send_button.on_click(lambda _: self.send())
         self.rollback_button.on_click(lambda _: self.roll_back())
@@ -93,6 +99,7 @@ class TestBatchReview(_Widget):
         self.status = w.Output()
         self.view = w.HTML()
         buttons = [self.preview_button, self.send_button, self.rollback_button, self.keep_button]
+        buttons.append(self.send_again)
         self.widget = w.VBox([w.HBox(buttons), self.status, self.view])
 
     def __repr__(self) -> str:
@@ -114,12 +121,25 @@ class TestBatchReview(_Widget):
         return self.payloads
 
     def send(self) -> ImportResult | None:
-        """What Send does: run the test batch, read the records back, show the diff."""
+        """What Send does: run the test batch, read the records back, show the diff.
+
+        When these rows were sent already (an earlier test batch not rolled back), it shows
+        that one rather than sending again, unless ``send_again`` is ticked.
+        """
         step = self.test_plan.steps[0]
         self.payloads = step.to_payloads()
-        _say(self.status, f"Sending {len(step)} {step.object} records...")
+        earlier, note = (None, "") if self.send_again.value else self._earlier()
+        if earlier is None and note:
+            _say(self.status, note)
+            return None
+        if earlier is None:
+            _say(self.status, f"Sending {len(step)} {step.object} records...")
         try:
-            result = self.importer.run(self.plan, test_batch=self.n)
+            if earlier is not None:
+                result = earlier
+            else:
+                result = self.importer.run(self.plan, test_batch=self.n)
+                self.send_again.value = False
             rows = result.rows
             landed = rows[rows["twenty_id"].notna() & rows["status"].ne("failed")]
             ids = [str(i) for i in landed["twenty_id"]]
@@ -142,9 +162,42 @@ class TestBatchReview(_Widget):
         self.result, self.state = result, "sent"
         self.send_button.disabled = True
         self.rollback_button.disabled = self.keep_button.disabled = False
-        _say(self.status, result.summary())
+        _say(self.status, (note + "\n" if note else "") + result.summary())
         self.view.value = self._diff_html(result)
         return result
+
+    def _earlier(self) -> tuple[ImportResult | None, str]:
+        """An earlier test batch of these rows (not rolled back): its result when it
+        finished, or only a message when it is still marked running."""
+        from twenty_migrate.journal import RunJournal
+        from twenty_migrate.outcomes import ImportResult
+        from twenty_migrate.runs import FINISHED_RUN, plan_runs
+
+        runs_dir = self.importer.runs_dir
+        try:
+            runs = plan_runs(runs_dir, self.test_plan.fingerprint(), kind="test_batch")
+        except Exception:  # unreadable journals block nothing: a re-send is an upsert
+            return None, ""
+        runs = [r for r in runs if not r["rolled_back"]]
+        if not runs:
+            return None, ""
+        last = runs[-1]
+        if last["status"] == "running":
+            return None, (
+                f"Test batch {last['run_id']} of these rows is already running (or its "
+                "process stopped). Tick 'Send again' to send them anyway."
+            )
+        if last["status"] not in FINISHED_RUN:
+            return None, ""
+        journal = RunJournal.open(runs_dir, last["run_id"])
+        try:
+            result = ImportResult.from_journal(journal, status=last["status"])
+        finally:
+            journal.close()
+        return result, (
+            f"These rows were already sent by test batch {last['run_id']}: showing it. "
+            "Tick 'Send again' to send them again (they update the same records)."
+        )
 
     def _diff_html(self, result: ImportResult) -> str:
         assert self.diff is not None
@@ -269,6 +322,10 @@ class ImportRunner(_Widget):
     leaves the run resumable; Resume finishes it with ``Importer.resume(run_id)``. Every
     row lands exactly once either way: rows are sent with the ids the journal gave them.
 
+    Start refuses, and says why, while a run of this plan is running, after one finished
+    (here or elsewhere: the run journals tell), or when one stopped (Resume finishes it),
+    unless ``run_again`` is ticked; a new run then skips the rows unchanged since.
+
     Args:
         client: A connected client.
         plan: What to import.
@@ -300,13 +357,18 @@ class ImportRunner(_Widget):
         self.start_button = w.Button(description="Start", button_style="primary")
         self.pause_button = w.Button(description="Pause", disabled=True)
         self.resume_button = w.Button(description="Resume", disabled=True)
+        self.run_again = w.Checkbox(description="Run again", value=False)
+        self.run_again.observe(lambda _: self._refresh(), names="value")
         self.start_button.on_click(lambda _: self.start())
         self.pause_button.on_click(lambda _: self.pause())
         self.resume_button.on_click(lambda _: self.resume())
         self.counts = w.Label(value=f"{plan.n_rows} rows to import")
         self.output = w.Output()
-        buttons = w.HBox([self.start_button, self.pause_button, self.resume_button])
+        buttons = w.HBox([self.start_button, self.pause_button, self.resume_button, self.run_again])
         self.widget = w.VBox([buttons, self.counts, self.output])
+        blocked = self._refresh()
+        if blocked:
+            _say(self.output, blocked)
 
     def __repr__(self) -> str:
         return f"ImportRunner({self.plan.label!r}, {self.state}, run_id={self.run_id!r})"
@@ -315,8 +377,58 @@ class ImportRunner(_Widget):
         self.counts.value = self.progress.text()
 
     def start(self) -> None:
-        """What Start does: run the plan on a background thread."""
+        """What Start does: run the plan on a background thread (see the class doc for
+        when it refuses)."""
+        if self.thread is not None and self.thread.is_alive():
+            _say(self.output, f"Run {self.run_id or '(starting)'} is already running.")
+            return
+        blocked = self._blocked()
+        if blocked and not self.run_again.value:
+            _say(self.output, blocked)
+            return
+        self.run_again.value = False  # each new run needs its own tick
         self._launch(lambda: self.importer.run(self.plan))
+
+    def _blocked(self) -> str:
+        """Why Start needs "Run again" ("" when it does not), from the run journals."""
+        from twenty_migrate.runs import FINISHED_RUN, plan_runs
+
+        try:
+            runs = plan_runs(self.importer.runs_dir, self.plan.fingerprint())
+        except Exception:  # unreadable journals block nothing: a re-run is an upsert
+            return ""
+        if not runs:
+            return ""
+        last = runs[-1]
+        run_id, status, totals = last["run_id"], last["status"], last["totals"]
+        if status in FINISHED_RUN:
+            done = ", ".join(f"{totals.get(k, 0)} {k}" for k in ("created", "updated", "failed"))
+            return (
+                f"This plan was already imported by run {run_id} ({done}). Tick 'Run again' "
+                "to start another run: rows unchanged since are skipped, changed rows "
+                "update their records."
+            )
+        if self.run_id is None:
+            self.run_id = run_id  # so Resume finishes it
+        if status == "running":
+            return (
+                f"Run {run_id} of this plan is already running (or its process stopped: "
+                "then Resume finishes it). Tick 'Run again' to start another run anyway."
+            )
+        return (
+            f"Run {run_id} of this plan stopped ({status}, {totals.get('pending', 0)} rows "
+            "pending): press Resume to finish it, or tick 'Run again' to start a new run."
+        )
+
+    def _refresh(self) -> str:
+        """Enable Start and Resume as the journals allow; return why Start is blocked."""
+        if self.thread is not None and self.thread.is_alive():
+            return ""
+        blocked = self._blocked()
+        self.start_button.disabled = bool(blocked) and not self.run_again.value
+        if self.run_id is not None and self.state != "done":
+            self.resume_button.disabled = False
+        return blocked
 
     def resume(self) -> None:
         """What Resume does: finish the paused (or stopped) run on a background thread."""
@@ -398,7 +510,7 @@ class ImportRunner(_Widget):
         self._show_counts()
         self.pause_button.disabled = True
         self.resume_button.disabled = state == "done" or self.run_id is None
-        self.start_button.disabled = True
+        self.start_button.disabled = not self.run_again.value
         _say(self.output, text)
         self.state = state  # last: a waiting caller sees the widgets updated
 

@@ -253,8 +253,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--test-batch", type=int, metavar="N", help="send only N records")
     run.add_argument(
         "--only-changed",
-        action="store_true",
-        help="send only rows that are new or changed since earlier runs of this plan",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="send only rows that are new or changed since earlier runs of this migration "
+        "(the default); --no-only-changed sends every row again, updating the same records",
     )
     run.add_argument("--run-id", help="name of the run (default: timestamp and object)")
     run.set_defaults(handler=_cmd_import)

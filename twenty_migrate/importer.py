@@ -3,8 +3,10 @@ journalled, resumable, and exactly-once per row.
 
 How a run goes:
 
-* The journal is written first: every row gets the id it will carry in Twenty (a uuid4)
-  before anything is sent. Every record is sent with that ``id`` and ``upsert=True`` by
+* The journal is written first: every row gets the id it will carry in Twenty before
+  anything is sent, derived from the migration, the object and the row's identity
+  (:mod:`~twenty_migrate.record_ids`), so every run of a migration sends a row with the
+  same id. Every record is sent with that ``id`` and ``upsert=True`` by
   default, so sending a batch twice (a retry, a replay after a crash) updates instead of
   duplicating.
 * Steps run in plan order (a later step may point to records of earlier ones); inside a
@@ -43,7 +45,7 @@ from .journal import RunJournal, reusable_ids
 from .outcomes import ImportResult
 from .plan import ImportPlan, RateBudget
 from .progress import ProgressArg
-from .runs import landed_fingerprints
+from .runs import landed_fingerprints, still_in_workspace
 from .sending import Session, SupportsImport
 
 __all__ = ["DEFAULT_MAX_IN_FLIGHT", "ImportResult", "Importer", "SupportsImport"]
@@ -122,7 +124,7 @@ class Importer:
         run_id: str | None = None,
         dry_run: bool = False,
         test_batch: int | None = None,
-        only_changed: bool = False,
+        only_changed: bool | None = None,
     ) -> ImportResult:
         """Import a plan; with the ``run_id`` of an existing run, finish that run instead.
 
@@ -133,10 +135,13 @@ class Importer:
             test_batch: Send only the first N rows of the first step, as a separate run, to
                 check them in Twenty first. The full run later re-sends those rows with the
                 same ids (upsert steps), so they are not created twice.
-            only_changed: For recurring imports of an updated file: rows that an earlier run
-                of a plan with the same name landed with the same values are recorded as
-                ``unchanged`` and cost no call; changed rows update the record they landed
-                in. A row is recognised by its step's unique key (else by its ``_row``).
+            only_changed: Rows that an earlier run (or test batch) of the same migration
+                (:attr:`~twenty_migrate.plan.ImportPlan.migration_name`) landed with the
+                same values are recorded as ``unchanged`` and cost no call; changed rows
+                update the record they landed in. On by default (None); ``False`` sends
+                every row again, still as updates of the same records. A row is
+                recognised by its identity (source id, unique key, identifying values).
+                A test batch always sends its rows.
 
         Returns:
             The outcome. Row failures are in ``result.failures``, not raised.
@@ -168,15 +173,15 @@ class Importer:
                 kind="test_batch",
                 settings=settings,
                 base_url=self._base_url(),
+                previous=self._landed(plan),
+                send_unchanged=True,
             )
         elif run_id is not None and RunJournal.exists(self.runs_dir, run_id):
             journal = _open_checked(self.runs_dir, run_id, plan)
         else:
             upserting = {s.object for s in plan.steps if s.upsert}
             earlier = reusable_ids(self.runs_dir, f"{plan.label}-test")
-            previous = landed_fingerprints(self.runs_dir, plan.label) if only_changed else None
-            if only_changed:
-                settings["only_changed"] = True
+            settings["only_changed"] = only_changed is not False
             journal = RunJournal.create(
                 self.runs_dir,
                 plan,
@@ -184,7 +189,8 @@ class Importer:
                 settings=settings,
                 base_url=self._base_url(),
                 reuse_ids={k: v for k, v in earlier.items() if k[0] in upserting},
-                previous=previous,
+                previous=self._landed(plan),
+                send_unchanged=only_changed is False,
             )
         return self._execute(journal, [s.object for s in plan.steps])
 
@@ -211,6 +217,11 @@ class Importer:
         return self._execute(journal, objects)
 
     # ------------------------------------------------------------------ internals
+
+    def _landed(self, plan: ImportPlan) -> dict[tuple[str, str], tuple[str, str]]:
+        """What earlier runs of the plan's migration left in this workspace (checked)."""
+        landed = landed_fingerprints(self.runs_dir, plan.migration_name)
+        return still_in_workspace(self.client, landed) if landed else {}
 
     def _rate_limit(self) -> RateBudget | None:
         limiter = getattr(self.client, "limiter", None)
@@ -239,6 +250,7 @@ class Importer:
 
     def _settings(self, plan: ImportPlan) -> dict[str, Any]:
         settings: dict[str, Any] = {
+            "migration": plan.migration_name,  # earlier runs of it are found by this
             "api": plan.api,
             "batch_size": self._user_limit(plan),
             "max_batch_bytes": plan.max_batch_bytes,

@@ -1,7 +1,8 @@
 """The durable record of one import run: one SQLite file per run.
 
 ``<runs_dir>/<run_id>/journal.sqlite`` (WAL, ``synchronous=FULL``) holds the plan, the id
-each row will carry in Twenty (assigned before anything is sent), every request attempt and
+each row will carry in Twenty (derived from the row, :mod:`~twenty_migrate.record_ids`, and
+written before anything is sent), every request attempt and
 each row's outcome. The importer writes *before* a request goes out (batch ``sent``, an
 attempt row) and *after* its answer (row outcomes, batch status and the attempt's result in
 one transaction), so a crash at any instant, even ``kill -9``, leaves a journal that says
@@ -36,7 +37,6 @@ import json
 import os
 import sqlite3
 import threading
-import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -68,11 +68,16 @@ from .runs import (
     regroup_step,
     reusable_ids,
     row_fingerprint,
-    row_identity,
     scrub,
     slug,
     upgrade,
     write_outcomes,
+)
+
+#: Why a changed row of a create-only step that landed before is not sent again.
+_CREATE_ONLY = (
+    "already imported by an earlier run of this migration; the step is create-only "
+    "(upsert=False), so its changed values are not sent: use upsert=True to update the record"
 )
 
 __all__ = [
@@ -166,6 +171,7 @@ class RunJournal(JournalReading):
         base_url: str | None = None,
         reuse_ids: Mapping[tuple[str, RowId], str] | None = None,
         previous: Mapping[tuple[str, str], tuple[str, str]] | None = None,
+        send_unchanged: bool = False,
     ) -> RunJournal:
         """Write a new run's journal: the plan, its batches and one id per row.
 
@@ -181,11 +187,13 @@ class RunJournal(JournalReading):
             base_url: The workspace written to.
             reuse_ids: Ids to send for some ``(object, _row)`` (from an earlier test batch,
                 so its records are updated rather than created twice).
-            previous: What earlier runs of this plan left in Twenty, ``(object, identity)``
-                to ``(fingerprint, twenty_id)`` (:func:`~twenty_migrate.runs.
+            previous: What earlier runs of this migration left in Twenty, ``(object,
+                identity)`` to ``(fingerprint, twenty_id)`` (:func:`~twenty_migrate.runs.
                 landed_fingerprints`). Rows whose fingerprint matches are ``unchanged`` and
-                never sent; changed rows of upsert steps are sent with the id they landed
-                with, so they update that record.
+                never sent; other rows of upsert steps are sent with the id they landed
+                with, so they update that record (and count ``updated``). A row of a
+                create-only step that landed before is never sent again.
+            send_unchanged: Send the rows whose fingerprint matches too (as updates).
 
         Raises:
             JournalError: ``run_id`` is already a complete run.
@@ -201,7 +209,13 @@ class RunJournal(JournalReading):
         journal = cls(path, directory.name, conn)
         try:
             journal._initialise(
-                plan, kind, settings or {}, base_url, reuse_ids or {}, previous or {}
+                plan,
+                kind,
+                settings or {},
+                base_url,
+                reuse_ids or {},
+                previous or {},
+                send_unchanged,
             )
         except BaseException:
             conn.close()
@@ -244,34 +258,42 @@ class RunJournal(JournalReading):
         base_url: str | None,
         reuse_ids: Mapping[tuple[str, RowId], str],
         previous: Mapping[tuple[str, str], tuple[str, str]],
+        send_unchanged: bool,
     ) -> None:
         sources = [step.sources() for step in plan.steps]
         batch_rows: list[tuple[Any, ...]] = []
         row_rows: list[tuple[Any, ...]] = []
-        identities: dict[tuple[str, RowId], str] = {}
+        identities = plan.identities()  # one source of truth with the derived ids
+        record_ids = plan.record_ids()
         for number, batch in enumerate(plan.batches()):
-            unchanged = 0
+            settled = 0
             for row, payload in zip(batch.rows, batch.payloads, strict=True):
-                identity = row_identity(payload, batch.key, row)
-                identities[(batch.object, row)] = identity
-                fingerprint = row_fingerprint(payload, identities)
+                identity = identities[(batch.object, row)]
+                fingerprint = row_fingerprint(payload, record_ids)
                 given = payload.get("id")  # an id column in the data targets that record
-                sent_id = given if isinstance(given, str) and given else None
-                status, twenty_id, existing = "pending", None, 0
+                explicit = isinstance(given, str) and bool(given)
+                derived = record_ids[(batch.object, row)]  # the id column's value, if any
+                sent_id = derived if explicit else reuse_ids.get((batch.object, row)) or derived
+                status, twenty_id, existing, error = "pending", None, 0, None
                 earlier = previous.get((batch.object, identity))
-                if earlier is not None and earlier[0] == fingerprint:
-                    status, twenty_id = "unchanged", earlier[1]
-                    unchanged += 1
-                elif earlier is not None and batch.upsert and sent_id is None:
-                    sent_id, existing = earlier[1], 1  # changed: update the record it landed in
-                sent_id = sent_id or reuse_ids.get((batch.object, row)) or str(uuid.uuid4())
+                if earlier is not None:
+                    landed_id = earlier[1]
+                    same = earlier[0] == fingerprint
+                    if same and (not send_unchanged or not batch.upsert):
+                        status, twenty_id = "unchanged", landed_id
+                    elif not batch.upsert:
+                        status, twenty_id, error = "failed", landed_id, _CREATE_ONLY
+                    elif not explicit or given == landed_id:
+                        sent_id, existing = landed_id, 1  # update the record it landed in
+                settled += status != "pending"
                 source = sources[batch.step].get(row)
                 source_json = None if source is None else canonical_json(source)
                 row_rows.append((batch.object, row, len(row_rows), batch.step, batch.batch_id))
                 row_rows[-1] += (sent_id, twenty_id or sent_id, canonical_json(payload))
                 row_rows[-1] += (source_json,)
-                row_rows[-1] += (identity, fingerprint, existing, status)
-            done = unchanged == len(batch)
+                row_rows[-1] += (identity, fingerprint, existing, status, error)
+                row_rows[-1] += (None if error is None else "ALREADY_IMPORTED",)
+            done = settled == len(batch)
             batch_rows.append((batch.batch_id, number, batch.step, batch.object, batch.upsert))
             batch_rows[-1] += (batch.key, len(batch), "succeeded" if done else "pending")
         run = {
@@ -301,8 +323,8 @@ class RunJournal(JournalReading):
             )
             conn.executemany(
                 "INSERT INTO rows (object, _row, seq, step, batch_id, sent_id, twenty_id, payload,"
-                " source, identity, fingerprint, existing, status)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " source, identity, fingerprint, existing, status, error, error_code)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 row_rows,
             )
 

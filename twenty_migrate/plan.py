@@ -50,6 +50,7 @@ from .payloads import (
     to_json_value,
     unflatten,
 )
+from .record_ids import plan_identities, plan_record_ids
 
 if TYPE_CHECKING:
     from .discovery import ServerTraits
@@ -139,6 +140,9 @@ class ObjectStep:
             target failed fails too, with a message naming it. A cell may instead name a
             record already in Twenty as ``existing_ref(id)`` (``"twenty:<id>"``), which is
             sent as that id.
+        source_key: A column holding the source system's record id (in ``records`` or in
+            ``source``, e.g. ``"Account ID"``): the row's identity, so its Twenty id stays
+            the same whatever else of the row changes (:mod:`twenty_migrate.record_ids`).
 
     Example:
         >>> step = ObjectStep("people", df[["_row", "name.firstName", "companyId"]],
@@ -151,6 +155,7 @@ class ObjectStep:
     upsert: bool = True
     source: pd.DataFrame | None = None
     refs: Mapping[str, str] | None = None
+    source_key: str | None = None
     _rows: tuple[RowId, ...] = field(init=False, repr=False)
     _row_refs: dict[str, str] = field(init=False, repr=False)
     _payloads: tuple[dict[str, Any], ...] = field(init=False, repr=False)
@@ -213,6 +218,14 @@ class ObjectStep:
             if ROW_COLUMN not in source.columns:
                 raise ValueError("source needs the same `_row` column as records")
             source = source.copy()
+        key_frame = records if self.source_key in fields else source
+        if self.source_key is not None and (
+            key_frame is None or self.source_key not in key_frame.columns
+        ):
+            raise ValueError(
+                f"source_key {self.source_key!r} is not a column of the {self.object} records "
+                "or of their source rows"
+            )
         object.__setattr__(self, "records", records)
         object.__setattr__(self, "source", source)
         object.__setattr__(self, "refs", refs or None)
@@ -268,13 +281,33 @@ class ObjectStep:
             out[key] = dict(zip(columns, cells, strict=True))
         return out
 
+    def source_ids(self) -> list[Any] | None:
+        """The ``source_key`` value of each row, in record order (None without a key)."""
+        if self.source_key is None:
+            return None
+        if self.source_key in self.records.columns:
+            frame = self.records
+        else:
+            assert self.source is not None  # checked when the step was made
+            frame = self.source
+        ids = [row_id(v, i) for i, v in enumerate(frame[ROW_COLUMN].tolist())]
+        values = [to_json_value(v) for v in frame[self.source_key].to_numpy(dtype=object)]
+        found = dict(zip(ids, values, strict=True))
+        return [None if found.get(r, MISSING) is MISSING else found[r] for r in self._rows]
+
     def head(self, n: int) -> ObjectStep:
         """The same step with only its first ``n`` records."""
         source = self.source
         if source is not None:
             source = source[source[ROW_COLUMN].isin(list(self._rows[:n]))]
         return ObjectStep(
-            self.object, self.records.head(n), self.key, self.upsert, source, self.refs
+            self.object,
+            self.records.head(n),
+            self.key,
+            self.upsert,
+            source,
+            self.refs,
+            self.source_key,
         )
 
     def _to_json(self) -> dict[str, Any]:
@@ -283,6 +316,7 @@ class ObjectStep:
             "key": self.key,
             "upsert": self.upsert,
             "refs": dict(self.refs or {}),
+            "source_key": self.source_key,
             "columns": [str(c) for c in self.records.columns],
             "data": self._cells,
             "source": None,
@@ -302,7 +336,15 @@ class ObjectStep:
             src = data["source"]
             source = pd.DataFrame(src["data"], columns=src["columns"], dtype=object)
         upsert = bool(data.get("upsert", True))
-        return cls(data["object"], records, data.get("key"), upsert, source, data.get("refs"))
+        return cls(
+            data["object"],
+            records,
+            data.get("key"),
+            upsert,
+            source,
+            data.get("refs"),
+            data.get("source_key"),
+        )
 
 
 def _convert_column(
@@ -402,6 +444,9 @@ class ImportPlan:
         api: ``"graphql"`` (``create{Plural}``) or ``"rest"`` (``POST /rest/batch/...``).
         name: Label used in run ids (default: the object names).
         max_batch_bytes: Most serialised bytes per call.
+        migration: The migration this plan belongs to (default: ``name``, else the object
+            names): it names the records' derived ids and the runs a re-run compares with,
+            so plans of one migration (a test batch and its full run) share it.
 
     Example:
         >>> plan = ImportPlan([ObjectStep("companies", companies), ObjectStep("people", people)])
@@ -413,6 +458,7 @@ class ImportPlan:
     api: Api = "graphql"
     name: str | None = None
     max_batch_bytes: int = MAX_BATCH_BYTES
+    migration: str | None = None
 
     def __post_init__(self) -> None:
         steps = tuple(self.steps)
@@ -455,6 +501,22 @@ class ImportPlan:
     def label(self) -> str:
         """The name, or the object names joined by ``+``."""
         return self.name or "+".join(dict.fromkeys(s.object for s in self.steps))
+
+    @property
+    def migration_name(self) -> str:
+        """What makes two runs the same migration (:mod:`twenty_migrate.record_ids`)."""
+        return self.migration or self.label
+
+    def identities(self) -> dict[tuple[str, RowId], str]:
+        """Each row's identity across runs, by ``(object, _row)`` (source id, unique key
+        value, else identifying values; see :mod:`twenty_migrate.record_ids`)."""
+        return plan_identities(self)
+
+    def record_ids(self) -> dict[tuple[str, RowId], str]:
+        """The Twenty id each row is sent with, by ``(object, _row)``: an ``id`` column's
+        value, else the id derived from :attr:`migration_name`, the object and the row's
+        identity. The same inputs give the same ids in every process."""
+        return plan_record_ids(self)
 
     @property
     def n_rows(self) -> int:
@@ -671,7 +733,13 @@ class ImportPlan:
         if n < 1:
             raise ValueError("a test batch needs at least one row")
         step = self.steps[0].head(n)
-        return ImportPlan([step], min(self.batch_size, n), self.api, f"{self.label}-test")
+        return ImportPlan(
+            [step],
+            min(self.batch_size, n),
+            self.api,
+            f"{self.label}-test",
+            migration=self.migration_name,
+        )
 
     def to_json(self) -> dict[str, Any]:
         """The plan as a JSON-safe dict (payload values included)."""
@@ -679,6 +747,7 @@ class ImportPlan:
             "format": PLAN_FORMAT,
             "version": PLAN_FORMAT_VERSION,
             "name": self.name,
+            "migration": self.migration,
             "api": self.api,
             "batch_size": self.batch_size,
             "max_batch_bytes": self.max_batch_bytes,
@@ -699,6 +768,7 @@ class ImportPlan:
             api=data.get("api", "graphql"),
             name=data.get("name"),
             max_batch_bytes=int(data.get("max_batch_bytes", MAX_BATCH_BYTES)),
+            migration=data.get("migration"),
         )
 
     def save(self, path: str | os.PathLike[str]) -> Path:
@@ -739,12 +809,16 @@ def build_plan(
     api: Api = "graphql",
     name: str | None = None,
     source: pd.DataFrame | None = None,
+    source_key: str | None = None,
 ) -> ImportPlan:
     """A one-object plan from a mapped DataFrame (``_row`` plus field-path columns).
+
+    ``source_key`` names the column (of ``df`` or ``source``) holding the source system's
+    record id, which keeps each row's Twenty id stable (:class:`ObjectStep`).
 
     Example:
         >>> plan = build_plan(mapped, "people", key="emails.primaryEmail")
         >>> plan.to_frame().head()
     """
-    step = ObjectStep(object, df, key=key, upsert=upsert, source=source)
+    step = ObjectStep(object, df, key=key, upsert=upsert, source=source, source_key=source_key)
     return ImportPlan([step], batch_size=batch_size, api=api, name=name)

@@ -14,10 +14,16 @@ The spec file (JSON, paths relative to it)::
 
     {"format": "twenty_migrate.migration", "version": 1, "name": "fernhill",
      "sources": [
-        {"object": "companies", "file": "companies.csv", "mapping": "companies.mapping.json"},
+        {"object": "companies", "file": "companies.csv", "mapping": "companies.mapping.json",
+         "source_id": "Account ID"},
         {"object": "people", "file": "people.xlsx", "sheet": "Leads", "mapping": "..."},
         {"object": "tasks", "file": "tasks.csv", "mapping": "...", "targets": "Related To"}],
      "keys": {"people": "emails.primaryEmail"}, "create_missing": false}
+
+A source's ``source_id`` names the column holding the source system's record id: each row
+lands on the record derived from it (:mod:`~twenty_migrate.record_ids`), run after run,
+whatever else of the row is edited. Without one, a row is known by its unique key value,
+else by its identifying values (name, email, domain, phone, city).
 
 Rows that fail validation, and rows pointing at them, stay out of the plan and are listed
 in :attr:`PreparedMigration.excluded` (the rule is :func:`keep_valid`'s); fix them in the
@@ -29,7 +35,7 @@ from __future__ import annotations
 import html
 import json
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,8 +43,14 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from twenty_migrate.errors import ConfigError
+from twenty_migrate.exclusions import (
+    EXCLUDED_COLUMNS,
+    RELATION_RULES,
+    blocking_failures,
+    keep_valid,
+)
 from twenty_migrate.payloads import ROW_COLUMN
-from twenty_migrate.plan import EXISTING_PREFIX, ImportPlan
+from twenty_migrate.plan import ImportPlan
 
 if TYPE_CHECKING:
     from twenty_migrate.client import TwentyClient
@@ -59,13 +71,9 @@ __all__ = [
 
 SPEC_FORMAT = "twenty_migrate.migration"
 SPEC_VERSION = 1
-#: Validation rules about relations by natural key. By default they do not keep a row out:
-#: it is imported with that link empty, and the problem stays in the report.
-RELATION_RULES = frozenset({"unresolved_relation", "ambiguous_relation"})
-#: Name ending of the objects linking a task or note to its records (``taskTargets``).
-TARGETS_SUFFIX = "Targets"
-#: Columns of :attr:`PreparedMigration.excluded`.
-EXCLUDED_COLUMNS = ["object", "_row", "reason"]
+#: Column of the cleaned rows holding each row's ``source_id`` value (prefixed by its file
+#: name when several files feed one object, as ``_row`` is).
+SOURCE_ID_COLUMN = "_source_id"
 
 
 @dataclass(frozen=True)
@@ -80,6 +88,8 @@ class SourceSpec:
         sheet: Sheet of a workbook (default: the first).
         targets: For tasks and notes, the column naming the records each row is about.
         clean: Run :func:`~twenty_migrate.clean.clean_frame` first.
+        source_id: The column holding the source system's record id (``"Account ID"``):
+            it keeps each row's Twenty record the same from run to run.
     """
 
     object: str
@@ -88,6 +98,7 @@ class SourceSpec:
     sheet: str | None = None
     targets: str | None = None
     clean: bool = True
+    source_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -95,8 +106,9 @@ class MigrationSpec:
     """The sources of a migration and how they are prepared (see the module doc).
 
     Args:
-        name: The migration's name; runs are labelled with it, and recurring imports
-            compare rows with earlier runs of the same name.
+        name: The migration's name; runs are labelled with it, it names the records'
+            derived ids, and re-runs compare rows with earlier runs of the same name:
+            keep it when the files are updated, change it only for another migration.
         sources: The export files.
         keys: Unique field path per object to match Twenty's answers and recognise rows
             across runs (default: the object's unique field present in the data).
@@ -242,11 +254,16 @@ class MigrationSpec:
         multiple = {
             s.object for s in self.sources if sum(o.object == s.object for o in self.sources) > 1
         }
+        source_keys: dict[str, str] = {}
         for source in self.sources:
             plural = schema.object(source.object).name_plural
             frame = self._read(source, prefix=source.object in multiple)
             cleaned.setdefault(plural, []).append(frame)
-            result = self._map(source, frame, schema)
+            if source.source_id:
+                source_keys[plural] = SOURCE_ID_COLUMN
+            result = self._map(
+                source, frame.drop(columns=[SOURCE_ID_COLUMN], errors="ignore"), schema
+            )
             mapped.setdefault(plural, []).append(result)
             if source.targets:
                 if source.targets not in frame.columns:
@@ -293,6 +310,7 @@ class MigrationSpec:
                 keys=dict(self.keys) or None,
                 sources=sources,
                 name=self.name,
+                source_keys=source_keys,
             )
         return PreparedMigration(
             spec=self,
@@ -324,6 +342,17 @@ class MigrationSpec:
             frame = clean_frame(frame)
         if prefix:  # several files feed one object: row ids name their file
             frame[ROW_COLUMN] = [f"{file.name}:{row}" for row in frame[ROW_COLUMN]]
+        if source.source_id:
+            if source.source_id not in frame.columns:
+                raise ConfigError(
+                    f"{source.file}: no column {source.source_id!r} for the source ids of "
+                    f"{source.object} (columns: {', '.join(map(str, frame.columns))})"
+                )
+            ids = frame[source.source_id].map(lambda v: v.strip() if isinstance(v, str) else v)
+            ids = ids.where(ids.notna() & ids.ne(""), None)
+            if prefix:
+                ids = ids.map(lambda v: None if v is None else f"{file.name}:{v}")
+            frame[SOURCE_ID_COLUMN] = ids
         return frame
 
     def _map(self, source: SourceSpec, frame: pd.DataFrame, schema: WorkspaceSchema) -> MappedFrame:
@@ -388,143 +417,6 @@ def _merge_mapped(parts: Sequence[MappedFrame]) -> MappedFrame:
     problems = pd.concat([p.problems for p in parts], ignore_index=True)
     notes = tuple(n for p in parts for n in p.notes)
     return replace(parts[0], data=data, problems=problems, notes=notes)
-
-
-def blocking_failures(failures: pd.DataFrame, relation_rules: frozenset[str]) -> pd.DataFrame:
-    """The failures that keep a row out of the plan: errors, except relation problems unless
-    ``relation_rules`` names them (a record can be imported without an unresolved link)."""
-    errors = failures["severity"] == "error"
-    relation = failures["rule"].isin(RELATION_RULES) & ~failures["rule"].isin(relation_rules)
-    return failures[errors & ~relation]
-
-
-def keep_valid(
-    relations: ResolvedRelations,
-    reports: Mapping[str, ValidationReport],
-    *,
-    strict_relations: bool = False,
-) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
-    """The rows to import, and the rows left out with the reason for each.
-
-    A row is left out when:
-
-    * its validation report has an error for it (:func:`blocking_failures`): a missing or
-      ambiguous relation counts only with ``strict_relations``, otherwise the row is
-      imported with that link empty and the problem stays in the report;
-    * it points at a row left out (a relation column holding that row's ``_row``), so a
-      contact never loses the company it names; this applies transitively, until no kept
-      row points at a row left out (cells naming records already in Twenty,
-      ``"twenty:<id>"``, never do);
-    * it is a task or note target whose task or note, or whose target record, is left out
-      (the rule above); and a task or note one of whose targets is left out is left out
-      too, so that it is imported later with every link it names, not without one.
-
-    Args:
-        relations: The resolved frames and their relation columns
-            (:func:`~twenty_migrate.relations.resolve_relations`).
-        reports: Per object, its validation report (:func:`~twenty_migrate.validation.validate`).
-        strict_relations: Leave out rows with an unresolved or ambiguous relation too.
-
-    Returns:
-        ``(frames, excluded)``: every object of ``relations.frames`` with only the rows to
-        import (index reset; an object may be left with no rows), and ``object, _row,
-        reason`` of each row left out, object by object.
-
-    Example:
-        frames, excluded = keep_valid(rel, reports)
-        plan = plan_migration(replace(rel, frames=frames), schema)
-    """
-    relation_rules = RELATION_RULES if strict_relations else frozenset()
-    # object -> _row -> reason, in the order rows are left out
-    why: dict[str, dict[Any, str]] = {obj: {} for obj in relations.frames}
-
-    def leave_out(obj: str, rows: Iterable[Any], reasons: Iterable[str]) -> None:
-        mine = why.setdefault(obj, {})
-        for row, reason in zip(rows, reasons, strict=True):
-            mine.setdefault(row, reason)
-
-    for obj, report in reports.items():
-        bad = blocking_failures(report.failures, relation_rules)
-        found = {}
-        for row, group in bad.groupby(ROW_COLUMN, sort=False):
-            first = group.iloc[0]
-            found[row] = f"{first['column']}: {first['message']}"
-            if len(group) > 1:
-                found[row] += f" (and {len(group) - 1} more)"
-        leave_out(obj, found, found.values())
-    frames = relations.frames
-    changed = True
-    while changed:  # until no kept row points at a row left out
-        changed = False
-        for obj, frame in frames.items():
-            refs = relations.refs.get(obj) or {}
-            for column, target in refs.items():
-                lost = list(why.get(target, ()))
-                if not lost or column not in frame.columns:
-                    continue
-                cells = frame[column]
-                kept = ~frame[ROW_COLUMN].isin(list(why[obj]))
-                orphan = kept & cells.isin(lost) & ~_names_existing(cells)
-                if orphan.any():
-                    leave_out(
-                        obj,
-                        frame.loc[orphan, ROW_COLUMN],
-                        (
-                            f"{column}: points to {target} row {cell!r}, which is left out"
-                            for cell in cells[orphan]
-                        ),
-                    )
-                    changed = True
-            owner_column = _target_owner(obj, refs)
-            if owner_column is None or owner_column not in frame.columns:
-                continue
-            owner = refs[owner_column]
-            cells = frame[owner_column]
-            waiting = (
-                frame[ROW_COLUMN].isin(list(why[obj]))
-                & cells.notna()
-                & ~cells.isin(list(why.get(owner, ())))
-                & ~_names_existing(cells)
-            )
-            if waiting.any():
-                # A task or note waits for all its targets: imported later with every link.
-                holders = frame[waiting].drop_duplicates(owner_column)
-                leave_out(
-                    owner,
-                    holders[owner_column],
-                    (
-                        f"its {obj} row {row!r} is left out ({why[obj][row]}); it is imported "
-                        "later with all its links"
-                        for row in holders[ROW_COLUMN]
-                    ),
-                )
-                changed = True
-    kept_frames = {
-        obj: frame[~frame[ROW_COLUMN].isin(list(why.get(obj, ())))].reset_index(drop=True)
-        for obj, frame in frames.items()
-    }
-    excluded = pd.DataFrame(
-        [
-            {"object": obj, "_row": row, "reason": reason}
-            for obj, rows in why.items()
-            for row, reason in rows.items()
-        ],
-        columns=EXCLUDED_COLUMNS,
-    )
-    return kept_frames, excluded
-
-
-def _names_existing(cells: pd.Series[Any]) -> pd.Series[bool]:
-    """Cells naming a record already in Twenty (``"twenty:<id>"``) rather than a row."""
-    return cells.map(lambda v: isinstance(v, str) and v.startswith(EXISTING_PREFIX)).astype(bool)
-
-
-def _target_owner(obj: str, refs: Mapping[str, str]) -> str | None:
-    """The join column of a task or note target (``taskTargets``) to its task or note."""
-    if not obj.endswith(TARGETS_SUFFIX):
-        return None
-    column = obj[: -len(TARGETS_SUFFIX)] + "Id"
-    return column if column in refs else None
 
 
 @dataclass(frozen=True, eq=False)

@@ -341,12 +341,13 @@ def _reused_ids(journal: RunJournal) -> set[str]:
 def _unanswered(client: TwentyClient, conn: sqlite3.Connection, reused: set[str]) -> list[_Target]:
     """Pending rows of batches sent without an answer whose record exists in Twenty.
 
-    Such a record carries the id this run generated for the row, so this run created it
-    (unless the id was re-sent from the run's test batch).
+    Such a record carries the id this run gave the row, so this run created it (unless
+    the id was re-sent from the run's test batch, or an earlier run landed the row there).
     """
     rows = conn.execute(
         "SELECT r.object, r._row, r.sent_id FROM rows AS r JOIN batches AS b"
-        " ON r.batch_id = b.batch_id WHERE r.status = 'pending' AND b.status IN (?, ?)"
+        " ON r.batch_id = b.batch_id WHERE r.status = 'pending' AND r.existing = 0"
+        " AND b.status IN (?, ?)"
         " ORDER BY r.seq",
         UNANSWERED_BATCH,
     ).fetchall()

@@ -36,6 +36,8 @@ __all__ = [
     "PendingRow",
     "RowOutcome",
     "landed_fingerprints",
+    "plan_runs",
+    "still_in_workspace",
     "list_run_ids",
     "list_runs",
     "reusable_ids",
@@ -420,14 +422,17 @@ def row_identity(payload: Mapping[str, Any], key: str | None, row: RowId) -> str
     return f"row:{canonical_json(row)}"
 
 
-def row_fingerprint(payload: Mapping[str, Any], identities: Mapping[tuple[str, RowId], str]) -> str:
-    """A hash of what a row would write. Relation markers count by the target's identity,
-    so a parent that only moved within its file does not make its children look changed."""
+def row_fingerprint(payload: Mapping[str, Any], targets: Mapping[tuple[str, RowId], str]) -> str:
+    """A hash of what a row would write. A relation marker counts as its target's entry in
+    ``targets`` (the record id the plan gives that row, which comes from its identity), so
+    a parent that only moved within its file does not make its children look changed, and
+    a link written as the parent's Twenty id (a re-run finds it in Twenty) counts the same
+    as one written as its ``_row``."""
 
     def stable(value: Any) -> Any:
         if is_ref(value):
             obj, row = value[REF_KEY]
-            return {REF_KEY: [obj, identities.get((obj, row), f"row:{canonical_json(row)}")]}
+            return targets.get((obj, row), {REF_KEY: [obj, f"row:{canonical_json(row)}"]})
         if isinstance(value, Mapping):
             return {k: stable(v) for k, v in value.items()}
         if isinstance(value, list):
@@ -441,11 +446,13 @@ def row_fingerprint(payload: Mapping[str, Any], identities: Mapping[tuple[str, R
 def landed_fingerprints(
     runs_dir: str | os.PathLike[str], name: str
 ) -> dict[tuple[str, str], tuple[str, str]]:
-    """What earlier runs named ``name`` left in Twenty: ``(object, identity)`` to
-    ``(fingerprint, twenty_id)`` for every row that landed, newest run winning.
+    """What earlier runs of the migration ``name`` left in Twenty: ``(object, identity)``
+    to ``(fingerprint, twenty_id)`` for every row that landed, newest run winning.
 
-    Records a rollback deleted (in any journal of ``runs_dir``) are left out, so they are
-    sent again. Rows of journals written before fingerprints were kept have none: skipped.
+    Full runs and test batches count (a run's migration is in its settings; journals
+    written before that count when they are full runs labelled ``name``). Records a
+    rollback deleted (in any journal of ``runs_dir``) are left out, so they are sent again.
+    Rows of journals written before fingerprints were kept have none: skipped.
     """
     found: dict[tuple[str, str], tuple[str, str]] = {}
     rolled_back: set[tuple[str, str]] = set()
@@ -459,7 +466,8 @@ def landed_fingerprints(
                 )
             )
         info = journal.info()
-        if info["kind"] != "run" or info["name"] != name:
+        legacy = info["name"] if info["kind"] == "run" else None
+        if info["settings"].get("migration", legacy) != name:
             continue
         landed = conn.execute(
             "SELECT object, identity, fingerprint, twenty_id FROM rows"
@@ -469,6 +477,73 @@ def landed_fingerprints(
         for r in landed:
             found[(r["object"], r["identity"])] = (r["fingerprint"], r["twenty_id"])
     return {k: v for k, v in found.items() if (k[0], v[1]) not in rolled_back}
+
+
+#: Landed records looked up per object before a re-run trusts its journals (one call).
+PRESENCE_SAMPLE = 60
+
+
+def still_in_workspace(
+    client: Any,
+    landed: Mapping[tuple[str, str], tuple[str, str]],
+    *,
+    sample: int = PRESENCE_SAMPLE,
+) -> dict[tuple[str, str], tuple[str, str]]:
+    """``landed`` (:func:`landed_fingerprints`) without the objects whose records are not
+    all in the workspace the client writes to.
+
+    The journals say what earlier runs left in *a* workspace; a fresh sandbox, another
+    workspace behind the same URL, or records deleted by hand would make a re-run skip
+    rows that are not there. So up to ``sample`` records of each object, spread over the
+    rows, are looked up (one call per object; soft-deleted ones count as gone): when one
+    is missing, that object's rows are all sent again, as upserts on the same ids.
+    """
+    by_object: dict[str, list[str]] = {}
+    for (obj, _identity), (_fingerprint, twenty_id) in landed.items():
+        by_object.setdefault(obj, []).append(twenty_id)
+    trusted: set[str] = set()
+    for obj, ids in by_object.items():
+        picked = list(dict.fromkeys(ids[:: max(1, len(ids) // sample)]))[:sample]
+        try:
+            found = client.find_by_ids(obj, picked, fields="id", with_deleted=False)
+        except Exception:  # cannot tell: send every row again, which is safe
+            continue
+        if {str(r.get("id")) for r in found} >= set(picked):
+            trusted.add(obj)
+    return {k: v for k, v in landed.items() if k[0] in trusted}
+
+
+#: Run statuses of a run that sent every row (some may have failed).
+FINISHED_RUN = ("completed", "completed_with_failures")
+
+
+def plan_runs(
+    runs_dir: str | os.PathLike[str], fingerprint: str, *, kind: str = "run"
+) -> list[dict[str, Any]]:
+    """The runs of ``kind`` started with the plan of ``fingerprint``, oldest first.
+
+    Each is ``{run_id, status, totals, rolled_back}``: what a widget needs to tell whether
+    the plan is running, done (``status`` in :data:`FINISHED_RUN`) or resumable, and
+    whether a rollback undid it.
+    """
+    found = []
+    for journal in _journals(runs_dir):
+        if journal.fingerprint != fingerprint or journal.kind != kind:
+            continue
+        summary = journal.summary()
+        conn = journal._conn
+        rolled_back = _has_table(conn, "rollback_runs") and bool(
+            conn.execute("SELECT COUNT(*) FROM rollback_runs").fetchone()[0]
+        )
+        found.append(
+            {
+                "run_id": journal.run_id,
+                "status": summary["status"],
+                "totals": summary["totals"],
+                "rolled_back": rolled_back,
+            }
+        )
+    return found
 
 
 #: Row columns added after the first journal format, with their SQL definitions.

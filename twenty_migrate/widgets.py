@@ -13,6 +13,9 @@ work the same in a notebook, a script or a test.
 * :class:`ImportRunner`: the whole import on a background thread with live counts, Pause
   and Resume.
 
+Neither sending widget starts a plan that is already running or done (the run journals
+tell, across notebook re-runs) unless its "Run again" / "Send again" box is ticked.
+
 Example:
     form = ConnectionForm()
     form                                      # fill in, press Connect
