@@ -17,9 +17,9 @@ from twenty_migrate.project import MigrationSpec, SourceSpec, keep_valid
 from twenty_migrate.relations import ResolvedRelations
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def sample_copy(tmp_path_factory):
-    """The sample export in a folder of its own, so a test may edit it."""
+    """The sample export in a folder of its own, so a test may edit it (one per test)."""
     target = tmp_path_factory.mktemp("sample") / "client"
     shutil.copytree(sample_data_dir(), target)
     return target

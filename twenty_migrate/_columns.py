@@ -36,6 +36,8 @@ from twenty_migrate._rules import (
 from twenty_migrate._scan import (
     Hits,
     all_ok,
+    domain_keys,
+    is_domain_field,
     link_keys,
     parsed_fast,
     plain_keys,
@@ -308,7 +310,9 @@ def prepare(data: pd.DataFrame, obj: ObjectSchema, refs: Collection[str]) -> Pre
         check, fast = _column_check(p, prepared.refs)
         hits.setdefault(p.path, Hits()).extend(scan_column(series, check, fast))
         if p.path in unique_paths:
-            if p.field.type == "LINKS":
+            if p.field.type == "LINKS" and is_domain_field(p.field.settings):
+                prepared.keys[p.path] = domain_keys(series)
+            elif p.field.type == "LINKS":
                 prepared.keys[p.path] = link_keys(series)
             elif p.path == "id":
                 prepared.keys[p.path] = plain_keys(series).str.lower()

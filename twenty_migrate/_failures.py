@@ -16,7 +16,7 @@ import pandas as pd
 
 from twenty_migrate._columns import EXISTING_PREFIX, ROW, Prepared
 from twenty_migrate._rules import UUID_RE, inspect_js, twenty_email
-from twenty_migrate._scan import link_keys
+from twenty_migrate._scan import domain_keys, is_domain_field, link_keys
 from twenty_migrate.schema import ObjectSchema
 
 
@@ -137,7 +137,8 @@ def _keyer(prepared: Prepared, path: str) -> Callable[[Any], Any]:
 
         return email
     if p is not None and p.field.type == "LINKS":
-        return lambda value: link_keys(pd.Series([value], dtype=object)).iloc[0]
+        keys = domain_keys if is_domain_field(p.field.settings) else link_keys
+        return lambda value: keys(pd.Series([value], dtype=object)).iloc[0]
     if path == "id":
         return lambda value: str(value).lower()
     return lambda value: value

@@ -297,6 +297,20 @@ def link_keys(series: pd.Series[Any]) -> pd.Series[Any]:
     return joined.where(texts.notna() & (joined != ""))
 
 
+def domain_keys(series: pd.Series[Any]) -> pd.Series[Any]:
+    """Links of a ``domain`` LINKS field as Twenty stores and compares them: the bare host."""
+    from twenty_migrate.values import twenty_domain
+
+    texts, _ = as_text(series)
+    keys = texts.map(lambda text: twenty_domain(text) if isinstance(text, str) else None)
+    return keys.where(texts.notna() & (keys != ""))
+
+
+def is_domain_field(settings: dict[str, Any] | None) -> bool:
+    """A LINKS field of the ``domain`` variant (``settings.type``, Twenty 2.4x domainName)."""
+    return bool(settings) and (settings or {}).get("type") == "domain"
+
+
 def plain_keys(series: pd.Series[Any]) -> pd.Series[Any]:
     """Values of a scalar unique field as Twenty compares them (text "" is null)."""
     if _is_text(series):

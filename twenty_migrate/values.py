@@ -125,6 +125,30 @@ def twenty_link(url: str) -> str:
     return result[:-1] if result.endswith("/") else result
 
 
+_DOMAIN_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://", re.I)
+_DOMAIN_PATH = re.compile(r"[/\\?#]")
+_DOMAIN_USER = re.compile(r"^.*@", re.S)
+_DOMAIN_PORT = re.compile(r":\d+$")
+_DOMAIN_DOTS = re.compile("[.\u3002\uff0e\uff61]")
+
+
+def twenty_domain(url: str) -> str:
+    """What Twenty stores for a link of a ``domain`` LINKS field: the bare host.
+
+    Newer Twenty (PR #24911) gives company ``domainName`` the links variant ``domain``
+    (field ``settings.type``), whose URLs go through twenty-shared ``normalizeDomain``:
+    ``https://user@www.Acme.com:8080/x`` -> ``acme.com``. Text with no host is kept.
+    """
+    pathless = _DOMAIN_PATH.split(_DOMAIN_SCHEME.sub("", url.strip(), count=1))[0]
+    host = _DOMAIN_PORT.sub("", _DOMAIN_USER.sub("", pathless)).lower()
+    labels = _DOMAIN_DOTS.split(host) if host else []
+    while labels and labels[-1] == "":
+        labels.pop()
+    while labels and labels[0] == "www":
+        labels.pop(0)
+    return _idna(".".join(labels))
+
+
 def canonical_link(text: str, *, scheme: str | None = None) -> str:
     """A link Twenty stores unchanged: scheme and host lower-cased, trailing slashes removed.
 

@@ -42,11 +42,6 @@ EMPTY_ADDITIONAL_EMAILS_TO_NULL = True
 # v1 RICH_TEXT of releases before 1.20 too (FieldMeta.is_legacy_rich_text).
 UNWRITABLE_TYPES: frozenset[str] = frozenset({"TS_VECTOR"})
 
-# LINKS fields Twenty stores as the bare host on profiles with ``domain_name_bare_host``
-# (PR #24911: the company domain's links variant is "domain", twenty-shared
-# getLinkUrlNormalizer.ts -> normalizeDomain.ts).
-DOMAIN_LINK_FIELDS: frozenset[tuple[str, str]] = frozenset({("company", "domainName")})
-
 # Used with ``match``: ``$`` lets a value with one trailing newline through.
 _UUID_RE = re.compile(f"^{UUID_PATTERN}$")
 _DATE_RE = re.compile(r"^([0-9]{4})-([0-9]{2})-([0-9]{2})$")
@@ -353,14 +348,8 @@ def _transform_links(f: FieldMeta, key: str, value: dict[str, Any]) -> dict[str,
         if any(v is not None and not isinstance(v, str) for v in item.values()):
             raise _composite_error(key, value)
         secondary.append(item)
-    registry = f._registry
-    owner = registry.by_id(f.object_id) if registry is not None else None
-    bare_host = (
-        registry is not None
-        and owner is not None
-        and registry.profile.domain_name_bare_host
-        and (owner.name_singular, f.name) in DOMAIN_LINK_FIELDS
-    )
+    # transform-links-value.util.ts: getLinkUrlNormalizer(settings?.type)
+    bare_host = (f.settings or {}).get("type") == "domain"
     normalize = normalize_domain if bare_host else normalize_link
     first_url, first_label, others = remove_empty_links(url, label, secondary)
     others = [{**link, "url": normalize(link["url"])} for link in others]

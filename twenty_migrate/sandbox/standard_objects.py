@@ -185,6 +185,12 @@ def build_standard_registry(
         "Domain",
         "LINKS",
         is_unique=True,
+        # PR #24911: the links variant "domain" (settings.type) stores the bare host.
+        settings=(
+            {"maxNumberOfValues": 1, "type": "domain"}
+            if reg.profile.domain_name_bare_host
+            else None
+        ),
         icon="IconLink",
         description="The company website URL. We use this url to fetch the company icon",
     )
