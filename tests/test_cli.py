@@ -86,10 +86,15 @@ def test_import_runs_logs_export_and_rollback(served_sandbox, tmp_path, capsys):
     assert main(["export", "people", "-o", str(export_file)]) == 0
     assert len(pd.read_csv(export_file)) == 74
 
-    assert main(["rollback", run_id, "--runs-dir", runs]) == 0
+    # No terminal to ask on and no --yes: refused, nothing deleted.
+    assert main(["rollback", run_id, "--runs-dir", runs]) == 2
+    assert "--yes" in capsys.readouterr().err
+    assert main(["rollback", run_id, "--runs-dir", runs, "--yes", "--no-progress"]) == 0
     capsys.readouterr()
     assert main(["export", "people", "-o", str(export_file)]) == 0
     assert pd.read_csv(export_file).empty
+    assert main(["runs", "--runs-dir", runs]) == 0
+    assert "rolled back" in capsys.readouterr().out
     for path in Path(runs).rglob("*"):
         if path.is_file():
             assert API_KEY.encode() not in path.read_bytes(), path

@@ -31,14 +31,17 @@ if TYPE_CHECKING:
     from twenty_migrate.journal import RunJournal
     from twenty_migrate.plan import ImportPlan
     from twenty_migrate.progress import ProgressArg
-    from twenty_migrate.project import PreparedMigration
+    from twenty_migrate.project import MigrationSpec, PreparedMigration
     from twenty_migrate.schema import WorkspaceSchema
 
 LOG_FORMATS = ("csv", "xlsx", "jsonl", "parquet")
 
 
-def _connect_from_env(args: argparse.Namespace) -> TwentyClient:
-    """A client for a real (or loopback sandbox) workspace; never the throwaway in-process one."""
+def _connect_from_env(args: argparse.Namespace, *, check: bool = True) -> TwentyClient:
+    """A client for a real (or loopback sandbox) workspace; never the throwaway in-process one.
+
+    ``check``: refuse a wrong key or URL at once, in one sentence (``doctor`` reports them).
+    """
     from twenty_migrate.client import TwentyClient
     from twenty_migrate.config import Settings
     from twenty_migrate.doctor import check_access
@@ -52,7 +55,8 @@ def _connect_from_env(args: argparse.Namespace) -> TwentyClient:
             "set TWENTY_API_URL=http://127.0.0.1:3000 TWENTY_API_KEY=KEY."
         )
     client = TwentyClient(base_url=settings.base_url, api_key=settings.api_key)
-    check_access(client)  # a refused key or a wrong URL says so before anything else
+    if check:
+        check_access(client)
     return client
 
 
@@ -84,7 +88,7 @@ def _cmd_schema(args: argparse.Namespace) -> int:
 def _cmd_doctor(args: argparse.Namespace) -> int:
     from twenty_migrate.doctor import doctor
 
-    with _connect_from_env(args) as client:
+    with _connect_from_env(args, check=False) as client:
         report = doctor(client, schema_cache=args.schema)
     print(report)
     return report.exit_code
@@ -96,11 +100,16 @@ def _schema_cache(args: argparse.Namespace) -> WorkspaceSchema | None:
     return WorkspaceSchema.load(args.schema) if getattr(args, "schema", None) else None
 
 
-def _prepare(args: argparse.Namespace, client: TwentyClient) -> PreparedMigration:
-    """Prepare a migration spec, print what was found and write the reports."""
+def _load_spec(args: argparse.Namespace) -> MigrationSpec:
     from twenty_migrate.project import MigrationSpec
 
-    spec = _load_input(args.plan, MigrationSpec.load)
+    return _load_input(args.plan, MigrationSpec.load)
+
+
+def _prepare(
+    args: argparse.Namespace, client: TwentyClient, spec: MigrationSpec
+) -> PreparedMigration:
+    """Prepare a migration spec, print what was found and write the reports."""
     # A recurring run need not spend reads on keys it will compare with its journal.
     check = not getattr(args, "only_changed", False)
     prepared = spec.prepare(client, schema=_schema_cache(args), check_existing=check)
@@ -115,8 +124,9 @@ def _prepare(args: argparse.Namespace, client: TwentyClient) -> PreparedMigratio
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
+    spec = _load_spec(args)
     with _connect_from_env(args) as client:
-        prepared = _prepare(args, client)
+        prepared = _prepare(args, client, spec)
     return 0 if prepared.ok else 1
 
 
@@ -126,22 +136,23 @@ def _cmd_import(args: argparse.Namespace) -> int:
     from twenty_migrate.project import MigrationSpec
 
     _refuse_data_file(args.plan)
-    is_spec = MigrationSpec.is_spec_file(args.plan)
-    plan = None if is_spec else _load_input(args.plan, ImportPlan.load)
+    spec = _load_spec(args) if MigrationSpec.is_spec_file(args.plan) else None
+    plan = None if spec else _load_input(args.plan, ImportPlan.load)
     if args.dry_run and plan is not None:
         print(plan.describe())
         return 0
     with _connect_from_env(args) as client:
-        if plan is None:
-            plan = _prepare(args, client).plan
+        if plan is not None:
+            _check_workspace_has(client, plan, args)
+        else:
+            assert spec is not None  # not a plan, so it was read as a spec
+            plan = _prepare(args, client, spec).plan
             if plan is None:
                 print("Nothing to import: every row was left out (see the reports above).")
                 return 1
             if args.dry_run:
                 print(plan.describe())
                 return 0
-        else:
-            _check_workspace_has(client, plan, args)
         importer = Importer(client, runs_dir=_runs_dir(args), progress=_progress(args))
         with _resumable(args, lambda: importer.last_run_id):
             result = importer.run(
