@@ -280,3 +280,21 @@ def test_import_into_a_workspace_lacking_a_field_lists_it_and_sends_nothing(
     assert people_in(served) == 2
     stored = {r["emails"]["primaryEmail"]: r for r in served.engine.all_records("people")}
     assert stored["a@example.com"]["favouriteColour"] == "red"
+
+
+def test_rollback_of_the_full_run_keeps_the_test_batch_unless_asked(
+    served, plan_file, tmp_path, capsys
+):
+    runs = str(tmp_path / "runs")
+    base = ["--runs-dir", runs, "--no-progress"]
+    assert run_cli(capsys, "import", str(plan_file), "--test-batch", "2", *base)[0] == 0
+    assert run_cli(capsys, "import", str(plan_file), *base)[0] == 0
+    full = tm.list_runs(runs).query("kind == 'run'")["run_id"].item()
+
+    code, out, _ = run_cli(capsys, "rollback", full, *base, "--yes")
+    assert code == 0 and "3 soft-deleted" in out
+    assert people_in(served) == 2
+
+    code, out, _ = run_cli(capsys, "rollback", full, *base, "--yes", "--include-test-batch")
+    assert code == 0 and "2 soft-deleted" in out
+    assert people_in(served) == 0

@@ -5,6 +5,12 @@ prepared in a notebook (a saved plan file) can be re-run from a shell or a sched
 Connection settings come from ``TWENTY_API_URL`` / ``TWENTY_API_KEY`` (environment or a
 ``.env`` file); the key is never accepted as a flag, so it never shows in ``ps`` or shell
 history.
+
+Exit codes: 0 done; 1 rows failed (or ``doctor`` found the workspace not ready); 2 a
+mistake the user can fix, told in one sentence with the next step (missing or malformed
+file, refused key, unreachable URL, unknown run, missing fields); 3 an internal error,
+with its traceback to report; 130 interrupted (the message names the command that
+finishes the run).
 """
 
 from __future__ import annotations
@@ -211,13 +217,20 @@ def _cmd_rollback(args: argparse.Namespace) -> int:
             "asked, or pass --yes",
         )
         with _connect_from_env(args) as client:
-            result = rollback(
-                client,
-                journal,
-                destroy=args.destroy,
-                include_test_batch=args.include_test_batch,
-                progress=_progress(args),
-            )
+            try:
+                result = rollback(
+                    client,
+                    journal,
+                    destroy=args.destroy,
+                    include_test_batch=args.include_test_batch,
+                    progress=_progress(args),
+                )
+            except KeyboardInterrupt:
+                raise _Interrupted(
+                    f"interrupted: the rollback of run {args.run_id} is journalled; "
+                    f"`twenty-migrate rollback {shlex.quote(args.run_id)}{_runs_flags(args)} "
+                    "--yes` finishes it"
+                ) from None
     finally:
         journal.close()
     print(result)
