@@ -7,7 +7,9 @@ workspace would be reached.
 from __future__ import annotations
 
 import io
+import os
 import socket
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -298,3 +300,36 @@ def test_rollback_of_the_full_run_keeps_the_test_batch_unless_asked(
     code, out, _ = run_cli(capsys, "rollback", full, *base, "--yes", "--include-test-batch")
     assert code == 0 and "2 soft-deleted" in out
     assert people_in(served) == 0
+
+
+NOTEBOOK_CELL = """
+from IPython.testing.globalipapp import start_ipython
+from IPython.utils.capture import capture_output
+shell = start_ipython()
+with capture_output() as shown:
+    shell.run_cell(
+        "import twenty_migrate as tm\\n"
+        "from twenty_migrate.sandbox import Sandbox\\n"
+        "sandbox = Sandbox(twenty_version='1')\\n"
+        "tm.connect(base_url=sandbox.base_url, api_key='wrong-key-0123456789',\\n"
+        "           transport=sandbox.transport(), env_file=None)\\n"
+    )
+print(shown.stdout, end="")
+"""
+
+
+def test_a_wrong_key_renders_as_one_line_in_a_notebook(tmp_path):
+    pytest.importorskip("IPython")
+    shown = subprocess.run(
+        [sys.executable, "-c", NOTEBOOK_CELL],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parents[1],  # this checkout's package first
+        env={**os.environ, "IPYTHONDIR": str(tmp_path / "ipython")},
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.splitlines() == [
+        "WorkspaceUnavailableError: the key was refused by http://sandbox.twenty.local: "
+        "set TWENTY_API_KEY (Settings → APIs & Webhooks)."
+    ]

@@ -212,7 +212,8 @@ def _cmd_rollback(args: argparse.Namespace) -> int:
         how = "destroy (for good)" if args.destroy else "soft-delete"
         _confirm(
             args,
-            f"Roll back run {args.run_id}: {how} the {created} records it created?",
+            f"Roll back run {args.run_id} in {args.url or _configured_url()}: {how} the "
+            f"records it created ({created} rows)?",
             f"rolling back run {args.run_id} deletes records; run it in a terminal to be "
             "asked, or pass --yes",
         )
