@@ -193,6 +193,16 @@ def test_an_unknown_run_id_is_one_sentence(command, tmp_path, capsys, monkeypatc
     assert_one_sentence(err, "no run 'no-such-run'", f"twenty-migrate runs --runs-dir {runs}")
 
 
+def test_an_unwritable_output_file_is_one_sentence(tmp_path, capsys, monkeypatch):
+    def unwritable(args):
+        raise PermissionError(13, "Permission denied", str(tmp_path / "out.csv"))
+
+    monkeypatch.setattr("twenty_migrate.cli._cmd_runs", unwritable)
+    code, _, err = run_cli(capsys, "runs")
+    assert code == 2
+    assert_one_sentence(err, "Permission denied", "out.csv", "check the path")
+
+
 def test_an_unexpected_error_keeps_its_traceback_and_asks_for_a_report(capsys, monkeypatch):
     def broken(args):
         raise RuntimeError("internal slip")
@@ -246,6 +256,7 @@ def test_rollback_asks_first_and_runs_shows_rolled_back(
     monkeypatch.setattr(sys, "stdin", terminal)
     code, out, err = run_cli(capsys, "rollback", run_id, "--runs-dir", runs)
     assert code == 2 and "nothing was deleted" in err
+    assert f"Roll back run {run_id} in http://127.0.0.1:" in out and "soft-delete" in out
     assert people_in(served) == 5
 
     code, out, _ = run_cli(capsys, "rollback", run_id, "--runs-dir", runs, "--yes")

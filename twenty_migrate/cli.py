@@ -510,6 +510,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:
+        if exc.filename is None:
+            raise  # not about a file the user named
+        print(f"error: {exc.strerror or exc}: {exc.filename}; check the path", file=sys.stderr)
+        return 2
     except Exception:
         traceback.print_exc()
         print(
