@@ -13,10 +13,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import sandbox_client
 
 from twenty_migrate.cli import main
-from twenty_migrate.demo import run_demo, sample_data_dir
+from twenty_migrate.demo import narrate_waits, run_demo, sample_data_dir
 from twenty_migrate.plan import build_plan
+from twenty_migrate.ratelimit import RateLimit
 from twenty_migrate.sandbox import Sandbox
 
 API_KEY = "cli-test-key-0123456789"
@@ -86,10 +88,15 @@ def test_import_runs_logs_export_and_rollback(served_sandbox, tmp_path, capsys):
     assert main(["export", "people", "-o", str(export_file)]) == 0
     assert len(pd.read_csv(export_file)) == 74
 
-    assert main(["rollback", run_id, "--runs-dir", runs]) == 0
+    # No terminal to ask on and no --yes: refused, nothing deleted.
+    assert main(["rollback", run_id, "--runs-dir", runs]) == 2
+    assert "--yes" in capsys.readouterr().err
+    assert main(["rollback", run_id, "--runs-dir", runs, "--yes", "--no-progress"]) == 0
     capsys.readouterr()
     assert main(["export", "people", "-o", str(export_file)]) == 0
     assert pd.read_csv(export_file).empty
+    assert main(["runs", "--runs-dir", runs]) == 0
+    assert "rolled back" in capsys.readouterr().out
     for path in Path(runs).rglob("*"):
         if path.is_file():
             assert API_KEY.encode() not in path.read_bytes(), path
@@ -110,9 +117,23 @@ def test_demo_reconciles(tmp_path):
     assert code == 0, out.getvalue()
     text = out.getvalue()
     assert "Migration reconciled." in text
+    assert "reading back " in text and " objects: companies, people" in text
     assert "rows.csv" in text
     run_dirs = [p for p in (tmp_path / "runs").iterdir() if (p / "rows.csv").exists()]
     assert len(run_dirs) == 1
+
+
+def test_demo_tells_while_verification_waits_on_the_budget(sandbox, clock):
+    budget = RateLimit(short_limit=100, short_window=1, long_limit=5, long_window=60)
+    client = sandbox_client(sandbox, clock, rate_limit=budget)
+    out = io.StringIO()
+    with narrate_waits(client, out):
+        for _ in range(12):
+            client.rest("GET", "people")
+    lines = out.getvalue().splitlines()
+    assert lines and all(line.startswith("  still verifying: ") for line in lines)
+    assert "for Twenty's rate budget" in lines[-1]
+    assert sum(clock.slept) >= 60  # waited on the fake clock, never for real
 
 
 def test_sandbox_command_is_routed_to_its_own_parser(capsys):

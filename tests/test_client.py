@@ -864,8 +864,15 @@ def test_connect_falls_back_to_the_sample_sandbox(capsys):
 
 def test_connect_uses_the_workspace_when_a_key_is_set(monkeypatch, tmp_path, capsys):
     (tmp_path / ".env").write_text(f"TWENTY_API_URL={BASE}\nTWENTY_API_KEY={KEY}\n")
-    client = connect()
+    seen: list[str] = []
+
+    def workspace(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.path)
+        return httpx.Response(200, json={"data": {"objects": []}})
+
+    client = connect(transport=httpx.MockTransport(workspace))
     assert client.sandbox is None and client.base_url == BASE
+    assert seen == ["/rest/metadata/objects"]  # the key is checked once, off the budget
     assert capsys.readouterr().err == ""
     monkeypatch.setenv("TWENTY_MIGRATE_SANDBOX", "1")
     assert connect().sandbox is not None

@@ -32,9 +32,10 @@ from twenty_migrate.export import (
     write_summary,
 )
 from twenty_migrate.importer import Importer
-from twenty_migrate.journal import RunJournal
+from twenty_migrate.journal import RunJournal, list_runs
 from twenty_migrate.plan import ImportPlan, ObjectStep
 from twenty_migrate.sandbox import Sandbox
+from twenty_migrate.sandbox.profiles import PROFILES
 
 API_KEY = "sk-live-7f3a9c1e5b2d4f60a8e7"
 MISSING_COMPANY = "3c1d8a55-0000-4000-8000-000000000000"
@@ -512,6 +513,67 @@ def test_rollback_leaves_test_batch_records_to_the_test_run(sandbox, client, run
     assert live_emails(sandbox) == {"t0@example.com", "t1@example.com"}
     assert rollback(client, trial.run_id, runs_dir=runs_dir).deleted == 2
     assert live_emails(sandbox) == set()
+
+
+@pytest.mark.parametrize("profile", PROFILES, ids=lambda p: p.name)
+def test_rollback_of_a_full_run_leaves_its_kept_test_batch(profile, runs_dir):
+    sandbox = Sandbox(profile=profile, api_key=API_KEY, throttle=False)
+    client = TwentyClient(
+        base_url=sandbox.base_url,
+        api_key=API_KEY,
+        transport=sandbox.transport(),
+        rate_limit=None,
+        env_file=None,
+    )
+    people = pd.DataFrame(
+        {"_row": range(6), "emails.primaryEmail": [f"t{i}@example.com" for i in range(6)]}
+    )
+    plan = ImportPlan([ObjectStep("people", people, key="emails.primaryEmail")], name="team")
+    importer = Importer(client, runs_dir=runs_dir, progress=None)
+    trial = importer.run(plan, test_batch=2)  # kept: the full run re-lands these two
+    full = importer.run(plan)
+    assert full.counts["people"]["failed"] == 0 and len(sandbox.engine.all_records("people")) == 6
+
+    result = rollback(client, full.run_id, runs_dir=runs_dir)
+
+    assert result.deleted == 4 and result.by_object == {"people": 4}
+    assert live_emails(sandbox) == {"t0@example.com", "t1@example.com"}
+    listing = list_runs(runs_dir)
+    statuses = dict(zip(listing["run_id"], listing["status"], strict=True))
+    assert statuses[full.run_id] == "rolled back"
+    assert statuses[trial.run_id] != "rolled back"
+    assert rollback(client, trial.run_id, runs_dir=runs_dir).deleted == 2
+    assert live_emails(sandbox) == set()
+
+
+def test_rollback_of_a_full_run_can_take_its_test_batch_too(sandbox, client, runs_dir):
+    people = pd.DataFrame(
+        {"_row": range(6), "emails.primaryEmail": [f"t{i}@example.com" for i in range(6)]}
+    )
+    plan = ImportPlan([ObjectStep("people", people, key="emails.primaryEmail")], name="team")
+    importer = Importer(client, runs_dir=runs_dir, progress=None)
+    importer.run(plan, test_batch=2)
+    full = importer.run(plan)
+
+    result = rollback(client, full.run_id, runs_dir=runs_dir, include_test_batch=True)
+
+    assert result.deleted == 6 and live_emails(sandbox) == set()
+
+
+def test_an_interrupted_rollback_lists_as_such(sandbox, client, run, runs_dir, monkeypatch):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr("twenty_migrate.rollbacks._delete_chunk", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            rollback(client, run)
+    assert list_runs(runs_dir)["status"].tolist() == ["rollback interrupted"]
+    sandbox.fail_next(1, status=400)
+    rollback(client, run)
+    assert list_runs(runs_dir)["status"].tolist() == ["partly rolled back"]
+    rollback(client, run)
+    assert list_runs(runs_dir)["status"].tolist() == ["rolled back"]
 
 
 def test_rollback_reports_delete_failures_and_retries_them(sandbox, client, run):

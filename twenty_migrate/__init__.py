@@ -35,6 +35,7 @@ from twenty_migrate.errors import (
     TwentyAPIError,
     TwentyMigrateError,
     ValidationFailed,
+    WorkspaceUnavailableError,
     is_duplicate_error,
 )
 from twenty_migrate.export import (
@@ -153,6 +154,7 @@ __all__ = [
     "ValidationReport",
     "Verification",
     "WorkspaceSchema",
+    "WorkspaceUnavailableError",
     "build_plan",
     "build_suite",
     "clean_frame",

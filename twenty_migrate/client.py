@@ -537,14 +537,18 @@ def connect(*, sandbox_db: str | os.PathLike[str] | None = None, **overrides: An
     """A client for your workspace, or for the local sandbox when no API key is configured.
 
     With ``TWENTY_API_KEY`` set (environment or ``.env``) or ``api_key=`` given, this is
-    ``TwentyClient(**overrides)``. Otherwise (or with ``TWENTY_MIGRATE_SANDBOX=1``) it returns a
-    client bound to an in-process ``Sandbox.with_sample_data()`` and prints a one-line
-    banner to stderr; the sandbox is at ``client.sandbox``.
+    ``TwentyClient(**overrides)``, checked by :func:`~twenty_migrate.doctor.check_access`.
+    Otherwise (or with ``TWENTY_MIGRATE_SANDBOX=1``) it returns a client bound to an in-process
+    ``Sandbox.with_sample_data()`` and prints a one-line banner to stderr; the sandbox is
+    at ``client.sandbox``.
 
     Args:
         sandbox_db: Keep the sandbox's records in this SQLite file, so that a series of
             notebooks rehearsing one migration works on the same workspace.
         **overrides: :class:`TwentyClient` arguments.
+
+    Raises:
+        WorkspaceUnavailableError: The key was refused, or the URL could not be reached.
 
     Example:
         >>> client = connect(sandbox_db="work/sandbox.sqlite")          # doctest: +SKIP
@@ -554,7 +558,11 @@ def connect(*, sandbox_db: str | os.PathLike[str] | None = None, **overrides: An
         env_file, api_key=overrides.get("api_key"), base_url=overrides.get("base_url")
     )
     if settings.api_key and not settings.sandbox:
-        return TwentyClient(**overrides)
+        from .doctor import check_access
+
+        client = TwentyClient(**overrides)
+        check_access(client)
+        return client
     from .sandbox import Sandbox  # lazily: only notebooks without credentials need it
 
     budget = settings.rate_limit()  # the sandbox throttles as the client is told to expect

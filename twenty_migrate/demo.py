@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -131,12 +133,47 @@ def show_relation_coverage(coverage: pd.DataFrame, out: TextIO) -> None:
             print(f"  {object_name}.{column}: {linked} of {total} linked", file=out)
 
 
+#: Seconds of waiting on the rate budget between two "still verifying" lines.
+WAIT_NOTE_EVERY = 5.0
+
+
+@contextmanager
+def narrate_waits(client: TwentyClient, out: TextIO) -> Iterator[None]:
+    """Print a line every :data:`WAIT_NOTE_EVERY` seconds the client waits on the rate
+    budget, so a long verification is not silent (counted in waited time, not wall time)."""
+    sender = client._sender
+    sleep = sender._sleep
+    waited = noted = 0.0
+
+    def sleep_and_tell(seconds: float) -> None:
+        nonlocal waited, noted
+        waited += seconds
+        if waited - noted >= WAIT_NOTE_EVERY:
+            noted = waited
+            print(
+                f"  still verifying: {client.stats.calls} calls so far, waited {waited:.0f}s "
+                "for Twenty's rate budget",
+                file=out,
+                flush=True,
+            )
+        sleep(seconds)
+
+    sender._sleep = sleep_and_tell
+    try:
+        yield
+    finally:
+        sender._sleep = sleep
+
+
 def show_verification(
     client: TwentyClient, journal: RunJournal, schema: WorkspaceSchema, out: TextIO
 ) -> bool:
     """Reconcile the run and report its links, in one pass; True when it reconciled."""
     objects = [name for name, _ in COVERAGE_CHECKS]
-    check = verify_run(client, journal, objects=objects, schema=schema)
+    in_run = list(journal.counts())
+    print(f"  reading back {len(in_run)} objects: {', '.join(in_run)}", file=out, flush=True)
+    with narrate_waits(client, out):
+        check = verify_run(client, journal, objects=objects, schema=schema)
     reconciled = show_reconciliation(check.reconciliation, out)
     show_relation_coverage(check.coverage, out)
     records = int(check.reconciliation["landed"].sum())

@@ -28,15 +28,19 @@ from .errors import (
     PermissionDeniedError,
     SchemaError,
     TwentyAPIError,
+    WorkspaceUnavailableError,
 )
 
 if TYPE_CHECKING:
     from .client import TwentyClient
     from .schema import WorkspaceSchema
 
-__all__ = ["DoctorReport", "doctor"]
+__all__ = ["DoctorReport", "access_problem", "check_access", "doctor"]
 
 KEY_HELP = "set TWENTY_API_KEY (Settings → APIs & Webhooks)"
+URL_HELP = (
+    "check TWENTY_API_URL (your workspace's API URL, e.g. https://api.twenty.com) and the network"
+)
 
 
 @dataclass
@@ -161,6 +165,29 @@ class DoctorReport:
         return self
 
 
+def access_problem(url: str, exc: AuthenticationError | APIConnectionError) -> tuple[str, str]:
+    """``(reason, next_step)`` for a refused key or an unreachable URL (doctor, connect)."""
+    if isinstance(exc, AuthenticationError):
+        return f"the key was refused by {url}", KEY_HELP
+    cause = str(exc.__cause__ or "") or type(exc.__cause__ or exc).__name__
+    return f"{url} could not be reached ({cause})", URL_HELP
+
+
+def check_access(client: TwentyClient) -> None:
+    """Raise :class:`WorkspaceUnavailableError` if the key is refused or the URL unreachable.
+
+    One metadata read (not throttled), sent once; other trouble is left to later calls.
+    """
+    try:
+        client._sender._attempt("GET", "/rest/metadata/objects", {"limit": 1}, None, False)
+    except (AuthenticationError, APIConnectionError) as exc:
+        client.close()
+        problem = access_problem(client.base_url, exc)
+        raise WorkspaceUnavailableError(*problem, base_url=client.base_url) from None
+    except TwentyAPIError:
+        pass
+
+
 def doctor(
     client: TwentyClient, *, schema_cache: str | os.PathLike[str] | None = None
 ) -> DoctorReport:
@@ -183,16 +210,9 @@ def doctor(
     schema: WorkspaceSchema | None = None
     try:
         schema = fetch_schema(client)
-    except AuthenticationError:
-        report.key_works = False
-        return report._fail(f"the key was refused by {url}", KEY_HELP)
-    except APIConnectionError as exc:
-        cause = str(exc.__cause__ or "") or type(exc.__cause__ or exc).__name__
-        return report._fail(
-            f"{url} could not be reached ({cause})",
-            "check TWENTY_API_URL (your workspace's API URL, e.g. https://api.twenty.com) "
-            "and the network",
-        )
+    except (AuthenticationError, APIConnectionError) as exc:
+        report.key_works = False if isinstance(exc, AuthenticationError) else None
+        return report._fail(*access_problem(url, exc))
     except PermissionDeniedError as exc:
         report.key_works, report.metadata_readable = True, False
         report._fail(

@@ -4,6 +4,7 @@
 
     TwentyMigrateError                    base of everything below
     ├── ConfigError(…, ValueError)        missing or malformed settings (no API key, bad URL)
+    │   └── WorkspaceUnavailableError     connect(): key refused or URL unreachable; one line
     ├── TwentyAPIError                    talking to Twenty failed; .request .response .messages
     │   │                                 .code .sub_code .user_friendly_message
     │   ├── APIConnectionError            timeout, dropped connection; retryable; .maybe_applied
@@ -69,6 +70,7 @@ __all__ = [
     "TwentyAPIError",
     "TwentyMigrateError",
     "ValidationFailed",
+    "WorkspaceUnavailableError",
     "error_from_graphql",
     "is_duplicate_error",
     "is_quota_refusal",
@@ -324,6 +326,32 @@ class JournalError(TwentyMigrateError):
 
 class PlanMismatchError(JournalError):
     """A run was resumed with a plan that differs from the one it started with."""
+
+
+# ------------------------------------------------------------ errors for people (connect, CLI)
+
+
+class WorkspaceUnavailableError(ConfigError):
+    """``connect()`` could not use the workspace: the key was refused or the URL not reached.
+
+    The message is one line: what went wrong and which setting to fix. In a notebook it
+    renders as that line alone, without the library's frames.
+
+    Attributes:
+        base_url: The URL tried.
+        reason: What went wrong (``the key was refused by https://...``).
+        next_step: What to change (``set TWENTY_API_KEY (Settings → APIs & Webhooks)``).
+    """
+
+    def __init__(self, reason: str, next_step: str, *, base_url: str) -> None:
+        super().__init__(f"{reason}: {next_step}.")
+        self.base_url = base_url
+        self.reason = reason
+        self.next_step = next_step
+
+    def _render_traceback_(self) -> list[str]:
+        # IPython shows only these lines instead of the traceback (its documented hook).
+        return [f"{type(self).__name__}: {self}"]
 
 
 STATUS_ERRORS: dict[int, type[APIStatusError]] = {

@@ -220,6 +220,7 @@ def rollback(
     run: RunRef,
     *,
     destroy: bool = False,
+    include_test_batch: bool = False,
     progress: ProgressArg = None,
     runs_dir: str | os.PathLike[str] | None = None,
 ) -> RollbackResult:
@@ -228,7 +229,9 @@ def rollback(
     Rows the journal marks ``created`` are deleted by their Twenty id. Rows of a batch that
     was sent without a recorded answer (an interrupted run) are looked up by the id they
     were sent with, and deleted if that record exists: only this run can have created it.
-    Records the run updated or found unchanged are left alone. Objects go in reverse plan
+    Records the run updated or found unchanged are left alone, and so are the records of
+    the run's kept test batch that it re-sent (they belong to the test run; roll that back,
+    or pass ``include_test_batch``). Objects go in reverse plan
     order (task targets before tasks, people before companies). Each record's outcome is
     stored in the journal, so calling this again retries only what failed.
 
@@ -236,6 +239,8 @@ def rollback(
         client: A client for the workspace the run wrote to.
         run: A :class:`RunJournal`, a run id (with ``runs_dir``) or a run directory.
         destroy: Remove the records for good instead of a soft delete (``deletedAt``).
+        include_test_batch: Also delete the records of the kept test batch this full run
+            re-sent (``importer.run(plan, test_batch=N)`` before it).
         progress: ``"auto"``, ``"log"``, a Progress or ``None``.
         runs_dir: Where runs live when ``run`` is an id.
 
@@ -256,7 +261,9 @@ def rollback(
             (r["object"], r["twenty_id"]): r["state"]
             for r in conn.execute("SELECT object, twenty_id, state FROM rollbacks")
         }
-        targets = _created(conn) + _unanswered(client, conn, _reused_ids(journal))
+        kept = set() if include_test_batch else _reused_ids(journal)
+        created = [t for t in _created(conn) if t[2] not in kept]
+        targets = created + _unanswered(client, conn, kept)
         rank = _rank(conn)
         targets.sort(key=lambda t: -rank.get(t[0], 0))  # stable: plan order within an object
         todo = [t for t in targets if states.get((t[0], t[2])) not in _DONE[destroy]]
@@ -270,6 +277,7 @@ def rollback(
         missing = 0
         failures: list[dict[str, Any]] = []
         bar = make_progress(progress, total=len(todo), desc="rollback")
+        finished: str | None = None  # stays None when interrupted: the run lists as such
         try:
             for start in range(0, len(todo), ROLLBACK_CHUNK):
                 chunk = todo[start : start + ROLLBACK_CHUNK]
@@ -295,12 +303,13 @@ def rollback(
                         deleted[obj] += 1
                 counts = Counter(_PROGRESS_KEY.get(state, state) for state, _ in outcomes)
                 bar.update("rollback", **counts)
+            finished = _now()
         finally:
             bar.close()
             conn.execute(
                 "UPDATE rollback_runs SET finished_at = ?, deleted = ?, skipped = ?, missing = ?,"
                 " failed = ? WHERE rollback_id = ?",
-                (_now(), sum(deleted.values()), skipped, missing, len(failures), rollback_id),
+                (finished, sum(deleted.values()), skipped, missing, len(failures), rollback_id),
             )
     return RollbackResult(
         run_id=run_id,

@@ -41,6 +41,7 @@ __all__ = [
     "list_run_ids",
     "list_runs",
     "reusable_ids",
+    "rollback_status",
     "row_fingerprint",
     "row_identity",
 ]
@@ -370,7 +371,8 @@ def list_runs(runs_dir: str | os.PathLike[str]) -> pd.DataFrame:
     """Every run in ``runs_dir``, oldest first.
 
     Columns: ``run_id, name, kind, status, created_at, finished_at, rows, created,
-    updated, unchanged, failed, pending``.
+    updated, unchanged, failed, pending``. A run rolled back since has the status
+    ``rolled back`` (see :func:`rollback_status`).
 
     Example:
         >>> list_runs("runs").tail()
@@ -381,10 +383,26 @@ def list_runs(runs_dir: str | os.PathLike[str]) -> pd.DataFrame:
     for journal in _journals(runs_dir):
         summary = journal.summary()
         record = {c: summary.get(c) for c in columns[:7]}
+        record["status"] = rollback_status(journal._conn) or record["status"]
         record.update(summary["totals"])
         records.append(record)
     frame = pd.DataFrame.from_records(records, columns=columns)
     return frame.sort_values(["created_at", "run_id"], kind="stable").reset_index(drop=True)
+
+
+def rollback_status(conn: sqlite3.Connection) -> str | None:
+    """``rolled back``, ``partly rolled back`` (some deletes failed) or ``rollback
+    interrupted`` after the latest rollback of a run; None when it was never rolled back."""
+    if not _has_table(conn, "rollback_runs"):
+        return None
+    latest = conn.execute(
+        "SELECT finished_at, failed FROM rollback_runs ORDER BY rowid DESC LIMIT 1"
+    ).fetchone()
+    if latest is None:
+        return None
+    if latest["finished_at"] is None:
+        return "rollback interrupted"
+    return "partly rolled back" if latest["failed"] else "rolled back"
 
 
 def reusable_ids(
