@@ -261,9 +261,13 @@ def rollback(
             (r["object"], r["twenty_id"]): r["state"]
             for r in conn.execute("SELECT object, twenty_id, state FROM rollbacks")
         }
-        kept = set() if include_test_batch else _reused_ids(journal)
-        created = [t for t in _created(conn) if t[2] not in kept]
-        targets = created + _unanswered(client, conn, kept)
+        test_batch = _reused_ids(journal)
+        if include_test_batch:  # rows the full run found landed by its test batch go too
+            created = _created(conn) + [t for t in _landed_before(conn) if t[2] in test_batch]
+            targets = created + _unanswered(client, conn, set())
+        else:
+            created = [t for t in _created(conn) if t[2] not in test_batch]
+            targets = created + _unanswered(client, conn, test_batch)
         rank = _rank(conn)
         targets.sort(key=lambda t: -rank.get(t[0], 0))  # stable: plan order within an object
         todo = [t for t in targets if states.get((t[0], t[2])) not in _DONE[destroy]]
@@ -331,6 +335,15 @@ def _rank(conn: sqlite3.Connection) -> dict[str, int]:
 def _created(conn: sqlite3.Connection) -> list[_Target]:
     rows = conn.execute(
         "SELECT object, _row, twenty_id FROM rows WHERE status = 'created'"
+        " AND twenty_id IS NOT NULL ORDER BY seq"
+    )
+    return [(r["object"], r["_row"], r["twenty_id"]) for r in rows]
+
+
+def _landed_before(conn: sqlite3.Connection) -> list[_Target]:
+    """Rows this run found already landed (by an earlier run or its test batch)."""
+    rows = conn.execute(
+        "SELECT object, _row, twenty_id FROM rows WHERE status IN ('unchanged', 'updated')"
         " AND twenty_id IS NOT NULL ORDER BY seq"
     )
     return [(r["object"], r["_row"], r["twenty_id"]) for r in rows]
