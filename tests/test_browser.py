@@ -220,6 +220,7 @@ def jupyterlab(work, tmp_path) -> Iterator[JupyterLab]:
     root = tmp_path / "notebooks"
     shutil.copytree(NOTEBOOK_DIR, root)
     server = JupyterLab(root, work, tmp_path / "jupyter")
+    print(f"JupyterLab log: {server.log_path}; screenshot: {tmp_path / 'jupyterlab.png'}")
     try:
         server.wait_until_serving()
         yield server
