@@ -101,6 +101,10 @@ class TestBatchReview(_Widget):
         buttons = [self.preview_button, self.send_button, self.rollback_button, self.keep_button]
         buttons.append(self.send_again)
         self.widget = w.VBox([w.HBox(buttons), self.status, self.view])
+        # Stable names for the page's elements (browser tests, custom CSS).
+        self.widget.add_class("twenty-test-batch")
+        self.status.add_class("twenty-test-batch-status")
+        self.view.add_class("twenty-test-batch-view")
 
     def __repr__(self) -> str:
         return f"TestBatchReview({self.test_plan.steps[0].object!r}, n={self.n}, {self.state})"
