@@ -47,6 +47,7 @@ from .plan import ImportPlan, RateBudget
 from .progress import ProgressArg
 from .runs import landed_fingerprints, still_in_workspace
 from .sending import Session, SupportsImport
+from .server_limits import apply_known_budget
 
 __all__ = ["DEFAULT_MAX_IN_FLIGHT", "ImportResult", "Importer", "SupportsImport"]
 
@@ -152,6 +153,7 @@ class Importer:
                 resumable.
         """
         full = plan
+        apply_known_budget(self.client)  # before the first read below, not only at sending
         if test_batch is not None:
             plan = full.head(int(test_batch))
         if dry_run:
