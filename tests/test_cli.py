@@ -25,10 +25,11 @@ API_KEY = "cli-test-key-0123456789"
 
 
 @pytest.fixture
-def served_sandbox(tmp_path, monkeypatch, request) -> Iterator[str]:
+def served_sandbox(tmp_path, monkeypatch, request, twenty_version) -> Iterator[str]:
     extra = getattr(request, "param", [])
     process = subprocess.Popen(
         [sys.executable, "-m", "twenty_migrate", "sandbox", "--port", "0", "--api-key", API_KEY]
+        + ["--twenty-version", twenty_version]
         + extra,
         stdout=subprocess.PIPE,
         text=True,
@@ -108,11 +109,11 @@ def test_commands_need_a_key_and_say_how_to_get_one(tmp_path, capsys):
     assert "TWENTY_API_KEY" in capsys.readouterr().err
 
 
-def test_demo_reconciles(tmp_path):
+def test_demo_reconciles(tmp_path, twenty_version):
     out = io.StringIO()
     # Twenty's default budget is honoured by the limiter (see test_ratelimit); a roomier one
     # keeps this test quick.
-    sandbox = Sandbox(twenty_version="1", long_limit=10_000)
+    sandbox = Sandbox(twenty_version=twenty_version, long_limit=10_000)
     code = run_demo(runs_dir=tmp_path / "runs", progress=None, out=out, sandbox=sandbox)
     assert code == 0, out.getvalue()
     text = out.getvalue()
@@ -182,3 +183,10 @@ def test_validate_and_import_a_migration_spec(served_sandbox, tmp_path, capsys, 
     assert "taskTargets" in capsys.readouterr().out
     assert main(args) == 0
     assert "0 failed" in capsys.readouterr().out
+
+
+def test_demo_names_the_profiles_when_the_release_is_unknown(tmp_path, capsys):
+    assert main(["demo", "--twenty-version", "9", "--runs-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "No sandbox profile covers Twenty 9" in err and "2.4x" in err
+    assert "Traceback" not in err

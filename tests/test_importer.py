@@ -229,9 +229,9 @@ def test_relations_point_to_the_ids_earlier_steps_got(importer, sandbox):
     assert "companies row 'c3' failed" in rows.loc[("people", 3), "error"]
 
 
-def test_throttling_is_waited_out_never_a_failure(tmp_path, clock):
+def test_throttling_is_waited_out_never_a_failure(tmp_path, clock, twenty_version):
     sandbox = Sandbox(
-        twenty_version="1",
+        twenty_version=twenty_version,
         short_limit=5,
         short_ttl_ms=1000,
         long_limit=20,
@@ -241,7 +241,7 @@ def test_throttling_is_waited_out_never_a_failure(tmp_path, clock):
     )
     client = sandbox_client(sandbox, clock)  # believes Twenty's default 100/100 budget
     importer = Importer(client, runs_dir=tmp_path, progress=None, clock=clock)
-    result = importer.run(build_plan(people(1500), "people"))
+    result = importer.run(build_plan(people(1500), "people", batch_size=60))  # 25 calls
     assert result.status == "completed" and result.failed == 0
     assert sandbox.engine.count("person") == 1500
     assert result.throttled > 0
@@ -249,8 +249,8 @@ def test_throttling_is_waited_out_never_a_failure(tmp_path, clock):
 
 
 @pytest.mark.parametrize("upsert", [True, False])
-def test_server_errors_and_lost_answers_give_exactly_once(tmp_path, clock, upsert):
-    sandbox = Sandbox(twenty_version="1", clock=clock, sleep=clock.sleep, seed=7)
+def test_server_errors_and_lost_answers_give_exactly_once(tmp_path, clock, upsert, twenty_version):
+    sandbox = Sandbox(twenty_version=twenty_version, clock=clock, sleep=clock.sleep, seed=7)
     client = sandbox_client(sandbox, clock)
     importer = Importer(client, runs_dir=tmp_path, progress=None, clock=clock, max_in_flight=4)
     sandbox.fail_next(2, status=500)
@@ -327,9 +327,9 @@ def test_resuming_with_another_plan_is_refused(importer):
     assert again.created == 10 and again.calls == importer.resume("fixed").calls
 
 
-def test_api_key_never_reaches_the_journal_or_the_result(tmp_path, clock):
+def test_api_key_never_reaches_the_journal_or_the_result(tmp_path, clock, twenty_version):
     secret = "sk-live-0123456789abcdef-SECRET"
-    sandbox = Sandbox(twenty_version="1", api_key=secret, clock=clock, sleep=clock.sleep)
+    sandbox = Sandbox(twenty_version=twenty_version, api_key=secret, clock=clock, sleep=clock.sleep)
     client = sandbox_client(sandbox, clock)
     importer = Importer(client, runs_dir=tmp_path, progress=None, clock=clock)
     frame = people(80)

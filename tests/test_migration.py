@@ -39,8 +39,8 @@ def prepare_sample(file: str, object_schema, key: str) -> PreparedSample:
 
 
 @pytest.fixture
-def sandbox(clock) -> Sandbox:
-    return Sandbox.with_sample_data(twenty_version="1", clock=clock, sleep=clock.sleep)
+def sandbox(clock, twenty_version) -> Sandbox:
+    return Sandbox.with_sample_data(twenty_version=twenty_version, clock=clock, sleep=clock.sleep)
 
 
 def twenty_ids(result, obj: str) -> dict[str, str]:
@@ -110,17 +110,21 @@ def test_tasks_and_notes_with_targets_end_to_end(schema, client, importer):
     task_ids = {v: k for k, v in twenty_ids(result, "tasks").items()}
     company = twenty_ids(result, "companies")["1"]
     person = twenty_ids(result, "people")["1"]
+    # personId / companyId, or targetPersonId / targetCompanyId: as the release names them
+    columns = {target: column for column, target in schema.object("taskTargets").relations.items()}
+    person_id, company_id = columns["person"], columns["company"]
     links = {
-        (task_ids[t["taskId"]], t["personId"], t["companyId"])
-        for t in stored(client, "taskTargets", "id taskId personId companyId").values()
+        (task_ids[t["taskId"]], t[person_id], t[company_id])
+        for t in stored(client, "taskTargets", f"id taskId {person_id} {company_id}").values()
     }
     assert links == {
         ("1", person, None),
         ("1", None, company),
         ("2", None, sample_id("company", 0)),
     }
-    (note_target,) = stored(client, "noteTargets", "id noteId companyId").values()
-    assert note_target["companyId"] == sample_id("company", 4)
+    note_company = {t: c for c, t in schema.object("noteTargets").relations.items()}["company"]
+    (note_target,) = stored(client, "noteTargets", f"id noteId {note_company}").values()
+    assert note_target[note_company] == sample_id("company", 4)
     assert note_target["noteId"] == twenty_ids(result, "notes")["1"]
     assert list(rel.problems["key"]) == ["Ghost Ltd"]
 
@@ -431,12 +435,11 @@ def test_the_sample_migration_imports_with_every_unresolved_relation_reported(
         counts.set_index(["object", "column"]).loc[("people", "companyId"), "in_run"]
     )
     # Targets in Twenty point to the records the sample named.
-    targets = stored(client, "taskTargets", "id taskId personId companyId opportunityId")
+    join = {t: c for c, t in schema.object("taskTargets").relations.items() if t != "task"}
+    columns = [join["person"], join["company"], join["opportunity"]]
+    targets = stored(client, "taskTargets", " ".join(["id", "taskId", *columns]))
     assert len(targets) == len(rel.frames["taskTargets"]) > 300
-    assert all(
-        sum(t[k] is not None for k in ("personId", "companyId", "opportunityId")) == 1
-        for t in targets.values()
-    )
+    assert all(sum(t[k] is not None for k in columns) == 1 for t in targets.values())
 
 
 def test_the_sample_missing_companies_can_become_stubs(client, importer):

@@ -16,8 +16,8 @@ from twenty_migrate.sandbox import Sandbox
 
 
 @pytest.fixture
-def sandbox() -> Sandbox:
-    return Sandbox(twenty_version="1")
+def sandbox(twenty_version) -> Sandbox:
+    return Sandbox(twenty_version=twenty_version)
 
 
 def companies(names: list[str]) -> pd.DataFrame:

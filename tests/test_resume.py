@@ -71,11 +71,11 @@ def check_exactly_once(sandbox: Sandbox, result, n: int, obj: str = "person") ->
 @pytest.mark.parametrize("applied", [True, False], ids=["answer-lost", "never-applied"])
 @pytest.mark.parametrize("upsert", [True, False], ids=["upsert", "create-only"])
 @pytest.mark.parametrize("crash_at", [1, 3, 7])
-def test_resume_after_a_crash_mid_request(tmp_path, crash_at, applied, upsert):
+def test_resume_after_a_crash_mid_request(tmp_path, crash_at, applied, upsert, twenty_version):
     clock = FakeClock()
-    sandbox = Sandbox(twenty_version="1", clock=clock, sleep=clock.sleep)
+    sandbox = Sandbox(twenty_version=twenty_version, clock=clock, sleep=clock.sleep)
     crashing = CrashingTransport(sandbox, crash_at, applied=applied)
-    plan = build_plan(people(500), "people", upsert=upsert)  # 9 batches
+    plan = build_plan(people(500), "people", upsert=upsert, batch_size=60)  # 9 batches
     importer = Importer(
         sandbox_client(sandbox, clock, transport=crashing),
         runs_dir=tmp_path,
@@ -104,9 +104,9 @@ def test_resume_after_a_crash_mid_request(tmp_path, crash_at, applied, upsert):
     assert ("lookup" in outcomes) == (not upsert)  # create-only: look before re-sending
 
 
-def test_interrupt_in_the_main_thread_waits_for_requests_on_the_wire(tmp_path):
+def test_interrupt_in_the_main_thread_waits_for_requests_on_the_wire(tmp_path, twenty_version):
     clock = FakeClock()
-    sandbox = Sandbox(twenty_version="1", clock=clock, sleep=clock.sleep)
+    sandbox = Sandbox(twenty_version=twenty_version, clock=clock, sleep=clock.sleep)
 
     class CtrlC:
         def __init__(self) -> None:
@@ -141,9 +141,9 @@ def test_interrupt_in_the_main_thread_waits_for_requests_on_the_wire(tmp_path):
     check_exactly_once(sandbox, result, 900)
 
 
-def test_resume_of_a_finished_run_sends_nothing(tmp_path):
+def test_resume_of_a_finished_run_sends_nothing(tmp_path, twenty_version):
     clock = FakeClock()
-    sandbox = Sandbox(twenty_version="1", clock=clock, sleep=clock.sleep)
+    sandbox = Sandbox(twenty_version=twenty_version, clock=clock, sleep=clock.sleep)
     importer = Importer(
         sandbox_client(sandbox, clock), runs_dir=tmp_path, progress=None, clock=clock
     )
@@ -154,10 +154,10 @@ def test_resume_of_a_finished_run_sends_nothing(tmp_path):
     assert again.created == 100 and again.status == "completed"
 
 
-def test_resume_finishes_a_journal_left_mid_batch(tmp_path):
+def test_resume_finishes_a_journal_left_mid_batch(tmp_path, twenty_version):
     """The state a kill -9 leaves: a batch marked sent, its answer never recorded."""
     clock = FakeClock()
-    sandbox = Sandbox(twenty_version="1", clock=clock, sleep=clock.sleep)
+    sandbox = Sandbox(twenty_version=twenty_version, clock=clock, sleep=clock.sleep)
     companies = pd.DataFrame({"_row": range(70), "name": [f"Co{i}" for i in range(70)]})
     plan = ImportPlan(
         [
@@ -200,7 +200,7 @@ from twenty_migrate.plan import build_plan
 from twenty_migrate.sandbox import Sandbox
 
 db, runs, crash_at = sys.argv[1], sys.argv[2], int(sys.argv[3])
-sandbox = Sandbox(twenty_version="1", db_path=db, throttle=False)
+sandbox = Sandbox(twenty_version=sys.argv[4], db_path=db, throttle=False)
 writes = 0
 lock = threading.Lock()
 
@@ -217,18 +217,27 @@ def handle(request):
 client = TwentyClient(base_url=sandbox.base_url, api_key=sandbox.api_key,
                       transport=httpx.MockTransport(handle), env_file=None)
 frame = pd.DataFrame({"_row": range(400), "name.firstName": [f"N{i}" for i in range(400)]})
-Importer(client, runs_dir=runs, progress=None).run(build_plan(frame, "people"), run_id="killed")
+plan = build_plan(frame, "people", batch_size=60)  # 7 calls on every release
+Importer(client, runs_dir=runs, progress=None).run(plan, run_id="killed")
 """
 
 
-def test_kill_9_during_a_run_then_resume(tmp_path):
+def test_kill_9_during_a_run_then_resume(tmp_path, twenty_version):
     db, runs = tmp_path / "workspace.sqlite", tmp_path / "runs"
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
     }
     proc = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(_KILL_SCRIPT), str(db), str(runs), "4"],
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(_KILL_SCRIPT),
+            str(db),
+            str(runs),
+            "4",
+            twenty_version,
+        ],
         env=env,
         cwd=tmp_path,
         capture_output=True,
@@ -243,7 +252,7 @@ def test_kill_9_during_a_run_then_resume(tmp_path):
 
     clock = FakeClock()
     sandbox = Sandbox(
-        twenty_version="1", db_path=db, throttle=False, clock=clock, sleep=clock.sleep
+        twenty_version=twenty_version, db_path=db, throttle=False, clock=clock, sleep=clock.sleep
     )
     try:
         assert 0 < sandbox.engine.count("person") < 400

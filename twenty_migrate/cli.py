@@ -75,7 +75,9 @@ def _runs_dir(args: argparse.Namespace) -> Path:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from twenty_migrate.demo import run_demo
 
-    return run_demo(runs_dir=args.runs_dir, progress=_progress(args))
+    return run_demo(
+        runs_dir=args.runs_dir, progress=_progress(args), twenty_version=args.twenty_version
+    )
 
 
 def _cmd_schema(args: argparse.Namespace) -> int:
@@ -405,9 +407,14 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--no-progress", action="store_true", help="no progress bars")
         return sub
 
-    add("demo", "run the sample migration end to end on the embedded sandbox").set_defaults(
-        handler=_cmd_demo
+    demo = add("demo", "run the sample migration end to end on the embedded sandbox")
+    demo.add_argument(
+        "--twenty-version",
+        default=None,
+        metavar="RELEASE",
+        help="the Twenty release the sandbox behaves as (default: the newest profile)",
     )
+    demo.set_defaults(handler=_cmd_demo)
 
     sandbox = commands.add_parser(
         "sandbox",

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, TextIO
 import pandas as pd
 
 from twenty_migrate.client import TwentyClient
+from twenty_migrate.errors import ConfigError
 from twenty_migrate.export import verify_run, write_fixme, write_log, write_summary
 from twenty_migrate.importer import Importer
 from twenty_migrate.journal import RunJournal
@@ -191,6 +192,7 @@ def run_demo(
     progress: ProgressArg = "auto",
     out: TextIO | None = None,
     sandbox: Sandbox | None = None,
+    twenty_version: str | None = None,
 ) -> int:
     """Run the sample migration on a fresh sandbox; 0 only if Twenty and the journal agree.
 
@@ -199,11 +201,19 @@ def run_demo(
         progress: Progress bars (``"auto"``), ``"log"`` or None.
         out: Where the narration goes (stdout).
         sandbox: The sandbox to serve (default: a fresh one with Twenty's default limits).
+        twenty_version: The Twenty release a fresh sandbox behaves as (default: the newest).
+
+    Raises:
+        ConfigError: No sandbox profile covers ``twenty_version``.
     """
     from twenty_migrate.sandbox import Sandbox
 
     out = out or sys.stdout
-    sandbox = sandbox or Sandbox()
+    if sandbox is None:
+        try:
+            sandbox = Sandbox(twenty_version=twenty_version)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
     add_sample_members(sandbox)
     with sandbox.serve() as server:
         print(f"Sandbox serving Twenty's API at {server.url}", file=out)
