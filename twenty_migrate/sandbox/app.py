@@ -31,12 +31,8 @@ from urllib.parse import parse_qsl
 
 from twenty_migrate.sandbox.errors import SandboxError
 from twenty_migrate.sandbox.faults import Fault, FaultInjector, injected_error
-from twenty_migrate.sandbox.rest_api import (
-    RestAPI,
-    RestResult,
-    method_not_allowed,
-    route_not_found,
-)
+from twenty_migrate.sandbox.rest_api import RestAPI, method_not_allowed, route_not_found
+from twenty_migrate.sandbox.rest_results import RestResult
 from twenty_migrate.sandbox.throttle import Throttle
 
 if TYPE_CHECKING:

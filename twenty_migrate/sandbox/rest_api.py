@@ -12,7 +12,6 @@ So a malformed filter or an unknown object costs nothing, as in Twenty.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -26,6 +25,8 @@ from twenty_migrate.sandbox.rest_params import (
     parse_limit,
     parse_order_by,
 )
+from twenty_migrate.sandbox.rest_results import CREATED, OK, RestResult, capitalize
+from twenty_migrate.sandbox.rest_routes_extra import extra_route
 
 if TYPE_CHECKING:
     from twenty_migrate.sandbox.store import Engine
@@ -44,33 +45,6 @@ than updating every record."""
 METADATA_DEFAULT_LIMIT = 60
 METADATA_MAX_LIMIT = 1000
 """REST metadata ``limit``: default and cap (the older OpenAPI spec says 1000 for metadata)."""
-
-CREATED = 201
-OK = 200
-
-
-@dataclass
-class RestResult:
-    """A REST answer before serialisation.
-
-    Attributes:
-        status: HTTP status.
-        body: JSON body.
-        root_field: The key under ``data`` (``createPeople``), for the request log.
-        n_records: Records written or returned.
-        headers: Extra headers.
-    """
-
-    status: int
-    body: Any
-    root_field: str | None = None
-    n_records: int = 0
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-def capitalize(name: str) -> str:
-    """Twenty's ``capitalize``: upper-case the first letter only (``taskTargets``)."""
-    return name[:1].upper() + name[1:]
 
 
 def route_not_found(method: str, path: str) -> SandboxError:
@@ -124,7 +98,6 @@ class RestAPI:
         Raises:
             SandboxError: Anything Twenty would refuse, in its words.
         """
-        from twenty_migrate.sandbox.rest_routes_extra import extra_route  # (it imports us)
 
         path = "/rest/" + "/".join(parts)
         if method == "PUT":  # an undocumented legacy alias of PATCH

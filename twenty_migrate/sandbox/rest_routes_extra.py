@@ -21,13 +21,13 @@ from twenty_migrate.sandbox.record_ops import (
     group_records,
     merge_records,
 )
-from twenty_migrate.sandbox.rest_api import OK, RestResult, capitalize
 from twenty_migrate.sandbox.rest_params import (
     parse_depth,
     parse_filter,
     parse_limit,
     parse_order_by,
 )
+from twenty_migrate.sandbox.rest_results import OK, RestResult, capitalize
 
 if TYPE_CHECKING:
     from twenty_migrate.sandbox.rest_api import RestAPI
