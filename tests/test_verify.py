@@ -123,8 +123,19 @@ def test_a_calibrated_cap_is_asked_for_from_the_first_call(sample_run):
     assert check.reconciled and asked and max(asked) == cap
 
 
+def test_an_uncalibrated_reader_reads_each_object_in_one_page(sample_run):
+    # Twenty serves `first` as asked, above QUERY_MAX_RECORDS too (common-find-many-query-
+    # runner.service.ts): without a calibrated cap, the probe page holds a whole object.
+    clock = FakeClock()
+    with sandbox_client(sample_run.sandbox, clock, rate_limit=None, traits_path=None) as client:
+        assert client.traits.max_records is None
+        check = verify_run(client, sample_run.journal, schema=sample_run.prepared.schema)
+    assert check.reconciled and check.page_size == _verify_reads.PROBE_PAGE_SIZE
+    assert check.calls == len(check.reconciliation)
+
+
 def test_a_server_refusing_a_large_page_gets_sixty(clock, tmp_path):
-    # [uncertain] whether Twenty caps or refuses `first` above its cap: both must work.
+    # Twenty serves `first` as asked; a server (or proxy) refusing a large one must work too.
     sandbox = Sandbox(twenty_version="1", clock=clock, sleep=clock.sleep, throttle=False)
     refused: list[int] = []
 
