@@ -80,7 +80,17 @@ def test_a_quota_refusal_stops_the_run_and_resume_finishes_it(
     assert client.stats.retried == 0
     assert sandbox.engine.count("person") == 100
     message = result.message or ""
-    assert f"HTTP {status}" in message and "limit" in message
+    if version == "2" and api == "graphql":
+        # A GraphQL refusal comes in an HTTP 200 answer: the message names its code.
+        assert "GraphQL code QUOTA_EXHAUSTED" in message and "HTTP" not in message
+    else:
+        assert f"HTTP {status}" in message
+    if version == "2" and status == 409:
+        # No limit was configured: the limit reached is what the workspace holds.
+        assert "record limit (100 records) is reached" in message
+    elif version == "2":
+        assert "paid allowance is used up" in message and "(0" not in message
+    assert "limit" in message
     assert f"resume({result.run_id!r})" in message
     assert f"twenty-migrate resume {result.run_id}" in message
     journal = RunJournal.open(tmp_path, result.run_id)
@@ -98,6 +108,19 @@ def test_a_quota_refusal_stops_the_run_and_resume_finishes_it(
     assert (finished.created, finished.failed, finished.pending) == (300, 0, 0)
     assert sandbox.engine.count("person") == 300
     assert finished.rows["error_code"].isna().all()
+
+
+@pytest.mark.parametrize("api", ["graphql", "rest"])
+def test_the_record_limit_refusal_names_the_configured_limit(tmp_path, clock, api):
+    sandbox = Sandbox(twenty_version="2", clock=clock, sleep=clock.sleep, record_limit=120)
+    client = sandbox_client(sandbox, clock)
+    importer = Importer(client, runs_dir=tmp_path, progress=None, clock=clock, max_in_flight=1)
+    result = importer.run(build_plan(people(300), "people", batch_size=50, api=api))
+    assert result.status == "incomplete" and (result.created, result.failed) == (100, 0)
+    message = result.message or ""
+    assert "record limit (120 records) is reached" in message
+    answered = "GraphQL code QUOTA_EXHAUSTED" if api == "graphql" else "HTTP 409"
+    assert f"({answered})" in message
 
 
 def test_a_quota_refusal_of_the_first_call_loses_nothing(tmp_path, clock):

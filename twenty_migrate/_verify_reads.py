@@ -25,9 +25,9 @@ if TYPE_CHECKING:
     from .client import TwentyClient
 
 #: First page size when the cap is not calibrated: Twenty's largest QUERY_MAX_RECORDS
-#: (10,000 since PR #15738, twenty-api.md §2.3). [uncertain] Whether Twenty serves
-#: ``min(first, cap)`` or refuses a larger ``first`` (twenty-api.md §8.1): the sandbox
-#: serves the cap, and a refusal falls back to 60, the size every release takes.
+#: (10,000 since PR #15738, twenty-api.md §2.3). Twenty's find-many serves ``first`` as
+#: asked, neither capped nor refused (``common-find-many-query-runner.service.ts``); should
+#: a server refuse it anyway, the reader falls back to 60, the size every release takes.
 PROBE_PAGE_SIZE = 10_000
 #: Ids per counting filter: Postgres binds each id of an ``in`` filter as one parameter
 #: (at most 65,535 per statement) and the request body grows by ~40 bytes per id.

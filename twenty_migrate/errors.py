@@ -233,15 +233,25 @@ class QuotaExceededError(APIStatusError):
     the error is terminal, never retried.
 
     Attributes:
-        limit_kind: Twenty's ``limitKind`` (``"record"``...), when the answer said.
-        limit: The limit, when the answer said.
+        limit_kind: Twenty's ``limitKind`` (``"stock"`` for the record limit, ``"quota"``),
+            when the answer said.
+        exhausted_kind: Twenty's ``exhaustedKind``: ``"allowance"`` (a paid credit
+            allowance, whose ``limit`` counts credits) or ``"limit"``, when the answer said.
+        limit: The limit, when the answer said (records for the record limit).
     """
 
     def __init__(
-        self, message: str, *, limit_kind: str | None = None, limit: int | None = None, **kw: Any
+        self,
+        message: str,
+        *,
+        limit_kind: str | None = None,
+        exhausted_kind: str | None = None,
+        limit: int | None = None,
+        **kw: Any,
     ) -> None:
         super().__init__(message, **kw)
         self.limit_kind = limit_kind
+        self.exhausted_kind = exhausted_kind
         self.limit = limit
 
 
@@ -442,9 +452,10 @@ def _quota_kwargs(body: Any) -> dict[str, Any]:
     """``limit_kind`` and ``limit`` of a quota answer (REST body or GraphQL extensions)."""
     if not isinstance(body, Mapping):
         return {}
-    kind, limit = body.get("limitKind"), body.get("limit")
+    kind, exhausted, limit = body.get("limitKind"), body.get("exhaustedKind"), body.get("limit")
     return {
         "limit_kind": kind if isinstance(kind, str) else None,
+        "exhausted_kind": exhausted if isinstance(exhausted, str) else None,
         "limit": limit if isinstance(limit, int) and not isinstance(limit, bool) else None,
     }
 

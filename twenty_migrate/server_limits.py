@@ -144,22 +144,35 @@ def remember_throttling(client: Any) -> None:
 
 
 def quota_message(exc: APIStatusError, run_id: str) -> str:
-    """Why the run stopped on a quota refusal, and what to do."""
+    """Why the run stopped on a quota refusal, and what to do.
+
+    The refusal is named as it came: ``HTTP 402``/``HTTP 409`` over REST, the GraphQL code
+    (``QUOTA_EXHAUSTED``) over GraphQL, whose answer is an HTTP 200. Which quota ran out
+    comes from the status or, over GraphQL, from ``exhaustedKind``/``limitKind``
+    (``usage-limit-to-graphql-api-exception-handler.util.ts`` puts the exhausted scope in
+    ``extensions``). Only the record limit's ``limit`` is shown: an allowance's counts credits.
+    """
     status = exc.status_code
-    limit = getattr(exc, "limit", None) if isinstance(exc, QuotaExceededError) else None
-    shown = f" ({limit})" if isinstance(limit, int) else ""
-    if status == 402:
+    quota = exc if isinstance(exc, QuotaExceededError) else None
+    if status is not None and status >= 400:
+        answered = f"HTTP {status}"
+    else:
+        answered = f"GraphQL code {exc.code}" if exc.code else "a GraphQL error"
+    text = str(exc).lower()
+    if status == 402 or (quota is not None and quota.exhausted_kind == "allowance"):
         what = (
-            "the workspace's paid allowance is used up (HTTP 402); upgrade the plan or wait "
-            "for the allowance to renew"
+            f"the workspace's paid allowance is used up ({answered}); upgrade the plan or "
+            "wait for the allowance to renew"
         )
-    elif status == 409 or "record" in str(exc).lower():
+    elif status == 409 or (quota is not None and quota.limit_kind == "stock") or "record" in text:
+        limit = quota.limit if quota is not None else None
+        shown = f" ({limit} records)" if isinstance(limit, int) else ""
         what = (
-            f"the workspace's record limit{shown} is reached (HTTP {status}); raise it (your "
+            f"the workspace's record limit{shown} is reached ({answered}); raise it (your "
             "plan, or WORKSPACE_RECORD_LIMIT on a self-hosted server) or delete records"
         )
     else:
-        what = f"a usage quota{shown} of the workspace is used up ({exc.code or status})"
+        what = f"a usage quota of the workspace is used up ({answered})"
     return (
         f"Twenty refused the write: {what}. Twenty said: {exc}. Nothing of the refused "
         "batch was written and no row is lost: the rows not sent are pending in the journal. "

@@ -380,7 +380,7 @@ class App:
         assert fault.status is not None
         if fault.status == 429:
             return self.throttle.refusal(retry_after=fault.retry_after)
-        quota = self.engine.quotas.refusal(fault.status)
+        quota = self.engine.quotas.refusal(fault.status, self.engine)
         if quota is not None:
             return quota
         return injected_error(fault.status, fault.retry_after)

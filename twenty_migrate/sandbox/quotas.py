@@ -196,15 +196,22 @@ class Quotas:
         if self.enabled and self.allowance_exhausted:
             raise allowance_error()
 
-    def refusal(self, status: int) -> SandboxError | None:
-        """The quota shape of an injected 402 or 409, or None for other statuses."""
+    def refusal(self, status: int, engine: Engine | None = None) -> SandboxError | None:
+        """The quota shape of an injected 402 or 409, or None for other statuses.
+
+        An injected 409 names the configured record limit; with none configured, the limit
+        it says is reached is the workspace's live record count (given ``engine``): Twenty
+        only refuses with a limit the workspace has reached (``usage-limit-stock.service.ts``),
+        never with an invented 0 while records exist.
+        """
         if not self.enabled:
             return None
         if status == 402:
             return allowance_error()
         if status == STOCK_REST_STATUS:
-            limit = self.record_limit or 0
-            return record_stock_error(limit, 0)
+            used = live_record_count(engine) if engine is not None else 0
+            limit = self.record_limit if self.record_limit is not None else used
+            return record_stock_error(limit, limit - used)
         return None
 
     def check_new_records(self, engine: Engine, obj: ObjectMeta, changes: Any) -> None:

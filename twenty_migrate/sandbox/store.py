@@ -37,8 +37,10 @@ from .writes import WritePlanner
 
 # QUERY_MAX_RECORDS_FROM_RELATION: records returned by a nested one-to-many relation.
 RELATION_MAX_RECORDS = 60
-# [uncertain] `first`/`last` above max_records are capped (rather than refused).
-CAP_PAGE_SIZE_AT_MAX_RECORDS = True
+# GraphQL find-many serves `first`/`last` as asked, neither capped at QUERY_MAX_RECORDS
+# nor refused: `limit = args.first ?? args.last ?? QUERY_MAX_RECORDS` is the SQL limit
+# (common-find-many-query-runner.service.ts, and the older graphql-query-find-many-
+# resolver.service.ts alike). REST `limit` is capped by its own parser (rest_params.py).
 # [inferred] Twenty paginates backwards only when `before` is given (`last` alone reads
 # from the start, like `first`).
 BACKWARD_ONLY_WITH_BEFORE = True
@@ -433,8 +435,6 @@ class Engine:
             meta = self.resolve(obj)
             _check_page_args(first, last, after, before)
             limit = first if first is not None else last if last is not None else self.max_records
-            if CAP_PAGE_SIZE_AT_MAX_RECORDS:
-                limit = min(limit, self.max_records)
             spec = order_spec(meta, order_by)
             table = self.table(meta)
             cache_key = json.dumps([filter, spec], sort_keys=True, default=str)
