@@ -207,3 +207,40 @@ def test_the_client_never_retries_a_quota_refusal(clock):
     with pytest.raises(e.QuotaExceededError):
         client.create_many("people", [{"name": {"firstName": "x"}}], api="rest")
     assert len(calls) == 1 and clock.slept == []
+
+
+@pytest.mark.parametrize("api", ["graphql", "rest"])
+def test_a_workspace_record_limit_stops_the_run_until_raised_then_resume_finishes(
+    tmp_path, clock, api
+):
+    """The sandbox's own WORKSPACE_RECORD_LIMIT (2.4x): the batch that would cross it is
+    refused whole, the run stops with its rows pending, and resume lands them once raised."""
+    sandbox = Sandbox(twenty_version="2", clock=clock, sleep=clock.sleep, record_limit=130)
+    client = sandbox_client(sandbox, clock)
+    importer = Importer(client, runs_dir=tmp_path, progress=None, clock=clock, max_in_flight=1)
+    result = importer.run(build_plan(people(300), "people", batch_size=50, api=api))
+    assert result.status == "incomplete"
+    assert (result.created, result.failed, result.pending) == (100, 0, 200)
+    assert sandbox.engine.count("person") == 100  # the crossing batch wrote nothing
+    assert "resume" in (result.message or "")
+
+    sandbox.set_record_limit(1000)
+    finished = importer.resume(result.run_id)
+    assert finished.status == "completed" and finished.created == 300
+    assert sandbox.engine.count("person") == 300
+
+
+def test_a_used_up_allowance_stops_the_run_until_restored_then_resume_finishes(tmp_path, clock):
+    sandbox = Sandbox(twenty_version="2", clock=clock, sleep=clock.sleep)
+    client = sandbox_client(sandbox, clock)
+    importer = Importer(client, runs_dir=tmp_path, progress=None, clock=clock)
+    sandbox.exhaust_allowance()
+    result = importer.run(build_plan(people(120), "people"))
+    assert result.status == "incomplete" and (result.created, result.failed) == (0, 0)
+    assert result.pending == 120 and sandbox.engine.count("person") == 0
+    assert "allowance is used up" in (result.message or "")
+
+    sandbox.exhaust_allowance(False)
+    finished = importer.resume(result.run_id)
+    assert finished.status == "completed" and finished.created == 120
+    assert sandbox.client().get("/rest/people").status_code == 200
