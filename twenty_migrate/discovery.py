@@ -21,11 +21,12 @@ import json
 import os
 import re
 import sys
-import tempfile
 from collections.abc import Collection, Iterable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
+
+from ._files import write_text_atomically
 
 __all__ = [
     "ServerTraits",
@@ -141,13 +142,7 @@ class ServerTraits:
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the traits to ``path`` atomically."""
-        target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(
-            "w", dir=target.parent, suffix=".tmp", delete=False, encoding="utf-8"
-        ) as handle:
-            json.dump(self.to_dict(), handle, indent=1)
-        os.replace(handle.name, target)
+        write_text_atomically(path, json.dumps(self.to_dict(), indent=1))
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> ServerTraits:

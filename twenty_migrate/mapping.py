@@ -48,6 +48,7 @@ import pandas as pd
 
 from twenty_migrate import composites as cp
 from twenty_migrate import convert as cv
+from twenty_migrate._files import write_text_atomically
 from twenty_migrate.errors import MappingError
 from twenty_migrate.schema import COMPOSITE_SUBFIELDS, RICH_TEXT_TYPES, FieldSchema, ObjectSchema
 from twenty_migrate.values import canonical_email, is_valid_email
@@ -195,12 +196,8 @@ class FieldMap:
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the map as JSON (atomically) and return the path."""
-        target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(target.name + ".tmp")
-        tmp.write_text(json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n", "utf-8")
-        os.replace(tmp, target)
-        return target
+        text = json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n"
+        return write_text_atomically(path, text)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> FieldMap:

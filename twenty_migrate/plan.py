@@ -28,7 +28,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -36,6 +35,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 import pandas as pd
+
+from twenty_migrate._files import write_text_atomically
 
 from .estimates import DEFAULT_BUDGET, RateBudget, budget_seconds, format_duration
 from .payloads import (
@@ -773,20 +774,8 @@ class ImportPlan:
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the plan as JSON (atomically), for ``twenty-migrate import PLAN``."""
-        target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
         text = json.dumps(self.to_json(), ensure_ascii=False, allow_nan=False)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return target
+        return write_text_atomically(path, text)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> ImportPlan:

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from twenty_migrate._files import write_text_atomically
 from twenty_migrate.discovery import (
     RICH_TEXT,
     RICH_TEXT_V2,
@@ -399,13 +399,7 @@ class WorkspaceSchema:
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the schema cache (atomically) so work can continue offline."""
-        target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(
-            "w", dir=target.parent, suffix=".tmp", delete=False, encoding="utf-8"
-        ) as handle:
-            json.dump(self.to_dict(), handle, indent=1, default=str)
-        os.replace(handle.name, target)
+        write_text_atomically(path, json.dumps(self.to_dict(), indent=1, default=str))
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> WorkspaceSchema:
