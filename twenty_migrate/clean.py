@@ -26,12 +26,13 @@ Each helper is idempotent: applying it twice gives the same frame as applying it
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection, Hashable, Sequence
+from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
+from twenty_migrate._countries import country_name
 from twenty_migrate.composites import phones_column
 from twenty_migrate.duplicates import LEGAL_SUFFIXES, find_fuzzy_duplicates, name_key
 from twenty_migrate.phones import country_code
@@ -47,6 +48,7 @@ __all__ = [
     "find_fuzzy_duplicates",
     "name_key",
     "normalize_case",
+    "normalize_countries",
     "normalize_domains",
     "normalize_emails",
     "normalize_links",
@@ -106,6 +108,7 @@ _EMAIL_HEADER_RE = re.compile(r"e-?mail", re.I)
 _PHONE_HEADER_RE = re.compile(r"phone|mobile|\btel\b|fax|\bcell", re.I)
 _LINK_HEADER_RE = re.compile(r"website|\burl\b|\bweb\b|linkedin|domain|homepage|twitter", re.I)
 _COUNTRY_HEADER_RE = re.compile(r"^\s*country\s*$", re.I)
+_COUNTRY_COLUMN_RE = re.compile(r"^\s*country\s*$|addressCountry$", re.I)
 
 
 class CleaningLog:
@@ -571,6 +574,49 @@ def normalize_phones(
                 new[changed],
                 [n for n, flag in zip(notes, changed, strict=True) if flag],
             )
+    return out
+
+
+def normalize_countries(
+    df: pd.DataFrame,
+    columns: Sequence[str] | None = None,
+    *,
+    aliases: Mapping[str, str] | None = None,
+    log: CleaningLog | None = None,
+) -> pd.DataFrame:
+    """Write countries as Twenty's address field names them: ``"USA"``, ``"U.S."``,
+    ``"United States of America"`` -> ``"United States"``; ``"Deutschland"``, ``"DE"`` ->
+    ``"Germany"``; ``"UK"``, ``"Great Britain"`` -> ``"United Kingdom"``.
+
+    Twenty's address input stores the English (CLDR) country name it lists; ISO codes
+    count in capitals only (a lower-case ``"no"`` is not Norway). A value not recognised is
+    left as it is and logged with rule ``unknown_country``: it is never guessed.
+
+    Args:
+        df: the frame.
+        columns: country columns; default columns named "Country" or ``*.addressCountry``.
+        aliases: your own names -> a country name or code (``{"Bavaria": "Germany"}``).
+        log: records each changed cell, and each value left because it is unknown.
+    """
+    cols = list(columns) if columns is not None else _auto_columns(df, _COUNTRY_COLUMN_RE)
+    unknown: set[str] = set()
+
+    def rename(text: str) -> str | None:
+        if not text.strip():
+            return None
+        name = country_name(text, aliases)
+        if name is None:
+            unknown.add(text)
+        return text if name is None else name
+
+    out = _transform(df, cols, rename, "normalize_country", log)
+    if log is not None and unknown:
+        rows = _row_ids(df)
+        for column in cols:
+            left = df[column].isin(unknown).to_numpy(dtype=bool)
+            note = "not a country name or code known to Twenty's list; left as it is"
+            values = df[column][left]
+            log.record("unknown_country", column, rows[left], values, values, note)
     return out
 
 
