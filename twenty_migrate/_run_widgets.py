@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import html
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -258,7 +258,7 @@ class TestBatchReview(_Widget):
         )
 
 
-def _records_html(rows: list[Any], payloads: list[dict[str, Any]]) -> str:
+def _records_html(rows: Sequence[Any], payloads: list[dict[str, Any]]) -> str:
     """The records as a table: ``_row`` then one column per flattened field path."""
     flat = [flatten(p) for p in payloads]
     columns = list(dict.fromkeys(path for record in flat for path in record))

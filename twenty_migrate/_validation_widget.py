@@ -235,7 +235,7 @@ class ValidationViewer(_Widget):
             [value] * int(at.sum()), index=data.index[at], dtype=object
         )
         checked = _with_severity(self.validator(data[at].reset_index(drop=True)).failures)
-        problems = checked[checked[ROW] == row].reset_index(drop=True)
+        problems: pd.DataFrame = checked[checked[ROW] == row].reset_index(drop=True)
         others = self.failures[self.failures[ROW] != row]
         parts = [f for f in (others, problems) if not f.empty]
         failures = pd.concat(parts, ignore_index=True) if parts else self.failures.iloc[0:0]
