@@ -8,7 +8,7 @@ are CLDR's English names ("United States", "United Kingdom", "Türkiye", "St. Lu
 3166 names (pycountry) are used where CLDR says the same, :data:`CLDR_NAMES` where not.
 
 :func:`country_name` also reads names in most languages (libphonenumber's geocoding data,
-as :func:`twenty_migrate.phones.country_code` does) and answers ``None`` for what it does
+when a name means one country only) and answers ``None`` for what it does
 not know: a value is never guessed.
 """
 
@@ -189,6 +189,9 @@ ALIASES: dict[str, str] = {
     "australien": "AU",
 }
 
+#: Names people use for two countries: left as they are, whatever one data set says.
+AMBIGUOUS: frozenset[str] = frozenset({"korea", "congo", "virgin islands"})
+
 _DOTS = re.compile(r"[.'’]")
 _NOT_WORD = re.compile(r"[\W_]+")
 _CODE = re.compile(r"^[A-Z]{2,3}$")
@@ -246,9 +249,23 @@ def country_name(value: str, aliases: Mapping[str, str] | None = None) -> str | 
             return found
     if _CODE.match(text) and text in codes:
         return names[codes[text]]
+    if _key(text) in AMBIGUOUS:
+        return None
     code = by_key.get(_key(text))
-    if code is None and len(text) > 3:  # names in most languages, from libphonenumber's data
-        from twenty_migrate.phones import country_code
-
-        code = country_code(text)
+    if code is None and len(text) > 3:
+        code = _local_names().get(_key(text))
     return names.get(code) if code else None
+
+
+@functools.cache
+def _local_names() -> dict[str, str]:
+    """Country names in most languages (libphonenumber's geocoding data) -> alpha-2, keeping
+    only the names that mean one country ("Korea" is two, so it is left out)."""
+    from phonenumbers.geodata.locale import LOCALE_DATA
+
+    found: dict[str, set[str]] = {}
+    for region, by_language in LOCALE_DATA.items():
+        for name in by_language.values():
+            if name:
+                found.setdefault(_key(name), set()).add(region)
+    return {key: next(iter(regions)) for key, regions in found.items() if len(regions) == 1}

@@ -416,7 +416,9 @@ def normalize_countries(
         aliases: your own names -> a country name or code (``{"Bavaria": "Germany"}``).
         log: records each changed cell, and each value left because it is unknown.
     """
-    cols = list(columns) if columns is not None else _auto_columns(df, _COUNTRY_COLUMN_RE)
+    cols = (
+        _text_columns(df, columns) if columns is not None else _auto_columns(df, _COUNTRY_COLUMN_RE)
+    )
     unknown: set[str] = set()
 
     def rename(text: str) -> str | None:
