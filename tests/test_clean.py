@@ -21,6 +21,7 @@ from twenty_migrate.clean import (
     find_fuzzy_duplicates,
     name_key,
     normalize_case,
+    normalize_countries,
     normalize_domains,
     normalize_emails,
     normalize_links,
@@ -414,3 +415,86 @@ def test_cleaning_is_idempotent(rows):
     for helper in HELPERS[:-1]:
         first = helper(once)
         pdt.assert_frame_equal(helper(first), first)
+
+
+# --------------------------------------------------------------------------- countries
+@pytest.mark.parametrize(
+    ("value", "name"),
+    [
+        ("USA", "United States"),
+        ("U.S.", "United States"),
+        ("U.S.A.", "United States"),
+        ("United States of America", "United States"),
+        ("united states", "United States"),
+        ("US", "United States"),
+        ("Deutschland", "Germany"),
+        ("DE", "Germany"),
+        ("DEU", "Germany"),
+        ("germany", "Germany"),
+        ("UK", "United Kingdom"),
+        ("Great Britain", "United Kingdom"),
+        ("England", "United Kingdom"),
+        ("France", "France"),
+        ("Frankreich", "France"),  # libphonenumber's names in other languages
+        ("España", "Spain"),
+        ("The Netherlands", "Netherlands"),
+        ("Holland", "Netherlands"),
+        ("Korea, Republic of", "South Korea"),  # ISO's name -> the name Twenty lists
+        ("Russian Federation", "Russia"),
+        ("Viet Nam", "Vietnam"),
+        ("Turkey", "Türkiye"),
+        ("Cote d'Ivoire", "Côte d’Ivoire"),
+        ("Saint Lucia", "St. Lucia"),
+        ("Bosnia and Herzegovina", "Bosnia & Herzegovina"),
+        ("XK", "Kosovo"),
+        ("Schweiz", "Switzerland"),
+    ],
+)
+def test_country_names_follow_twentys_list(value, name):
+    assert normalize_countries(frame(Country=[value]))["Country"].tolist() == [name]
+
+
+def test_unknown_countries_are_left_and_logged_never_guessed():
+    log = CleaningLog()
+    df = frame(Country=["Atlantis", "Korea", "no", "de", "Germany", None, "USA", "Atlantis"])
+    out = normalize_countries(df, log=log)
+    assert out["Country"].tolist()[:5] == ["Atlantis", "Korea", "no", "de", "Germany"]
+    assert out["Country"].isna().tolist()[5] and out["Country"].tolist()[6:] == [
+        "United States",
+        "Atlantis",
+    ]
+    entries = log.to_frame()
+    changed = entries[entries["rule"] == "normalize_country"]
+    assert changed[["_row", "before", "after"]].values.tolist() == [[7, "USA", "United States"]]
+    unknown = entries[entries["rule"] == "unknown_country"]
+    assert unknown["_row"].tolist() == [1, 2, 3, 4, 8]
+    assert (unknown["before"] == unknown["after"]).all()
+    assert unknown["note"].str.contains("left as it is").all()
+    assert df["Country"].tolist()[6] == "USA"  # the input is not changed
+    ambiguous = frame(Country=["Congo", "Virgin Islands", "CD"])
+    assert normalize_countries(ambiguous)["Country"].tolist() == [
+        "Congo",
+        "Virgin Islands",
+        "Congo - Kinshasa",
+    ]
+
+
+def test_countries_default_columns_aliases_and_idempotence():
+    df = frame(
+        Country=["USA"],
+        **{"address.addressCountry": ["Bavaria"], "Phone country": ["DE"], "Name": ["UK"]},
+    )
+    out = normalize_countries(df, aliases={"Bavaria": "DE"})
+    assert out.iloc[0].tolist()[1:] == ["United States", "Germany", "DE", "UK"]
+    assert normalize_countries(out, aliases={"Bavaria": "DE"}).equals(out)
+    assert normalize_countries(df, ["Name"])["Name"].tolist() == ["United Kingdom"]
+    with pytest.raises(ValueError, match="'Narnia' is not a country"):
+        normalize_countries(df, aliases={"Bavaria": "Narnia"})
+    with pytest.raises(KeyError, match="columns not in the DataFrame"):
+        normalize_countries(df, ["Land"])
+
+
+def test_normalize_countries_is_exported():
+    import twenty_migrate as tm
+
+    assert tm.normalize_countries is normalize_countries

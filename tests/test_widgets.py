@@ -282,11 +282,18 @@ def test_validation_viewer_highlights_failing_cells():
     header, *rows = table.rows
     columns = ["_row", "name.firstName", "emails.primaryEmail", "other problems"]
     assert [t for t, _ in header] == columns
+    # A failing cell shows its value, then the rule and message on a line under it.
     assert [[t for t, _ in r] for r in rows] == [
-        ["2", "Ann", "ann@", ""],
-        ["5", "<b>Bob</b>", "bob@x.com", ""],
-        ["7", "", "c@x", "_ref.companyId: unresolved_relation: no company Acme"],
+        ["2", "Ann", "ann@invalid_email: Invalid email 'ann@'", ""],
+        ["5", '<b>Bob</b>html_in_text: Looks like "HTML"', "bob@x.com", ""],
+        [
+            "7",
+            "required: name is required",
+            "c@xinvalid_email: Invalid email 'c@x'",
+            "_ref.companyId = 'Acme': unresolved_relation: no company Acme",
+        ],
     ]
+    assert '<div>ann@</div><div class="twenty-cell-problem"' in viewer.table.value
     ann_email = rows[0][2][1]
     assert ann_email["title"] == "invalid_email: Invalid email 'ann@'"
     assert "#f8d7da" in (ann_email["style"] or "")
@@ -301,7 +308,7 @@ def test_validation_viewer_filters_by_rule():
     viewer = ValidationViewer(fake_report())
     viewer.rule.value = "required"
     rows = Table(viewer.table.value).rows[1:]
-    assert [[t for t, _ in r] for r in rows] == [["7", "", "c@x", ""]]
+    assert [[t for t, _ in r] for r in rows] == [["7", "required: name is required", "c@x", ""]]
     assert rows[0][1][1]["title"] == "required: name is required"
     assert "title" not in rows[0][2][1]  # its email failure belongs to another rule
     assert viewer.table.value.startswith("<p>1 rows with 1 failures (required)</p>")

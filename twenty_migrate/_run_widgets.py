@@ -14,14 +14,21 @@ so also after a notebook was run again) unless its "again" box is ticked; each s
 from __future__ import annotations
 
 import html
-import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from twenty_migrate._widget_base import _WARNING_STYLE, _cell, _ipywidgets, _message, _say, _Widget
+from twenty_migrate._widget_base import (
+    _WARNING_STYLE,
+    _WRAP_CSS,
+    _ipywidgets,
+    _message,
+    _say,
+    _shown,
+    _Widget,
+)
 from twenty_migrate.payloads import flatten
 from twenty_migrate.progress import INFO_KEYS
 
@@ -100,7 +107,8 @@ class TestBatchReview(_Widget):
         self.view = w.HTML()
         buttons = [self.preview_button, self.send_button, self.rollback_button, self.keep_button]
         buttons.append(self.send_again)
-        self.widget = w.VBox([w.HBox(buttons), self.status, self.view])
+        self.widget = w.VBox([w.HBox(buttons), self.status, self.view, w.HTML(_WRAP_CSS)])
+        self.status.add_class("twenty-wrap")
         # Stable names for the page's elements (browser tests, custom CSS).
         self.widget.add_class("twenty-test-batch")
         self.status.add_class("twenty-test-batch-status")
@@ -110,15 +118,11 @@ class TestBatchReview(_Widget):
         return f"TestBatchReview({self.test_plan.steps[0].object!r}, n={self.n}, {self.state})"
 
     def preview(self) -> list[dict[str, Any]]:
-        """What Preview does: show the exact records the test batch sends."""
+        """What Preview does: show the exact records the test batch sends, as a table (one
+        row per record, one column per field path such as ``name.firstName``)."""
         step = self.test_plan.steps[0]
         self.payloads = step.to_payloads()
-        text = json.dumps(
-            [{"_row": r, **p} for r, p in zip(step.rows, self.payloads, strict=True)],
-            indent=2,
-            ensure_ascii=False,
-        )
-        self.view.value = f"<pre>{html.escape(text)}</pre>"
+        self.view.value = _records_html(step.rows, self.payloads)
         _say(self.status, f"{len(self.payloads)} {step.object} records will be sent.")
         if self.state == "ready":
             self.state = "previewed"
@@ -208,7 +212,7 @@ class TestBatchReview(_Widget):
         body = []
         for row, field, sent, stored, same in self.diff.itertuples(index=False):
             style = "" if same else f' style="{_WARNING_STYLE}"'
-            cells = [row, field, _cell(sent), _cell(stored), "yes" if same else "no"]
+            cells = [row, field, _shown(sent), _shown(stored), "yes" if same else "no"]
             body.append(
                 f"<tr{style}>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>"
             )
@@ -252,6 +256,18 @@ class TestBatchReview(_Widget):
             f"Kept {self.result.created + self.result.updated} records (run "
             f"{self.result.run_id}); the full run updates them instead of creating them again.",
         )
+
+
+def _records_html(rows: Sequence[Any], payloads: list[dict[str, Any]]) -> str:
+    """The records as a table: ``_row`` then one column per flattened field path."""
+    flat = [flatten(p) for p in payloads]
+    columns = list(dict.fromkeys(path for record in flat for path in record))
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in ["_row", *columns])
+    body = []
+    for row, record in zip(rows, flat, strict=True):
+        cells = [str(row), *(_shown(record.get(c)) for c in columns)]
+        body.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
 # --------------------------------------------------------------------------- import
@@ -369,7 +385,10 @@ class ImportRunner(_Widget):
         self.counts = w.Label(value=f"{plan.n_rows} rows to import")
         self.output = w.Output()
         buttons = w.HBox([self.start_button, self.pause_button, self.resume_button, self.run_again])
-        self.widget = w.VBox([buttons, self.counts, self.output])
+        self.widget = w.VBox([buttons, self.counts, self.output, w.HTML(_WRAP_CSS)])
+        # Long count lines and messages wrap rather than run off the cell (_WRAP_CSS).
+        self.counts.add_class("twenty-wrap")
+        self.output.add_class("twenty-wrap")
         blocked = self._refresh()
         if blocked:
             _say(self.output, blocked)

@@ -26,12 +26,26 @@ Each helper is idempotent: applying it twice gives the same frame as applying it
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection, Hashable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
+from twenty_migrate._cleaning_core import (
+    _ZERO_WIDTH,
+    _ZERO_WIDTH_RE,
+    ROW_COLUMN,
+    CleaningLog,
+    _auto_columns,
+    _blank_to_null,
+    _rebuild,
+    _row_ids,
+    _text_columns,
+    _transform,
+    map_strings,
+)
+from twenty_migrate._countries import country_name
 from twenty_migrate.composites import phones_column
 from twenty_migrate.duplicates import LEGAL_SUFFIXES, find_fuzzy_duplicates, name_key
 from twenty_migrate.phones import country_code
@@ -47,6 +61,7 @@ __all__ = [
     "find_fuzzy_duplicates",
     "name_key",
     "normalize_case",
+    "normalize_countries",
     "normalize_domains",
     "normalize_emails",
     "normalize_links",
@@ -55,8 +70,6 @@ __all__ = [
     "strip_whitespace",
 ]
 
-#: Column holding the stable source-row id, added first and kept by every stage.
-ROW_COLUMN = "_row"
 #: Cell texts that mean "no value" (compared case-insensitively, inner spaces collapsed).
 DEFAULT_PLACEHOLDERS: frozenset[str] = frozenset(
     {
@@ -89,10 +102,7 @@ DEFAULT_PLACEHOLDERS: frozenset[str] = frozenset(
         "#num!",
     }
 )
-LOG_COLUMNS = ["_row", "column", "rule", "before", "after", "note"]
 
-_ZERO_WIDTH = "\u200b\u2060\ufeff"
-_ZERO_WIDTH_RE = re.compile(f"[{_ZERO_WIDTH}]")
 #: Every character Python counts as whitespace, written out so RE2 (pyarrow) agrees.
 _SPACES = "".join(chr(c) for c in range(0x3001) if chr(c).isspace())
 _ODD_SPACES = _SPACES.replace(" ", "") + _ZERO_WIDTH
@@ -106,192 +116,7 @@ _EMAIL_HEADER_RE = re.compile(r"e-?mail", re.I)
 _PHONE_HEADER_RE = re.compile(r"phone|mobile|\btel\b|fax|\bcell", re.I)
 _LINK_HEADER_RE = re.compile(r"website|\burl\b|\bweb\b|linkedin|domain|homepage|twitter", re.I)
 _COUNTRY_HEADER_RE = re.compile(r"^\s*country\s*$", re.I)
-
-
-class CleaningLog:
-    """What the cleaning helpers changed, one row per changed cell or dropped row.
-
-    Blank cells that become null are left out: they are not a change worth reviewing.
-
-    Example:
-        log = CleaningLog()
-        df = strip_whitespace(df, log=log)
-        log.to_frame()   # _row, column, rule, before, after, note
-        log.summary()    # rule, column, rows
-    """
-
-    def __init__(self) -> None:
-        self._parts: list[pd.DataFrame] = []
-
-    def record(
-        self,
-        rule: str,
-        column: str,
-        rows: Sequence[Hashable] | pd.Index[Any] | pd.Series[Any],
-        before: Sequence[Any] | pd.Series[Any],
-        after: Sequence[Any] | pd.Series[Any],
-        note: str | Sequence[str | None] | None = None,
-    ) -> None:
-        """Add one entry per row; ``rows``, ``before`` and ``after`` have the same length."""
-        row_values = list(rows)
-        if not row_values:
-            return
-        notes = [note] * len(row_values) if note is None or isinstance(note, str) else list(note)
-        part = pd.DataFrame(
-            {
-                "_row": pd.array(row_values, dtype=object),
-                "column": column,
-                "rule": rule,
-                "before": pd.array(list(before), dtype=object),
-                "after": pd.array(list(after), dtype=object),
-                "note": pd.array(notes, dtype=object),
-            }
-        )
-        self._parts.append(part)
-
-    def to_frame(self) -> pd.DataFrame:
-        """All entries, in the order they were recorded."""
-        if not self._parts:
-            return pd.DataFrame({name: pd.Series(dtype=object) for name in LOG_COLUMNS})
-        return pd.concat(self._parts, ignore_index=True)
-
-    def summary(self) -> pd.DataFrame:
-        """Number of changed cells per rule and column."""
-        frame = self.to_frame()
-        return frame.groupby(["rule", "column"], sort=False).size().reset_index(name="rows")
-
-    def __len__(self) -> int:
-        return sum(len(part) for part in self._parts)
-
-    def __repr__(self) -> str:
-        return f"CleaningLog({len(self)} changes)"
-
-    def _repr_html_(self) -> str:
-        return f"<p>{len(self)} changes</p>" + self.summary().to_html(index=False)
-
-
-# --------------------------------------------------------------------------- internals
-def _row_ids(df: pd.DataFrame) -> pd.Series[Any]:
-    if ROW_COLUMN in df.columns:
-        return df[ROW_COLUMN]
-    return pd.Series(df.index, index=df.index)
-
-
-def _text_columns(df: pd.DataFrame, columns: Sequence[str] | None) -> list[str]:
-    if columns is not None:
-        missing = [c for c in columns if c not in df.columns]
-        if missing:
-            raise KeyError(f"columns not in the DataFrame: {missing}; it has {list(df.columns)}")
-        return list(columns)
-    return [
-        str(c)
-        for c in df.columns
-        if not str(c).startswith("_")
-        and (pd.api.types.is_string_dtype(df[c].dtype) or df[c].dtype == object)
-    ]
-
-
-def _string_mask(series: pd.Series[Any], values: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-    if series.dtype != object and pd.api.types.is_string_dtype(series.dtype):
-        return series.notna().to_numpy()
-    return np.fromiter((isinstance(v, str) for v in values), dtype=bool, count=len(values))
-
-
-def _rebuild(
-    series: pd.Series[Any], values: np.ndarray[Any, Any], new: Any = None
-) -> pd.Series[Any]:
-    """``values`` as a column like ``series``: text columns stay text when they can.
-
-    ``new`` may list the values that replaced the column's text (checked instead of every
-    cell: the others are the column's own text or empties).
-    """
-    dtype: Any = object
-    text_dtype = series.dtype != object and pd.api.types.is_string_dtype(series.dtype)
-    if text_dtype and all(
-        v is None or isinstance(v, str) for v in (values if new is None else new)
-    ):
-        dtype = series.dtype
-    rebuilt: pd.Series[Any] = pd.Series(values, index=series.index, name=series.name, dtype=dtype)
-    return rebuilt
-
-
-Suspect = str | Callable[["pd.Series[Any]"], "pd.Series[Any]"]
-
-
-def _suspects(series: pd.Series[Any], is_str: np.ndarray[Any, Any], suspect: Suspect) -> Any:
-    """Which string cells might change: a vectorised pre-check that spares the Python loop."""
-    if callable(suspect):
-        found = suspect(series)
-    elif series.dtype != object and pd.api.types.is_string_dtype(series.dtype):
-        found = series.str.contains(suspect, regex=True)
-    else:
-        pattern = re.compile(suspect)
-        found = series.map(lambda v: isinstance(v, str) and pattern.search(v) is not None)
-    return is_str & found.fillna(False).to_numpy(dtype=bool)
-
-
-def map_strings(
-    series: pd.Series[Any], func: Callable[[str], Any], suspect: Suspect | None = None
-) -> tuple[pd.Series[Any], np.ndarray[Any, Any]]:
-    """Apply ``func`` to the string cells of ``series``, once per distinct value.
-
-    Returns the new series and a boolean mask of the cells that changed. Cells that are not
-    strings (numbers, dates, empties) are left as they are. ``suspect`` (a regex valid in
-    Python and RE2, or a function of the series) names the cells ``func`` might change;
-    the others are skipped.
-    """
-    values = series.to_numpy(dtype=object)
-    is_str = _string_mask(series, values)
-    if suspect is not None and is_str.any():
-        is_str = _suspects(series, is_str, suspect)
-    changed = np.zeros(len(values), dtype=bool)
-    if not is_str.any():
-        return series, changed
-    codes, uniques = pd.factorize(values[is_str])
-    mapped = np.empty(len(uniques), dtype=object)
-    mapped[:] = [func(u) for u in uniques]
-    differs = np.fromiter(
-        (m != u for m, u in zip(mapped, uniques, strict=True)), dtype=bool, count=len(uniques)
-    )
-    if not differs.any():
-        return series, changed
-    new_values = values.copy()
-    new_values[is_str] = mapped[codes]
-    changed[is_str] = differs[codes]
-    return _rebuild(series, new_values, mapped[differs]), changed
-
-
-def _blank_to_null(
-    before: pd.Series[Any], after: pd.Series[Any], changed: np.ndarray[Any, Any]
-) -> np.ndarray[Any, Any]:
-    """The changed cells that held blank text (empty, spaces only) and are now null."""
-    nulled = np.flatnonzero(changed & after.isna().to_numpy(dtype=bool))
-    blank = np.zeros(len(changed), dtype=bool)
-    if len(nulled):
-        values = before.to_numpy(dtype=object)[nulled]
-        blank[nulled] = [isinstance(v, str) and not collapse_whitespace(v) for v in values]
-    return blank
-
-
-def _transform(
-    df: pd.DataFrame,
-    columns: Sequence[str],
-    func: Callable[[str], Any],
-    rule: str,
-    log: CleaningLog | None,
-    suspect: Suspect | None = None,
-) -> pd.DataFrame:
-    out = df.copy(deep=False)
-    rows = _row_ids(df)
-    for column in columns:
-        before = df[column]
-        after, changed = map_strings(before, func, suspect)
-        if changed.any():
-            out[column] = after
-            if log is not None:
-                logged = changed & ~_blank_to_null(before, after, changed)
-                log.record(rule, column, rows[logged], before[logged], after[logged])
-    return out
+_COUNTRY_COLUMN_RE = re.compile(r"^\s*country\s*$|addressCountry$", re.I)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -416,10 +241,6 @@ def nullify_placeholders(
         return key.isin(folded | {k.lower() for k in folded})
 
     return _transform(df, _text_columns(df, columns), nullify, "nullify_placeholder", log, suspect)
-
-
-def _auto_columns(df: pd.DataFrame, pattern: re.Pattern[str]) -> list[str]:
-    return [c for c in _text_columns(df, None) if pattern.search(c)]
 
 
 def normalize_emails(
@@ -571,6 +392,51 @@ def normalize_phones(
                 new[changed],
                 [n for n, flag in zip(notes, changed, strict=True) if flag],
             )
+    return out
+
+
+def normalize_countries(
+    df: pd.DataFrame,
+    columns: Sequence[str] | None = None,
+    *,
+    aliases: Mapping[str, str] | None = None,
+    log: CleaningLog | None = None,
+) -> pd.DataFrame:
+    """Write countries as Twenty's address field names them: ``"USA"``, ``"U.S."``,
+    ``"United States of America"`` -> ``"United States"``; ``"Deutschland"``, ``"DE"`` ->
+    ``"Germany"``; ``"UK"``, ``"Great Britain"`` -> ``"United Kingdom"``.
+
+    Twenty's address input stores the English (CLDR) country name it lists; ISO codes
+    count in capitals only (a lower-case ``"no"`` is not Norway). A value not recognised is
+    left as it is and logged with rule ``unknown_country``: it is never guessed.
+
+    Args:
+        df: the frame.
+        columns: country columns; default columns named "Country" or ``*.addressCountry``.
+        aliases: your own names -> a country name or code (``{"Bavaria": "Germany"}``).
+        log: records each changed cell, and each value left because it is unknown.
+    """
+    cols = (
+        _text_columns(df, columns) if columns is not None else _auto_columns(df, _COUNTRY_COLUMN_RE)
+    )
+    unknown: set[str] = set()
+
+    def rename(text: str) -> str | None:
+        if not text.strip():
+            return None
+        name = country_name(text, aliases)
+        if name is None:
+            unknown.add(text)
+        return text if name is None else name
+
+    out = _transform(df, cols, rename, "normalize_country", log)
+    if log is not None and unknown:
+        rows = _row_ids(df)
+        for column in cols:
+            left = df[column].isin(unknown).to_numpy(dtype=bool)
+            note = "not a country name or code known to Twenty's list; left as it is"
+            values = df[column][left]
+            log.record("unknown_country", column, rows[left], values, values, note)
     return out
 
 

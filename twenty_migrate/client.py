@@ -19,7 +19,6 @@ import difflib
 import ipaddress
 import logging
 import os
-import sys
 import threading
 import time
 import warnings
@@ -539,8 +538,8 @@ def connect(*, sandbox_db: str | os.PathLike[str] | None = None, **overrides: An
     With ``TWENTY_API_KEY`` set (environment or ``.env``) or ``api_key=`` given, this is
     ``TwentyClient(**overrides)``, checked by :func:`~twenty_migrate.doctor.check_access`.
     Otherwise (or with ``TWENTY_MIGRATE_SANDBOX=1``) it returns a client bound to an in-process
-    ``Sandbox.with_sample_data()`` and prints a one-line banner to stderr; the sandbox is
-    at ``client.sandbox``.
+    ``Sandbox.with_sample_data()`` and shows a one-line notice (stderr, or a blue info box
+    in Jupyter); the sandbox is at ``client.sandbox``.
 
     Args:
         sandbox_db: Keep the sandbox's records in this SQLite file, so that a series of
@@ -580,5 +579,7 @@ def connect(*, sandbox_db: str | os.PathLike[str] | None = None, **overrides: An
     if "traits_path" not in kwargs:  # sandboxes of different releases share one URL
         client.use_traits_path(traits_path_for(sandbox.base_url, variant=sandbox.profile.name))
     client.sandbox = sandbox
-    print(_SANDBOX_BANNER, file=sys.stderr)
+    from ._widget_base import show_notice  # a blue box in Jupyter, not red stderr
+
+    show_notice(_SANDBOX_BANNER)
     return client

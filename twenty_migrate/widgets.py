@@ -7,9 +7,10 @@ work the same in a notebook, a script or a test.
 
 * :class:`ConnectionForm`: workspace URL and API key (or the local sandbox) -> ``.client``.
 * :class:`MappingEditor`: one dropdown per source column -> ``.field_map``, saved as JSON.
-* :class:`ValidationViewer`: invalid rows with the failing cells highlighted, by rule.
-* :class:`TestBatchReview`: the first rows' payloads, sent, read back and compared; then
-  rolled back or kept.
+* :class:`ValidationViewer`: invalid rows, each failing cell with its value and message,
+  by rule; a value corrected in place is validated again -> ``.data``.
+* :class:`TestBatchReview`: the first rows' records (a table), sent, read back and
+  compared; then rolled back or kept.
 * :class:`ImportRunner`: the whole import on a background thread with live counts, Pause
   and Resume.
 
@@ -35,15 +36,8 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from twenty_migrate._run_widgets import ImportRunner, TestBatchReview
-from twenty_migrate._widget_base import (
-    _ERROR_STYLE,
-    _WARNING_STYLE,
-    _cell,
-    _ipywidgets,
-    _message,
-    _say,
-    _Widget,
-)
+from twenty_migrate._validation_widget import MAX_ROWS_SHOWN, ValidationViewer
+from twenty_migrate._widget_base import _info_html, _ipywidgets, _message, _say, _Widget
 from twenty_migrate.errors import REDACTED, TwentyMigrateError
 
 if TYPE_CHECKING:
@@ -53,6 +47,8 @@ if TYPE_CHECKING:
     from twenty_migrate.schema import ObjectSchema, WorkspaceSchema
 
 __all__ = [
+    "MAX_ROWS_SHOWN",
+    "SANDBOX_NOTICE",
     "SKIP",
     "ConnectionForm",
     "ImportRunner",
@@ -63,8 +59,12 @@ __all__ = [
 
 #: Dropdown value of a source column that is not imported.
 SKIP = "(skip)"
-#: Rows a table shows at most (the rest are counted).
-MAX_ROWS_SHOWN = 200
+#: What the form says once connected to the sandbox: an information, shown in blue.
+SANDBOX_NOTICE = (
+    "Using the local sandbox: an emulator of Twenty with sample data, in this process; "
+    "nothing leaves this machine. Untick the box and fill in the URL and API key to use "
+    "your workspace."
+)
 
 
 # --------------------------------------------------------------------------- connection
@@ -106,10 +106,18 @@ class ConnectionForm(_Widget):
         self.use_sandbox = w.Checkbox(description="Use the local sandbox", value=False)
         self.connect_button = w.Button(description="Connect", button_style="primary")
         self.output = w.Output()
+        self.notice = w.HTML()  # informational, in blue: not a problem
         self.use_sandbox.observe(self._toggle, names="value")
         self.connect_button.on_click(lambda _: self.connect())
         self.widget = w.VBox(
-            [self.url, self.api_key, self.use_sandbox, self.connect_button, self.output]
+            [
+                self.url,
+                self.api_key,
+                self.use_sandbox,
+                self.connect_button,
+                self.notice,
+                self.output,
+            ]
         )
 
     def __repr__(self) -> str:
@@ -126,6 +134,7 @@ class ConnectionForm(_Widget):
 
         _say(self.output, "Connecting...")
         self.error = None
+        self.notice.value = ""
         client: TwentyClient | None = None
         try:
             if self.use_sandbox.value:
@@ -153,6 +162,8 @@ class ConnectionForm(_Widget):
             self.output,
             f"Connected to {client.base_url}: {len(objects)} objects ({names}{more}).",
         )
+        if self.use_sandbox.value:
+            self.notice.value = _info_html(SANDBOX_NOTICE)
         if self.on_connect is not None:
             self.on_connect(client)
         return client
@@ -292,92 +303,3 @@ def _samples(column: pd.Series[Any], n: int = 3, width: int = 60) -> str:
     values = [str(v) for v in column.dropna().unique()[: n * 4] if str(v).strip()][:n]
     text = " · ".join(" ".join(v.split()) for v in values)
     return text if len(text) <= width else text[: width - 1] + "…"
-
-
-# --------------------------------------------------------------------------- validation
-class ValidationViewer(_Widget):
-    """The invalid rows as a table, failing cells highlighted, filtered by rule.
-
-    Args:
-        report: Anything with ``failures`` (``_row, column, rule, value, message,
-            severity``) and ``invalid`` (``_row`` + field-path columns) DataFrames, such
-            as a ValidationReport.
-        max_rows: Rows shown at most.
-
-    Attributes:
-        rule: The filter Dropdown (``"all"`` or a rule).
-        table: The HTML widget holding the table.
-    """
-
-    def __init__(self, report: Any, *, max_rows: int = MAX_ROWS_SHOWN) -> None:
-        w = _ipywidgets()
-        self.report = report
-        self.max_rows = max_rows
-        failures = report.failures
-        self.failures: pd.DataFrame = (
-            failures if "severity" in failures else failures.assign(severity="error")
-        )
-        self.invalid: pd.DataFrame = report.invalid
-        rules = sorted(str(r) for r in self.failures["rule"].dropna().unique())
-        self.rule = w.Dropdown(options=["all", *rules], value="all", description="Rule")
-        self.counts = w.HTML(self.counts_html())
-        self.table = w.HTML(self.html())
-        self.rule.observe(lambda _: setattr(self.table, "value", self.html()), names="value")
-        self.widget = w.VBox([self.counts, self.rule, self.table])
-
-    def __repr__(self) -> str:
-        rows = self.failures["_row"].nunique()
-        return f"ValidationViewer({len(self.failures)} failures in {rows} rows)"
-
-    def counts_frame(self) -> pd.DataFrame:
-        """Per rule: severity, failing cells and rows."""
-        grouped = self.failures.groupby(["rule", "severity"], sort=True)
-        counts = grouped.agg(cells=("_row", "size"), rows=("_row", "nunique")).reset_index()
-        return counts.sort_values(["cells", "rule"], ascending=[False, True], kind="stable")
-
-    def counts_html(self) -> str:
-        """The per-rule counts as an HTML table."""
-        if self.failures.empty:
-            return "<p>No failures: every row is valid.</p>"
-        return self.counts_frame().to_html(index=False, escape=True)
-
-    def html(self, rule: str | None = None) -> str:
-        """The table for ``rule`` (default: the dropdown's), failing cells highlighted."""
-        rule = self.rule.value if rule is None else rule
-        failures = self.failures if rule == "all" else self.failures[self.failures["rule"] == rule]
-        shown = [str(c) for c in self.invalid.columns]
-        by_cell: dict[tuple[Any, str], list[tuple[str, str]]] = {}
-        other: dict[Any, list[str]] = {}
-        for record in failures.to_dict("records"):
-            row, column = record["_row"], str(record["column"])
-            text = f"{record['rule']}: {_cell(record['message'])}"
-            if column in shown:
-                by_cell.setdefault((row, column), []).append((text, str(record["severity"])))
-            else:
-                other.setdefault(row, []).append(f"{column}: {text}")
-        failing = set(failures["_row"].tolist())
-        rows = self.invalid[self.invalid["_row"].isin(failing)]
-        head = "".join(f"<th>{html.escape(str(c))}</th>" for c in [*shown, "other problems"])
-        body = []
-        for record in rows.head(self.max_rows).to_dict("records"):
-            cells = []
-            for column in shown:
-                value = html.escape(_cell(record[column]))
-                problems = by_cell.get((record["_row"], column))
-                if problems:
-                    style = _ERROR_STYLE
-                    if all(severity == "warning" for _, severity in problems):
-                        style = _WARNING_STYLE
-                    title = html.escape("\n".join(t for t, _ in problems), quote=True)
-                    cells.append(f'<td style="{style}" title="{title}">{value}</td>')
-                else:
-                    cells.append(f"<td>{value}</td>")
-            extra = html.escape("; ".join(other.get(record["_row"], [])))
-            cells.append(f"<td>{extra}</td>")
-            body.append("<tr>" + "".join(cells) + "</tr>")
-        note = ""
-        if len(rows) > self.max_rows:
-            note = f"<p>Showing {self.max_rows} of {len(rows)} rows; see report.failures.</p>"
-        caption = f"<p>{len(rows)} rows with {len(failures)} failures ({html.escape(rule)})</p>"
-        table = f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
-        return caption + note + table
