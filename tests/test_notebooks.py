@@ -16,11 +16,11 @@ from typing import Any
 
 import nbformat
 import pytest
+from conftest import FakeClock, sandbox_client
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 import twenty_migrate as tm
-from conftest import FakeClock, sandbox_client
 from twenty_migrate.demo import SAMPLE_SPEC, sample_spec
 from twenty_migrate.mapping import FieldMap
 from twenty_migrate.sandbox import DEFAULT_API_KEY, Sandbox
@@ -147,7 +147,7 @@ def test_notebook_starts_with_its_parameters(path):
         if cell.cell_type != "code":
             continue
         for name in sample:
-            for quoted in (f"\"{name}\"", f"'{name}'"):
+            for quoted in (f'"{name}"', f"'{name}'"):
                 assert quoted not in cell.source, f"{path.name} names the sample's {quoted}"
 
 
