@@ -48,7 +48,9 @@ RUN_ALL_TIMEOUT_MS = 180_000
 CLICK_TIMEOUT_MS = 60_000
 SUMMARY = re.compile(r"companies: (\d+) created, (\d+) updated, (\d+) failed")
 # One line, so the editor's auto-indent and bracket closing have nothing to act on.
-FRESH_WIDGET_CELL = "fresh = TestBatchReview(client, plan, n=TEST_BATCH, importer=importer); fresh"
+FRESH_WIDGET_CELL = (
+    "fresh = tm.widgets.TestBatchReview(client, plan, n=TEST_BATCH, importer=importer); fresh"
+)
 
 
 def _in_ci() -> bool:

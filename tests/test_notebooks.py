@@ -16,10 +16,14 @@ from typing import Any
 
 import nbformat
 import pytest
+from conftest import FakeClock, sandbox_client
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-from twenty_migrate.sandbox import DEFAULT_API_KEY
+import twenty_migrate as tm
+from twenty_migrate.demo import SAMPLE_SPEC, sample_spec
+from twenty_migrate.mapping import FieldMap
+from twenty_migrate.sandbox import DEFAULT_API_KEY, Sandbox
 
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
@@ -108,12 +112,61 @@ def test_notebook_is_committed_without_outputs(path):
             assert cell["execution_count"] is None, f"{path.name}: clear the execution counts"
 
 
+def _sample_names() -> set[str]:
+    """What only the sample knows: its file names, its columns and its select labels."""
+    spec = sample_spec()
+    names = {Path(source.file).name for source in spec.sources} | {SAMPLE_SPEC}
+    for source in spec.sources:
+        names |= {source.source_id or "", source.targets or ""}
+        if source.mapping:
+            field_map = FieldMap.load(spec.path(source.mapping))
+            names |= set(field_map.mapping)
+            for transform in field_map.transforms.values():
+                if isinstance(transform, dict):
+                    names |= {k for k in transform if isinstance(k, str)}
+    return names - {""}
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_notebook_starts_with_the_work_folder(path):
+def test_notebook_starts_with_its_parameters(path):
+    """One parameters cell (papermill's tag) right after the title, with the sample as default;
+    below it, nothing names the sample's files, columns or labels: it all flows from there."""
     notebook = nbformat.read(path, as_version=4)
-    first = next(c for c in notebook.cells if c.cell_type == "code")
-    assert 'os.environ.get("TWENTY_MIGRATE_WORK", "migration_work")' in first.source
-    assert "WORK.mkdir(exist_ok=True)" in first.source
+    assert notebook.cells[0].cell_type == "markdown"
+    first = notebook.cells[1]
+    assert first.cell_type == "code" and first.metadata.get("tags") == ["parameters"]
+    assert "WORK = None" in first.source
+    if path.stem != "00_quickstart":
+        assert "SPEC = tm.sample_data_dir()" in first.source
+        for name in ("OBJECTS", "STRICT_RELATIONS"):
+            assert f"{name} = " in first.source
+    tagged = [c for c in notebook.cells if "parameters" in c.metadata.get("tags", [])]
+    assert tagged == [first]
+    sample = _sample_names()
+    for cell in notebook.cells[2:]:
+        if cell.cell_type != "code":
+            continue
+        for name in sample:
+            for quoted in (f'"{name}"', f"'{name}'"):
+                assert quoted not in cell.source, f"{path.name} names the sample's {quoted}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_imports_only_the_public_api(path):
+    notebook = nbformat.read(path, as_version=4)
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        imports = re.findall(r"^\s*(?:from|import) twenty_migrate\S*", cell.source, re.M)
+        for found in imports:
+            assert found.strip() in ("import twenty_migrate", "import twenty_migrate.widgets"), (
+                f"{path.name}: {found.strip()!r}: use tm's exports"
+            )
+
+
+def test_the_work_folders_are_ignored_by_git():
+    ignored = (NOTEBOOK_DIR.parent / ".gitignore").read_text(encoding="utf-8").splitlines()
+    assert "notebooks/migration_work/" in ignored
 
 
 @pytest.mark.parametrize("name", SERIES)
@@ -144,16 +197,16 @@ def test_connect_and_schema(executed):
 
 def test_load_and_clean_saves_the_cleaned_tables(executed):
     work = executed["02_load_and_clean"].work
-    for name in OBJECTS:
-        assert (work / f"{name}.clean.parquet").is_file()
+    for source in sample_spec().sources:
+        name = Path(source.file).name + (f".{source.sheet}" if source.sheet else "")
+        assert (work / "clean" / f"{name}.parquet").is_file()
     assert (work / "cleaning_log.csv").is_file()
 
 
 def test_map_and_validate_saves_mappings_reports_and_plan(executed):
     result = executed["03_map_and_validate"]
-    assert "Import plan 'fernhill'" in result.text()
+    assert "Import plan 'sample'" in result.text()
     for name in OBJECTS:
-        assert (result.work / f"{name}.mapping.json").is_file()
         assert (result.work / f"validation_{name}.html").is_file()
         assert (result.work / "to_fix" / f"{name}.csv").is_file()
     assert (result.work / "plan.json").is_file()
@@ -168,9 +221,27 @@ def test_test_batch_is_read_back_and_compared(executed):
 
 def test_full_import_fixes_and_reruns(executed):
     text = executed["05_full_import"].text()
-    assert re.search(r"Run \S+_fernhill: completed in", text)
-    assert re.search(r"Run \S+_fernhill-fixes: completed in", text)
+    assert re.search(r"Run \S+_sample: completed in", text)
+    assert re.search(r"Run \S+_sample-fixes: completed in", text)
+    assert "values corrected in" in text
     assert "unchanged" in text
+
+
+def test_the_notebooks_plan_the_spec_s_migration(executed):
+    """One definition of the sample: notebook 05 imports the plan ``spec.prepare`` makes on
+    the same sandbox (read after 06 rolled the rehearsal back, as 03 saw it)."""
+    work = executed["05_full_import"].work
+    imported = tm.ImportPlan.load(work / "plan.json")
+    clock = FakeClock()
+    sandbox = Sandbox.with_sample_data(
+        db_path=work / "sandbox.sqlite", clock=clock, sleep=clock.sleep, throttle=False
+    )
+    with sandbox_client(sandbox, clock) as client:
+        prepared = sample_spec().prepare(client)
+    assert prepared.plan is not None
+    counts = {step.object: len(step) for step in prepared.plan.steps}
+    assert {step.object: len(step) for step in imported.steps} == counts
+    assert sum(counts.values()) == prepared.plan.n_rows
 
 
 def test_verification_reconciles_and_exports(executed):
