@@ -225,7 +225,8 @@ def run_demo(
             if plan is None:
                 print("Nothing to import: every sample row was left out.", file=out)
                 return 1
-            print(plan.describe(), file=out)
+            budget_now = client.limiter.rate_limit if client.limiter else budget
+            print(plan.describe(budget_now, server=client.traits), file=out)
             importer = Importer(client, runs_dir=runs_dir, progress=progress)
             print(f"2. Test batch of {TEST_BATCH_SIZE} records", file=out)
             test = importer.run(plan, test_batch=TEST_BATCH_SIZE)

@@ -130,7 +130,8 @@ class MigrationReport:
     def __str__(self) -> str:
         totals = self.totals()
         verdict = _verdict(self.verification)
-        counts = ", ".join(f"{n} {s}" for s, n in totals.items() if n) or "nothing sent"
+        counts = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in totals.items() if n)
+        counts = counts or "nothing sent"
         return f"Migration report {self.title!r}: {counts}; {verdict} ({', '.join(self.run_ids)})"
 
     def __repr__(self) -> str:
@@ -222,7 +223,7 @@ _STYLE = {
     "muted": "color:#656d76;font-size:13px",
     "table": "border-collapse:collapse;font-size:13px;margin:6px 0 10px;width:100%",
     "th": "text-align:left;background:#f6f8fa;border:1px solid #d0d7de;padding:4px 8px",
-    "td": "border:1px solid #d0d7de;padding:4px 8px;vertical-align:top;word-break:break-word",
+    "td": "border:1px solid #d0d7de;padding:4px 8px;vertical-align:top;overflow-wrap:break-word",
     "tile": "display:inline-block;min-width:110px;margin:0 8px 8px 0;padding:8px 12px;"
     "border:1px solid #d0d7de;border-radius:6px;background:#f6f8fa",
     "num": "font-size:22px;font-weight:600",
@@ -334,18 +335,17 @@ def _validation_section(report: MigrationReport) -> str:
             "Validation", _p("The prepared migration was not given: rows left out are not listed.")
         )
     parts: list[str] = []
-    if report.prepared_counts is not None:
-        parts.append(_table(report.prepared_counts))
     if report.problems is not None and not report.problems.empty:
-        parts.append(_p("Problems found before sending, by rule:"))
+        parts.append(
+            _p("Problems found before sending, by rule (rows with an error are left out):")
+        )
         parts.append(_table(report.problems))
     excluded = report.excluded
     if excluded.empty:
         parts.append(_p("No row was left out."))
     else:
-        reasons = excluded.groupby(["object", "reason"], sort=False).size()
-        parts.append(_p(f"{len(excluded)} rows left out, by reason:"))
-        parts.append(_table(reasons.reset_index(name="rows")))
+        shown = min(len(excluded), MAX_LISTED_ROWS)
+        parts.append(_p(f"{len(excluded)} rows left out; the first {shown}, with the reason:"))
         parts.append(_table(excluded[["object", "_row", "reason"]], limit=MAX_LISTED_ROWS))
     return _section("Validation and rows left out", *parts)
 
