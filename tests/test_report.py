@@ -10,7 +10,7 @@ import pytest
 import twenty_migrate as tm
 from twenty_migrate.demo import sample_spec
 from twenty_migrate.plan import build_plan
-from twenty_migrate.report import MigrationReport, migration_report
+from twenty_migrate.report import MAX_LISTED_ROWS, MigrationReport, migration_report
 
 SCRIPT = "<script>alert(1)</script>"
 
@@ -62,9 +62,7 @@ def test_report_of_a_prepared_and_verified_migration(client, sandbox, importer, 
     assert prepared.plan is not None and not prepared.excluded.empty
     result = importer.run(prepared.plan)
 
-    report = tm.migration_report(
-        [result.run_id], runs_dir=importer.runs_dir, prepared=prepared, client=client
-    )
+    report = tm.migration_report([result], prepared=prepared, client=client)
     assert report.verification is not None and report.verification.reconciled
     by_object = report.by_object().set_index("object")
     counts = prepared.counts().set_index("object")
@@ -73,8 +71,12 @@ def test_report_of_a_prepared_and_verified_migration(client, sandbox, importer, 
         assert by_object.loc[obj, "read"] == counts.loc[obj, "rows"]
     assert report.totals()["left_out"] == len(prepared.excluded)
     page = report.html
-    for reason in prepared.excluded["reason"].unique():
+    listed = prepared.excluded.head(MAX_LISTED_ROWS)
+    for reason in listed["reason"].unique():
         assert _escaped(reason) in page
+    assert f"{len(prepared.excluded)} rows left out; the first {len(listed)}" in page
+    for rule in prepared.failures["rule"].unique():
+        assert _escaped(str(rule)) in page
     assert "Reconciliation with Twenty" in page and "Relation coverage" in page
     assert "Reconciled with Twenty" in page
     assert sandbox.api_key not in page
@@ -108,3 +110,22 @@ def test_report_command_writes_the_html_of_runs(importer, tmp_path, capsys):
     assert (importer.runs_dir / first.run_id / "report.html").is_file()
     assert main(["report", "no-such-run", "--runs-dir", runs]) == 2
     assert "twenty-migrate runs" in capsys.readouterr().err
+
+
+def test_report_command_with_spec_and_verify(importer, client, tmp_path, capsys, monkeypatch):
+    from contextlib import nullcontext
+
+    from twenty_migrate import cli
+    from twenty_migrate.demo import sample_data_dir
+
+    prepared = sample_spec().prepare(client, check_existing=False)
+    result = importer.run(prepared.plan)
+    monkeypatch.setattr(cli, "_connect_from_env", lambda args: nullcontext(client))
+    output = tmp_path / "report.html"
+    argv = ["report", result.run_id, "--runs-dir", str(importer.runs_dir), "-o", str(output)]
+    spec = str(sample_data_dir() / "migration.json")
+    assert cli.main([*argv, "--spec", spec, "--verify"]) == 0
+    assert "reconciled with Twenty" in capsys.readouterr().out
+    page = output.read_text(encoding="utf-8")
+    assert "Reconciliation with Twenty" in page
+    assert f"{len(prepared.excluded)} rows left out" in page

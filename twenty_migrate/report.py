@@ -1,7 +1,6 @@
 """A migration report to hand to the client: one self-contained HTML file per migration.
 
-    report = tm.migration_report(result.run_id, runs_dir="runs", prepared=prepared,
-                                 client=client)      # client: read back what Twenty holds
+    report = tm.migration_report(result, prepared=prepared, client=client)  # reads Twenty back
     report.save("report.html")                       # opens offline: inline styles, no script
 
 It tells what was migrated, per object: rows read, left out before sending (with the
@@ -23,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from .journal import RunJournal
+from .outcomes import ImportResult
 from .rollbacks import RunRef
 
 if TYPE_CHECKING:
@@ -142,7 +142,7 @@ class MigrationReport:
 
 
 def migration_report(
-    runs: RunRef | Sequence[RunRef],
+    runs: RunRef | ImportResult | Sequence[RunRef | ImportResult],
     *,
     runs_dir: str | os.PathLike[str] | None = None,
     prepared: PreparedMigration | None = None,
@@ -153,8 +153,8 @@ def migration_report(
     """Gather what a migration did into a :class:`MigrationReport`.
 
     Args:
-        runs: A run (journal, run id or run directory) or several, such as the import and
-            the run of its fixes.
+        runs: A run (an :class:`~twenty_migrate.outcomes.ImportResult`, journal, run id or
+            run directory) or several, such as the import and the run of its fixes.
         runs_dir: Where runs live when they are named by id.
         prepared: The prepared migration, for rows read, rows left out and the validation
             summary (without it the report covers only what was sent).
@@ -164,8 +164,7 @@ def migration_report(
         title: The heading; default the migration's name, else the first run's name.
 
     Example:
-        >>> tm.migration_report(result.run_id, runs_dir="runs", prepared=prepared,
-        ...                     client=client).save("report.html")
+        >>> tm.migration_report(result, prepared=prepared, client=client).save("report.html")
     """
     from .export import log_frame, run_summary
 
@@ -198,10 +197,17 @@ def migration_report(
     )
 
 
-def _as_refs(runs: RunRef | Sequence[RunRef]) -> list[RunRef]:
-    if isinstance(runs, (str, os.PathLike, RunJournal)):
-        return [runs]
-    return list(runs)
+def _as_refs(runs: RunRef | ImportResult | Sequence[RunRef | ImportResult]) -> list[RunRef]:
+    if isinstance(runs, (str, os.PathLike, RunJournal, ImportResult)):
+        runs = [runs]
+    return [_ref(run) for run in runs]
+
+
+def _ref(run: RunRef | ImportResult) -> RunRef:
+    """A run as :func:`~twenty_migrate.rollbacks.open_run` takes it (a result by its journal)."""
+    if isinstance(run, ImportResult):
+        return run.journal_path or run.run_id
+    return run
 
 
 def _problem_counts(failures: pd.DataFrame) -> pd.DataFrame:
