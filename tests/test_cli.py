@@ -122,6 +122,10 @@ def test_demo_reconciles(tmp_path, twenty_version):
     assert "rows.csv" in text
     run_dirs = [p for p in (tmp_path / "runs").iterdir() if (p / "rows.csv").exists()]
     assert len(run_dirs) == 1
+    report = run_dirs[0] / "report.html"
+    assert f"Report for the client: {report}" in text
+    page = report.read_text(encoding="utf-8")
+    assert "Reconciled with Twenty" in page and sandbox.api_key not in page
 
 
 def test_demo_tells_while_verification_waits_on_the_budget(sandbox, clock):

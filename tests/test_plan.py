@@ -349,3 +349,66 @@ def test_existing_refs_must_hold_a_uuid():
     bad = pd.DataFrame({"_row": [1], "companyId": ["twenty:acme"]})
     with pytest.raises(ValueError, match="existing_ref"):
         ObjectStep("people", bad, refs={"companyId": "companies"})
+
+
+@pytest.mark.parametrize("twenty_version", ["1", "2.4"])
+@pytest.mark.parametrize("budget", [(100, 1, 100, 60), (10, 1, 30, 60)], ids=["default", "small"])
+def test_estimate_counts_validation_and_verification_reads(twenty_version, budget, tmp_path):
+    """The plan's estimate covers the whole migration (validation reads, writes and
+    verification reads) and is not below the simulated time by more than a margin."""
+    from conftest import FakeClock, sandbox_client
+
+    from twenty_migrate.demo import add_sample_members, sample_spec
+    from twenty_migrate.importer import Importer
+    from twenty_migrate.sandbox import Sandbox
+    from twenty_migrate.verify import verify_run
+
+    short, short_window, long, long_window = budget
+    clock = FakeClock()
+    sandbox = Sandbox(
+        twenty_version=twenty_version,
+        clock=clock,
+        sleep=clock.sleep,
+        short_limit=short,
+        short_ttl_ms=short_window * 1000,
+        long_limit=long,
+        long_ttl_ms=long_window * 1000,
+    )
+    add_sample_members(sandbox)
+    rate = RateLimit(
+        short_limit=short, short_window=short_window, long_limit=long, long_window=long_window
+    )
+    with sandbox_client(sandbox, clock, rate_limit=rate) as client:
+        start = clock.now
+        prepared = sample_spec().prepare(client)
+        plan = prepared.plan
+        assert plan is not None and plan.validation_reads == client.stats.calls > 0
+        text = plan.describe(client.limiter.rate_limit, server=client.traits)
+        result = Importer(client, runs_dir=tmp_path, progress=None, clock=clock).run(plan)
+        check = verify_run(client, result.run_id, runs_dir=tmp_path, schema=prepared.schema)
+        simulated = clock.now - start
+    assert f"validation reads: {plan.validation_reads} calls" in text
+    assert "verification reads: about " in text
+    reads = int(text.split("verification reads: about ")[1].split()[0])
+    assert check.calls <= reads <= 2 * check.calls
+    total_calls = int(text.split("total: ")[1].split()[0])
+    estimate = budget_seconds(total_calls, client.limiter.rate_limit)
+    assert estimate >= 0.75 * simulated, (estimate, simulated, text)
+    if simulated == 0:
+        return  # all within the burst
+    # The writes alone would have said far less: the reads are most of this migration.
+    writes = int(
+        plan.estimate(client.limiter.rate_limit, max_records=client.traits.max_records)[
+            "calls"
+        ].sum()
+    )
+    assert budget_seconds(writes, client.limiter.rate_limit) < 0.75 * simulated
+
+
+def test_describe_without_reads():
+    plan = ImportPlan([ObjectStep("people", people(10))])
+    assert "validation reads" not in plan.describe()
+    assert "verification reads: about 1 calls" in plan.describe()
+    assert "verification reads" not in plan.describe(verify=False)
+    assert "validation reads: 150 calls" in plan.describe(validation_reads=150)
+    assert "at least 30 s" in plan.describe(validation_reads=150)

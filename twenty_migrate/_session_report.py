@@ -10,10 +10,12 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from ._budget_outlook import BudgetOutlook, budget_outlook
 from .journal import RunJournal
 from .outcomes import ImportResult
 from .plan import RateBudget, budget_seconds
 from .progress import Progress
+from .ratelimit import RateLimiter
 from .server_limits import CallSize
 
 __all__ = ["SYSTEMIC_FAILURES", "SessionReport"]
@@ -93,11 +95,25 @@ class SessionReport:
             obj, left = self.object, self.left
         if obj:
             unshown.setdefault(obj, Counter()).update(+Counter(calls))
+        outlook = self.outlook(left, stats) if obj else None
         for name, counts in unshown.items():
             values = dict(counts)
-            if name == obj:
-                values["eta_s"] = int(self.eta(left, stats))
+            if name == obj and outlook is not None:
+                values["eta_s"] = math.ceil(outlook.eta_s)
             self.progress.update(name, **values)
+        tell_wait = getattr(self.progress, "waiting", None)
+        if outlook is not None and callable(tell_wait):
+            tell_wait(obj, outlook.wait_s)
+
+    def outlook(self, left: int, stats: Mapping[str, int]) -> BudgetOutlook:
+        """The wait for the next call and the seconds left in the step, from the client's
+        limiter when it has one (so the ETA counts the budget already spent, by validation
+        or an earlier step), else from the rate budget since the session began."""
+        calls_left = math.ceil(max(0, left) / max(1, self.calls.size))
+        limiter = getattr(self.client, "limiter", None)
+        if isinstance(limiter, RateLimiter):
+            return budget_outlook(limiter, calls_left)
+        return BudgetOutlook(wait_s=0.0, eta_s=self.eta(left, stats))
 
     def eta(self, left: int, stats: Mapping[str, int]) -> float:
         """Seconds left in the step by the rate budget (the observed speed misleads: a run

@@ -28,10 +28,12 @@ from twenty_migrate.outcomes import ImportResult
 from twenty_migrate.progress import ProgressArg
 from twenty_migrate.project import MigrationSpec, PreparedMigration
 from twenty_migrate.ratelimit import RateLimit
+from twenty_migrate.report import migration_report
 
 if TYPE_CHECKING:
     from twenty_migrate.sandbox import Sandbox
     from twenty_migrate.schema import WorkspaceSchema
+    from twenty_migrate.verify import Verification
 
 #: Records in the test batch a consultant checks by eye before the full run.
 TEST_BATCH_SIZE = 10
@@ -168,8 +170,9 @@ def narrate_waits(client: TwentyClient, out: TextIO) -> Iterator[None]:
 
 def show_verification(
     client: TwentyClient, journal: RunJournal, schema: WorkspaceSchema, out: TextIO
-) -> bool:
-    """Reconcile the run and report its links, in one pass; True when it reconciled."""
+) -> tuple[Verification, bool]:
+    """Reconcile the run and report its links, in one pass; what was found, and whether
+    Twenty holds exactly the landed records."""
     objects = [name for name, _ in COVERAGE_CHECKS]
     in_run = list(journal.counts())
     print(f"  reading back {len(in_run)} objects: {', '.join(in_run)}", file=out, flush=True)
@@ -183,7 +186,7 @@ def show_verification(
         f" ({check.page_size} per call)",
         file=out,
     )
-    return reconciled
+    return check, reconciled
 
 
 def run_demo(
@@ -232,7 +235,8 @@ def run_demo(
             if plan is None:
                 print("Nothing to import: every sample row was left out.", file=out)
                 return 1
-            print(plan.describe(), file=out)
+            budget_now = client.limiter.rate_limit if client.limiter else budget
+            print(plan.describe(budget_now, server=client.traits), file=out)
             importer = Importer(client, runs_dir=runs_dir, progress=progress)
             print(f"2. Test batch of {TEST_BATCH_SIZE} records", file=out)
             test = importer.run(plan, test_batch=TEST_BATCH_SIZE)
@@ -242,12 +246,14 @@ def run_demo(
             print(result.summary(), file=out)
             print("4. Verifying what Twenty stored against the run journal", file=out)
             journal = RunJournal.open(importer.runs_dir, result.run_id)
-            reconciled = show_verification(client, journal, prepared.schema, out)
+            check, reconciled = show_verification(client, journal, prepared.schema, out)
             directory = journal.path.parent
             write_log(journal, directory / "rows.csv")
             write_fixme(journal, directory / "fixme.csv")
             write_summary(journal, directory / "summary.json")
             prepared.write_reports(directory / "validation")
+            report = migration_report(journal, prepared=prepared, verification=check)
+            report.save(directory / "report.html")
             journal.close()
             print(
                 f"5. Logs in {directory}: rows.csv (every row), fixme.csv (failed rows with "
@@ -255,6 +261,7 @@ def run_demo(
                 "(every problem found before sending, and the rows left out)",
                 file=out,
             )
+            print(f"   Report for the client: {directory / 'report.html'}", file=out)
             print(
                 "Migration reconciled." if reconciled else "Migration did NOT reconcile.", file=out
             )

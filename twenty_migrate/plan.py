@@ -38,7 +38,7 @@ import pandas as pd
 
 from twenty_migrate._files import write_text_atomically
 
-from .estimates import DEFAULT_BUDGET, RateBudget, budget_seconds, format_duration
+from .estimates import RateBudget, budget_seconds, describe_plan, estimate_steps
 from .payloads import (
     MISSING,
     REF_KEY,
@@ -448,6 +448,8 @@ class ImportPlan:
         migration: The migration this plan belongs to (default: ``name``, else the object
             names): it names the records' derived ids and the runs a re-run compares with,
             so plans of one migration (a test batch and its full run) share it.
+        validation_reads: Calls spent preparing the plan, counted in its estimates (not
+            saved with it, not compared).
 
     Example:
         >>> plan = ImportPlan([ObjectStep("companies", companies), ObjectStep("people", people)])
@@ -460,6 +462,9 @@ class ImportPlan:
     name: str | None = None
     max_batch_bytes: int = MAX_BATCH_BYTES
     migration: str | None = None
+    #: Calls spent preparing the plan (schema, relation lookups, existing-key checks):
+    #: they draw on the same rate budget as the writes (set by ``MigrationSpec.prepare``).
+    validation_reads: int = field(default=0, compare=False)
 
     def __post_init__(self) -> None:
         steps = tuple(self.steps)
@@ -599,37 +604,20 @@ class ImportPlan:
         return cached
 
     def estimate(
-        self, rate_limit: RateBudget | None = None, *, max_records: int | None = None
+        self,
+        rate_limit: RateBudget | None = None,
+        *,
+        max_records: int | None = None,
+        reads_before: int = 0,
     ) -> pd.DataFrame:
         """Per step: object, rows, calls and the least seconds under the rate budget.
 
-        Steps share one budget: the first burst goes to the first steps, so a later step's
+        Steps share one budget: the first burst goes to the first steps (after the
+        ``reads_before`` calls spent first, such as validation's), so a later step's
         estimate is the extra time it adds. ``max_records`` is the server's per-call cap when
         known (``client.traits.max_records``); calls are counted at :meth:`per_call`.
         """
-        size = self.per_call(max_records)
-        batches = self.batches() if size == self.batch_size else self._split(size)
-        per_step: dict[int, int] = {}
-        for batch in batches:
-            per_step[batch.step] = per_step.get(batch.step, 0) + 1
-        records = []
-        calls_before = 0
-        for index, step in enumerate(self.steps):
-            calls = per_step.get(index, 0)
-            seconds = budget_seconds(calls_before + calls, rate_limit) - budget_seconds(
-                calls_before, rate_limit
-            )
-            records.append(
-                {
-                    "object": step.object,
-                    "rows": len(step),
-                    "calls": calls,
-                    "upsert": step.upsert,
-                    "est_seconds": round(seconds, 1),
-                }
-            )
-            calls_before += calls
-        return pd.DataFrame(records, columns=["object", "rows", "calls", "upsert", "est_seconds"])
+        return estimate_steps(self, rate_limit, max_records=max_records, reads_before=reads_before)
 
     def describe(
         self,
@@ -637,16 +625,26 @@ class ImportPlan:
         *,
         max_records: int | None = None,
         server: ServerTraits | None = None,
+        validation_reads: int | None = None,
+        verify: bool = True,
     ) -> str:
-        """Plain text: rows, calls and estimated duration per object, then the total.
+        """Plain text: rows, calls and estimated duration per object, then the reads and the
+        total.
+
+        The duration is what the rate budget allows (burst first, then the sustained rate),
+        counting the reads validation spent (:attr:`validation_reads`), the writes, and the
+        reads a verification (:func:`~twenty_migrate.verify.verify_run`) will spend.
 
         Args:
-            rate_limit: The rate budget (default: Twenty's defaults).
+            rate_limit: The rate budget (default: Twenty's defaults; ``client.limiter.
+                rate_limit`` is what the client paces itself to).
             max_records: The server's per-call cap when known (``client.traits.
-                max_records``). Unknown, calls are counted at the largest cap, 200, and the
-                text says the cap is not calibrated yet.
+                max_records``). Unknown, writes are counted at the largest cap, 200, reads
+                at the smallest, 60, and the text says the cap is not calibrated yet.
             server: What is known of the server (``client.traits``): adds a line naming it,
                 and gives the cap when ``max_records`` is not given.
+            validation_reads: Calls validation spent (default: :attr:`validation_reads`).
+            verify: Count the reads of a verification after the import.
 
         Example:
             >>> print(plan.describe())
@@ -655,45 +653,16 @@ class ImportPlan:
               people: 5000 rows in 25 calls (upsert), under 1 s of rate budget
             ...
         """
-        if max_records is None and server is not None:
-            max_records = server.max_records
-        frame = self.estimate(rate_limit, max_records=max_records)
-        total_calls = int(frame["calls"].sum())
-        steps = len(self.steps)
-        size = self.per_call(max_records)
-        if size < min(max_records or MAX_RECORDS_PER_CALL, MAX_RECORDS_PER_CALL):
-            why = "batch_size"
-        elif max_records is None:
-            why = "the server's cap, not calibrated yet"
-        else:
-            why = "the server's cap"
-        lines = [
-            f"Import plan {self.label!r} (fingerprint {self.fingerprint()[:12]}): "
-            f"{steps} step{'s' if steps != 1 else ''}, {self.n_rows} rows, {total_calls} calls "
-            f"via {self.api}, up to {size} records per call ({why})"
-        ]
-        for rec in frame.to_dict("records"):
-            mode = "upsert" if rec["upsert"] else "create only"
-            lines.append(
-                f"  {rec['object']}: {rec['rows']} rows in {rec['calls']} calls ({mode}), "
-                f"{format_duration(float(rec['est_seconds']))}"
-            )
-        if rate_limit is None:
-            budget = list(DEFAULT_BUDGET)
-        else:
-            budget = [
-                (rate_limit.short_limit, rate_limit.short_window),
-                (rate_limit.long_limit, rate_limit.long_window),
-            ]
-        rule = " and ".join(f"{int(limit)} calls per {window:g} s" for limit, window in budget)
-        lines.append(
-            f"  total: {format_duration(budget_seconds(total_calls, rate_limit))} "
-            f"under a budget of {rule} (burst first, then the sustained rate; network time "
-            "not included)"
+        if validation_reads is None:
+            validation_reads = self.validation_reads
+        return describe_plan(
+            self,
+            rate_limit,
+            max_records=max_records,
+            server=server,
+            validation_reads=validation_reads,
+            verify=verify,
         )
-        if server is not None:
-            lines.append(f"  server: {server.describe()}")
-        return "\n".join(lines)
 
     def dry_run(
         self, rate_limit: RateBudget | None = None, *, max_records: int | None = None

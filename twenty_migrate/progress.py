@@ -13,6 +13,10 @@ with the records each write call carries, and whether that is the server's calib
 (``False``: the optimistic 200, before the first write call told). The tqdm bar and the log
 show it; a display without the method is not told.
 
+A display may also have ``waiting(object, seconds)``: the importer tells it how long the
+next call must wait for the rate budget (0 once calls go again). The tqdm bar and the log
+show "waiting for rate budget (12s)" beside an ETA that counts the wait.
+
 Counts named in :data:`STATUS_KEYS` advance the bar (a row reached an outcome); the others
 (``retried``, ``throttled``, ``calls``) are only shown. ``eta_s`` is not a count: it is the
 importer's estimate of the seconds left, from the rate budget rather than the observed
@@ -49,6 +53,8 @@ INFO_KEYS = frozenset({"retried", "throttled", "calls"})
 STATUS_KEYS = ("created", "updated", "unchanged", "failed", "deleted")
 #: Key carrying the estimated seconds left; replaced, not added.
 ETA_KEY = "eta_s"
+#: Waits shorter than this are the normal pacing between calls, not worth a word.
+SHOWN_WAIT_S = 1.0
 
 
 @runtime_checkable
@@ -89,6 +95,7 @@ class _Tally:
         self.total = total
         self.counts: dict[str, int] = {}
         self.eta_s: int | None = None
+        self.wait_s = 0.0
 
     def add(self, counts: dict[str, int]) -> int:
         """Add counts; return how many rows reached an outcome."""
@@ -113,6 +120,19 @@ class _Tally:
         if self.eta_s is not None:
             shown["eta"] = _format_seconds(self.eta_s)
         return shown
+
+    @property
+    def waiting(self) -> str | None:
+        """``"waiting for rate budget (12s)"`` while the next call waits a noticeable time."""
+        if self.wait_s < SHOWN_WAIT_S:
+            return None
+        return f"waiting for rate budget ({_format_seconds(self.wait_s)})"
+
+    def text(self) -> str:
+        """The postfix as one line: counts, the ETA, and the wait for the budget."""
+        parts = [f"{k}={v}" for k, v in self.postfix().items()]
+        waiting = self.waiting
+        return ", ".join([*parts, waiting] if waiting else parts)
 
 
 def _format_seconds(seconds: float) -> str:
@@ -162,8 +182,18 @@ class TqdmProgress:
         bar = self._bars[object]
         if tally.done > tally.total:
             bar.total = tally.done
-        bar.set_postfix(tally.postfix(), refresh=False)
+        bar.set_postfix_str(tally.text(), refresh=False)
         bar.update(advanced)
+
+    def waiting(self, object: str, seconds: float) -> None:
+        """Show the wait for the rate budget in the postfix (the bar does not move then)."""
+        tally = self._tallies.get(object)
+        if tally is None or object not in self._bars:
+            return
+        shown = tally.waiting
+        tally.wait_s = max(0.0, float(seconds))
+        if tally.waiting != shown:
+            self._bars[object].set_postfix_str(tally.text())
 
     def per_call(self, object: str, records: int, calibrated: bool) -> None:
         """Show the records per write call in the bar's description."""
@@ -212,6 +242,17 @@ class LogProgress:
             self._last[object] = now
             self._emit(object, tally)
 
+    def waiting(self, object: str, seconds: float) -> None:
+        """Log once when calls start waiting for the rate budget, with the ETA."""
+        tally = self._tallies.get(object)
+        if tally is None:
+            return
+        was_waiting = tally.waiting is not None
+        tally.wait_s = max(0.0, float(seconds))
+        if tally.waiting is not None and not was_waiting:
+            eta = "" if tally.eta_s is None else f", eta={_format_seconds(tally.eta_s)}"
+            self._log.info("%s: %s%s", object, tally.waiting, eta)
+
     def per_call(self, object: str, records: int, calibrated: bool) -> None:
         """Log the records per write call."""
         self._log.info("%s: %s", object, describe_per_call(records, calibrated))
@@ -221,7 +262,7 @@ class LogProgress:
         self._tallies.clear()
 
     def _emit(self, object: str, tally: _Tally) -> None:
-        details = ", ".join(f"{k}={v}" for k, v in tally.postfix().items())
+        details = tally.text()
         self._log.info("%s: %d/%d rows (%s)", object, tally.done, tally.total, details)
 
 

@@ -244,6 +244,7 @@ class MigrationSpec:
         from twenty_migrate.relations import resolve_relations
         from twenty_migrate.schema import fetch_schema
 
+        calls_before = client.stats.calls if client is not None else 0
         if schema is None:
             if client is None:
                 raise ConfigError("prepare() needs a client or a schema")
@@ -312,6 +313,8 @@ class MigrationSpec:
                 name=self.name,
                 source_keys=source_keys,
             )
+            if client is not None:  # the reads spent here count in the plan's estimate
+                plan = replace(plan, validation_reads=client.stats.calls - calls_before)
         return PreparedMigration(
             spec=self,
             schema=schema,
