@@ -253,4 +253,6 @@ def test_verification_reconciles_and_exports(executed):
     assert set(logs) == {".csv", ".jsonl", ".parquet", ".xlsx"}
     for name in OBJECTS:
         assert (result.work / "backup" / f"{name}.parquet").is_file()
+    report = (result.work / "report.html").read_text(encoding="utf-8")
+    assert "<table" in report and "<script" not in report and "companies" in report
     assert "Rollback of run" in text
