@@ -19,6 +19,7 @@ variable                          meaning                                       
 ``TWENTY_MIGRATE_LONG_LIMIT``     calls per long window                           100
 ``TWENTY_MIGRATE_LONG_TTL_MS``    long window length in ms                        60000
 ``TWENTY_MIGRATE_SANDBOX``        ``1`` makes ``connect()`` use the sandbox       off
+``TWENTY_MIGRATE_CACHE_DIR``      what the client learned of each server          user cache
 ================================  ==============================================  ==========
 """
 
