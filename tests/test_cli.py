@@ -16,9 +16,13 @@ import pytest
 from conftest import sandbox_client
 
 from twenty_migrate.cli import main
+from twenty_migrate.client import TwentyClient
 from twenty_migrate.demo import narrate_waits, run_demo, sample_data_dir
+from twenty_migrate.journal import RunJournal
 from twenty_migrate.plan import build_plan
 from twenty_migrate.ratelimit import RateLimit
+from twenty_migrate.rollbacks import rollback
+from twenty_migrate.runs import list_runs
 from twenty_migrate.sandbox import Sandbox
 
 API_KEY = "cli-test-key-0123456789"
@@ -126,6 +130,27 @@ def test_demo_reconciles(tmp_path, twenty_version):
     assert f"Report for the client: {report}" in text
     page = report.read_text(encoding="utf-8")
     assert "Reconciled with Twenty" in page and sandbox.api_key not in page
+
+    # The full run counts the kept test batch's records as landed, never as created, and
+    # rolling the full run back leaves them to the test batch.
+    runs = list_runs(tmp_path / "runs").set_index("kind")
+    test_batch, full = runs.loc["test_batch"], runs.loc["run"]
+    assert test_batch["created"] == 10 and full["failed"] == 0
+    assert full["created"] + full["updated"] + full["unchanged"] == full["rows"]
+    with RunJournal.open(tmp_path / "runs", full["run_id"]) as journal:
+        rows = journal.rows_frame()
+    with RunJournal.open(tmp_path / "runs", test_batch["run_id"]) as journal:
+        tested = journal.rows_frame()
+    kept = set(tested["twenty_id"])
+    landed = rows[rows["twenty_id"].isin(kept)]
+    assert len(landed) == 10 and set(landed["status"]) <= {"updated", "unchanged"}
+    with (
+        sandbox.serve() as server,
+        TwentyClient(base_url=server.url, api_key=sandbox.api_key, env_file=None) as client,
+    ):
+        rollback(client, full["run_id"], runs_dir=tmp_path / "runs")
+    live = {r["id"] for o in set(tested["object"]) for r in sandbox.engine.all_records(o)}
+    assert kept <= live
 
 
 def test_demo_tells_while_verification_waits_on_the_budget(sandbox, clock):
