@@ -178,7 +178,9 @@ def verify(
     url: str, runs_dir: Path, companies: pd.DataFrame, people: pd.DataFrame
 ) -> tuple[int, int, int, int, str]:
     """Compare the workspace with the source and the journal."""
-    client = TwentyClient(base_url=url, api_key=API_KEY, env_file=None, rate_limit=None)
+    client = TwentyClient(
+        base_url=url, api_key=API_KEY, env_file=None, rate_limit=None, traits_path=None
+    )
     with client:
         got_people = fetch_records(client, "people", fields=["emails.primaryEmail", "companyId"])
         got_companies = fetch_records(client, "companies", fields=["domainName.primaryLinkUrl"])

@@ -75,6 +75,7 @@ def sandbox_schema(twenty_version: str | None = None) -> WorkspaceSchema:
         api_key=sandbox.api_key,
         transport=sandbox.transport(),
         env_file=None,
+        traits_path=None,
     ) as client:
         return fetch_schema(client)
 

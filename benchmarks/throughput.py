@@ -246,6 +246,7 @@ def run_importer(args: argparse.Namespace, runs_dir: Path) -> tuple[Measure, dic
             base_url=url,
             api_key=API_KEY,
             env_file=None,
+            traits_path=None,  # every run calibrates: the importer is never told the cap
             rate_limit=RateLimit(
                 short_limit=args.short_limit,
                 short_window=args.short_window,

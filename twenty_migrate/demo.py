@@ -227,7 +227,10 @@ def run_demo(
             long_limit=throttle.long.limit,
             long_window=throttle.long.ttl_ms / 1000,
         )
-        client = TwentyClient(base_url=server.url, api_key=sandbox.api_key, rate_limit=budget)
+        # A throwaway server on a random port: nothing it teaches is worth keeping on disk.
+        client = TwentyClient(
+            base_url=server.url, api_key=sandbox.api_key, rate_limit=budget, traits_path=None
+        )
         with client:
             print("1. Validating the sample export against the workspace schema", file=out)
             prepared = prepare_sample(client, out)
