@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ._graphql import pascal_case
-from .client import MAX_RECORDS_PER_CALL
+from .client import SAFE_CHUNK_SIZE
 from .errors import BadRequestError, TwentyAPIError
 
 if TYPE_CHECKING:
@@ -97,9 +97,9 @@ class PageReader:
             page = self._call(plural, fields, filter, asked, after)
         except BadRequestError:
             # A server that refuses a page above its cap: ask for what every release takes.
-            if self.cap is not None or asked <= MAX_RECORDS_PER_CALL:
+            if self.cap is not None or asked <= SAFE_CHUNK_SIZE:
                 raise
-            self.cap = MAX_RECORDS_PER_CALL
+            self.cap = SAFE_CHUNK_SIZE
             asked = min(asked, self.cap)
             page = self._call(plural, fields, filter, asked, after)
         if self.cap is None and page.has_next and page.records:

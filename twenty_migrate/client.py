@@ -46,13 +46,13 @@ from .ratelimit import RateLimit, RateLimiter, RetryPolicy
 if TYPE_CHECKING:
     from .sandbox import Sandbox
 
-__all__ = ["MAX_RECORDS_PER_CALL", "ClientStats", "TwentyClient", "connect", "pascal_case"]
+__all__ = ["SAFE_CHUNK_SIZE", "ClientStats", "TwentyClient", "connect", "pascal_case"]
 
 logger = logging.getLogger("twenty_migrate.client")
 
 # Twenty's QUERY_MAX_RECORDS: 60 in older releases and in the docs, 200 on later main
 # (twenty-api.md §2.3). Reads and deletes by id are chunked to the value every version takes.
-MAX_RECORDS_PER_CALL = 60
+SAFE_CHUNK_SIZE = 60
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 _SANDBOX_BANNER = (
     "twenty-migrate: using the local sandbox (an in-process emulator of Twenty with sample "
@@ -426,7 +426,7 @@ class TwentyClient:
         *,
         filter: dict[str, Any] | None = None,
         fields: str | None = None,
-        page_size: int = MAX_RECORDS_PER_CALL,
+        page_size: int = SAFE_CHUNK_SIZE,
         order_by: list[dict[str, Any]] | None = None,
         with_deleted: bool = False,
     ) -> Iterator[dict[str, Any]]:
@@ -496,7 +496,7 @@ class TwentyClient:
     ) -> list[dict[str, Any]]:
         """The records with these ids (missing ones are simply absent), in chunks of 60."""
         found: list[dict[str, Any]] = []
-        for chunk in _chunks(list(dict.fromkeys(ids)), MAX_RECORDS_PER_CALL):
+        for chunk in _chunks(list(dict.fromkeys(ids)), SAFE_CHUNK_SIZE):
             found.extend(
                 self.iter_records(
                     object_name,
@@ -523,7 +523,7 @@ class TwentyClient:
         singular, plural = self.object_names(object_name)
         root, query = gql.delete_many_document(singular, plural, destroy=destroy)
         deleted: list[str] = []
-        for chunk in _chunks(list(dict.fromkeys(ids)), MAX_RECORDS_PER_CALL):
+        for chunk in _chunks(list(dict.fromkeys(ids)), SAFE_CHUNK_SIZE):
             filter: dict[str, Any] = {"id": {"in": chunk}}
             # Deleting by id twice deletes nothing more, so the call is safe to repeat.
             variables = {"filter": gql.with_deleted(filter) if destroy else filter}

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from .plan import ImportPlan
 
 __all__ = [
+    "MAX_RECORDS_PER_CALL",
     "DEFAULT_BUDGET",
     "SMALLEST_CAP",
     "RateBudget",
@@ -28,6 +29,13 @@ __all__ = [
     "phase_seconds",
     "verification_reads",
 ]
+
+#: The largest per-call cap any Twenty release has: QUERY_MAX_RECORDS is 200 in current
+#: code and 60 in older releases and the docs (twenty-api.md §2.3, §13;
+#: packages/twenty-shared/src/constants/QueryMaxRecords.ts). The cap cannot be queried, so
+#: the importer's first write call tries this many; a smaller server refuses it whole,
+#: naming its cap, and the importer goes on at that cap.
+MAX_RECORDS_PER_CALL = 200
 
 #: Twenty's default API budget per workspace (twenty-api.md §6.2): 100 calls per second
 #: and 100 per minute. Used only when no RateLimit is given to an estimate.
@@ -168,8 +176,6 @@ def describe_plan(
 ) -> str:
     """:meth:`ImportPlan.describe`: the writes per object, the reads before and after them,
     and the least duration the rate budget allows for all of it."""
-    from .plan import MAX_RECORDS_PER_CALL
-
     if max_records is None and server is not None:
         max_records = server.max_records
     frame = estimate_steps(plan, rate_limit, max_records=max_records, reads_before=validation_reads)

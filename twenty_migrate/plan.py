@@ -38,7 +38,13 @@ import pandas as pd
 
 from twenty_migrate._files import write_text_atomically
 
-from .estimates import RateBudget, budget_seconds, describe_plan, estimate_steps
+from .estimates import (
+    MAX_RECORDS_PER_CALL,
+    RateBudget,
+    budget_seconds,
+    describe_plan,
+    estimate_steps,
+)
 from .payloads import (
     MISSING,
     REF_KEY,
@@ -74,12 +80,6 @@ __all__ = [
 
 Api: TypeAlias = Literal["graphql", "rest"]
 
-#: The largest per-call cap any Twenty release has: QUERY_MAX_RECORDS is 200 in current
-#: code and 60 in older releases and the docs (twenty-api.md §2.3, §13;
-#: packages/twenty-shared/src/constants/QueryMaxRecords.ts). The cap cannot be queried, so
-#: the importer's first write call tries this many; a smaller server refuses it whole,
-#: naming its cap, and the importer goes on at that cap.
-MAX_RECORDS_PER_CALL = 200
 #: Records per create call unless the plan says fewer: as many as the server may take.
 DEFAULT_BATCH_SIZE = MAX_RECORDS_PER_CALL
 #: Most serialised payload bytes per call. Twenty's request body limit was not determined
