@@ -36,10 +36,10 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from twenty_migrate.client import TwentyClient  # noqa: E402
-from twenty_migrate.export import fetch_records  # noqa: E402
-from twenty_migrate.journal import RunJournal  # noqa: E402
-from twenty_migrate.plan import ImportPlan, ObjectStep  # noqa: E402
+from twenty_migrate.plan.plan import ImportPlan, ObjectStep  # noqa: E402
+from twenty_migrate.run.journal import RunJournal  # noqa: E402
+from twenty_migrate.twenty.client import TwentyClient  # noqa: E402
+from twenty_migrate.verify.export import fetch_records  # noqa: E402
 
 API_KEY = "chaos-key"
 RUN_ID = "chaos"
@@ -95,7 +95,7 @@ def make_plan(workdir: Path) -> ImportPlan:
 
 def child(args: argparse.Namespace) -> int:
     """Run (or resume) the import; the parent may kill this process at any moment."""
-    from twenty_migrate.importer import Importer
+    from twenty_migrate.run.importer import Importer
 
     workdir = Path(args.workdir)
     runs_dir = workdir / "runs"

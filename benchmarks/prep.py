@@ -4,13 +4,13 @@ Writes a people export of ``--rows`` rows (the sample ``people.csv`` repeated, e
 with its own emails so rows stay distinct; not timed), then times the preparation a
 consultant runs before any call, offline against the sandbox's schema:
 
-1. :func:`~twenty_migrate.loading.load` (encoding and delimiter detected, all text);
-2. :func:`~twenty_migrate.clean.clean_frame`;
-3. the sample people mapping (:class:`~twenty_migrate.mapping.FieldMap`);
-4. :func:`~twenty_migrate.relations.resolve_relations` of each person's company against
+1. :func:`~twenty_migrate.loading.load.load` (encoding and delimiter detected, all text);
+2. :func:`~twenty_migrate.clean.frame.clean_frame`;
+3. the sample people mapping (:class:`~twenty_migrate.mapping.field_map.FieldMap`);
+4. :func:`~twenty_migrate.relations.resolve.resolve_relations` of each person's company against
    the sample companies of the same run;
-5. :func:`~twenty_migrate.validation.validate` (great-expectations);
-6. :func:`~twenty_migrate.migration.plan_migration` of the valid rows.
+5. :func:`~twenty_migrate.validation.validate.validate` (great-expectations);
+6. :func:`~twenty_migrate.pipeline.migration.plan_migration` of the valid rows.
 
 Run from the repository root: ``python benchmarks/prep.py --rows 1000000``. Prints the
 seconds of each stage; the last line is ``rows=N seconds=S peak_mb=M`` (peak resident
@@ -31,15 +31,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from twenty_migrate.clean import clean_frame  # noqa: E402
-from twenty_migrate.demo import sample_data_dir  # noqa: E402
-from twenty_migrate.loading import load  # noqa: E402
-from twenty_migrate.mapping import FieldMap  # noqa: E402
-from twenty_migrate.migration import plan_migration  # noqa: E402
-from twenty_migrate.relations import resolve_relations  # noqa: E402
+from twenty_migrate.clean.frame import clean_frame  # noqa: E402
+from twenty_migrate.loading.load import load  # noqa: E402
+from twenty_migrate.mapping.field_map import FieldMap  # noqa: E402
+from twenty_migrate.pipeline.migration import plan_migration  # noqa: E402
+from twenty_migrate.relations.resolve import resolve_relations  # noqa: E402
 from twenty_migrate.sandbox import Sandbox  # noqa: E402
-from twenty_migrate.schema import WorkspaceSchema, fetch_schema  # noqa: E402
-from twenty_migrate.validation import validate  # noqa: E402
+from twenty_migrate.twenty.schema import WorkspaceSchema, fetch_schema  # noqa: E402
+from twenty_migrate.ui.demo import sample_data_dir  # noqa: E402
+from twenty_migrate.validation.validate import validate  # noqa: E402
 
 
 def write_people(path: Path, rows: int) -> None:
@@ -67,7 +67,7 @@ def write_people(path: Path, rows: int) -> None:
 
 
 def sandbox_schema(twenty_version: str | None = None) -> WorkspaceSchema:
-    from twenty_migrate.client import TwentyClient
+    from twenty_migrate.twenty.client import TwentyClient
 
     sandbox = Sandbox(twenty_version=twenty_version)
     with TwentyClient(

@@ -5,8 +5,8 @@ over loopback HTTP with its rate limits (long bucket 100 calls per ``--long-wind
 seconds, 60 on Twenty and 10 here by default to keep the run short; short bucket 100 per
 1 s) and 1 s latency per call, then:
 
-1. imports people with :class:`~twenty_migrate.importer.Importer` through a
-   :class:`~twenty_migrate.client.TwentyClient` told the rate budget but never the
+1. imports people with :class:`~twenty_migrate.run.importer.Importer` through a
+   :class:`~twenty_migrate.twenty.client.TwentyClient` told the rate budget but never the
    per-call cap (it must find it out; until it does it sends 60 per call);
 2. against a fresh sandbox, sends people the way Twenty's docs suggest: one batch call of
    60 (the docs' figure) at a time, a pause of ``window / limit`` between calls, back off
@@ -53,16 +53,16 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from twenty_migrate.client import TwentyClient  # noqa: E402
-from twenty_migrate.importer import Importer  # noqa: E402
-from twenty_migrate.plan import build_plan  # noqa: E402
-from twenty_migrate.ratelimit import RateLimit  # noqa: E402
+from twenty_migrate.plan.plan import build_plan  # noqa: E402
+from twenty_migrate.run.importer import Importer  # noqa: E402
 from twenty_migrate.sandbox import (  # noqa: E402
     RequestRecord,
     Sandbox,
     TwentyProfile,
     sandbox_profile,
 )
+from twenty_migrate.twenty.client import TwentyClient  # noqa: E402
+from twenty_migrate.twenty.ratelimit import RateLimit  # noqa: E402
 
 API_KEY = "bench-key"
 ROOT = Path(__file__).resolve().parents[1]

@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
-from twenty_migrate.client import TwentyClient
-from twenty_migrate.importer import Importer
+from twenty_migrate.run.importer import Importer
 from twenty_migrate.sandbox import Sandbox
 from twenty_migrate.sandbox.profiles import PROFILES
-from twenty_migrate.schema import WorkspaceSchema, fetch_schema
+from twenty_migrate.twenty.client import TwentyClient
+from twenty_migrate.twenty.schema import WorkspaceSchema, fetch_schema
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -11,11 +11,11 @@ import pandas as pd
 import pytest
 from conftest import FakeClock, sandbox_client
 
-from twenty_migrate.discovery import ServerTraits
-from twenty_migrate.importer import Importer
-from twenty_migrate.journal import RunJournal
-from twenty_migrate.plan import MAX_RECORDS_PER_CALL, build_plan
+from twenty_migrate.plan.plan import MAX_RECORDS_PER_CALL, build_plan
+from twenty_migrate.run.importer import Importer
+from twenty_migrate.run.journal import RunJournal
 from twenty_migrate.sandbox import Sandbox
+from twenty_migrate.twenty.discovery import ServerTraits
 
 
 def people(n: int) -> pd.DataFrame:
@@ -173,10 +173,10 @@ def test_progress_shows_the_records_per_call(tmp_path, clock, version, cap):
 
 
 def test_the_log_progress_names_the_calibration(caplog):
-    from twenty_migrate.progress import LogProgress
+    from twenty_migrate.run.progress import LogProgress
 
     progress = LogProgress()
-    with caplog.at_level("INFO", logger="twenty_migrate.progress"):
+    with caplog.at_level("INFO", logger="twenty_migrate.run.progress"):
         progress.start("people", 10)
         progress.per_call("people", 200, False)
         progress.per_call("people", 60, True)

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from twenty_migrate.clean import (
+from twenty_migrate.clean.frame import (
     DEFAULT_PLACEHOLDERS,
     CleaningLog,
     add_row_ids,
@@ -29,8 +29,8 @@ from twenty_migrate.clean import (
     nullify_placeholders,
     strip_whitespace,
 )
-from twenty_migrate.sandbox.fields import normalize_email, normalize_link
-from twenty_migrate.values import canonical_link, twenty_link
+from twenty_migrate.sandbox.engine.fields import normalize_email, normalize_link
+from twenty_migrate.values.parsing import canonical_link, twenty_link
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_data"
 NBSP = "\u00a0"

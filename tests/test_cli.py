@@ -15,15 +15,15 @@ import pandas as pd
 import pytest
 from conftest import sandbox_client
 
-from twenty_migrate.cli import main
-from twenty_migrate.client import TwentyClient
-from twenty_migrate.demo import narrate_waits, run_demo, sample_data_dir
-from twenty_migrate.journal import RunJournal
-from twenty_migrate.plan import build_plan
-from twenty_migrate.ratelimit import RateLimit
-from twenty_migrate.rollbacks import rollback
-from twenty_migrate.runs import list_runs
+from twenty_migrate.plan.plan import build_plan
+from twenty_migrate.run.journal import RunJournal
+from twenty_migrate.run.runs import list_runs
 from twenty_migrate.sandbox import Sandbox
+from twenty_migrate.twenty.client import TwentyClient
+from twenty_migrate.twenty.ratelimit import RateLimit
+from twenty_migrate.ui.cli import main
+from twenty_migrate.ui.demo import narrate_waits, run_demo, sample_data_dir
+from twenty_migrate.verify.rollbacks import rollback
 
 API_KEY = "cli-test-key-0123456789"
 

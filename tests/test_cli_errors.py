@@ -19,10 +19,10 @@ import pytest
 from conftest import FakeClock, sandbox_client
 
 import twenty_migrate as tm
-from twenty_migrate.cli import main
-from twenty_migrate.plan import build_plan
+from twenty_migrate.plan.plan import build_plan
 from twenty_migrate.sandbox import Sandbox
 from twenty_migrate.sandbox.profiles import PROFILES
+from twenty_migrate.ui.cli import main
 
 
 @pytest.fixture
@@ -197,7 +197,7 @@ def test_an_unwritable_output_file_is_one_sentence(tmp_path, capsys, monkeypatch
     def unwritable(args):
         raise PermissionError(13, "Permission denied", str(tmp_path / "out.csv"))
 
-    monkeypatch.setattr("twenty_migrate.cli._cmd_runs", unwritable)
+    monkeypatch.setattr("twenty_migrate.ui.cli._cmd_runs", unwritable)
     code, _, err = run_cli(capsys, "runs")
     assert code == 2
     assert_one_sentence(err, "Permission denied", "out.csv", "check the path")
@@ -207,7 +207,7 @@ def test_an_unexpected_error_keeps_its_traceback_and_asks_for_a_report(capsys, m
     def broken(args):
         raise RuntimeError("internal slip")
 
-    monkeypatch.setattr("twenty_migrate.cli._cmd_runs", broken)
+    monkeypatch.setattr("twenty_migrate.ui.cli._cmd_runs", broken)
     code, _, err = run_cli(capsys, "runs")
     assert code == 3
     assert "Traceback" in err and "internal slip" in err and "please report it" in err
@@ -225,7 +225,7 @@ def test_ctrl_c_during_an_import_names_the_run_and_how_to_finish_it(
         raise KeyboardInterrupt
 
     with monkeypatch.context() as patch:
-        patch.setattr("twenty_migrate.importer.Session", interrupted)
+        patch.setattr("twenty_migrate.run.importer.Session", interrupted)
         code, _, err = run_cli(capsys, "import", str(plan_file), "--runs-dir", runs)
 
     assert code == 130

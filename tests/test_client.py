@@ -14,9 +14,11 @@ from typing import Any
 import httpx
 import pytest
 
-from twenty_migrate.client import ClientStats, TwentyClient, connect, pascal_case
-from twenty_migrate.config import ENV_VARS
-from twenty_migrate.errors import (
+from twenty_migrate.sandbox import Sandbox
+from twenty_migrate.sandbox.throttle import BucketConfig
+from twenty_migrate.twenty.client import ClientStats, TwentyClient, connect, pascal_case
+from twenty_migrate.twenty.config import ENV_VARS
+from twenty_migrate.twenty.errors import (
     APIConnectionError,
     AuthenticationError,
     BadRequestError,
@@ -30,9 +32,7 @@ from twenty_migrate.errors import (
     TwentyAPIError,
     is_duplicate_error,
 )
-from twenty_migrate.ratelimit import JITTER_STEP, RateLimit, RetryPolicy
-from twenty_migrate.sandbox import Sandbox
-from twenty_migrate.sandbox.throttle import BucketConfig
+from twenty_migrate.twenty.ratelimit import JITTER_STEP, RateLimit, RetryPolicy
 
 KEY = "tw-test-key-0123456789-SECRETabcd"
 BASE = "https://crm.example.com"

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from twenty_migrate.config import ENV_VARS, Settings, mask_secret, normalize_base_url, read_env_file
-from twenty_migrate.errors import ConfigError
-from twenty_migrate.ratelimit import RateLimit
+from twenty_migrate.twenty.config import (
+    ENV_VARS,
+    Settings,
+    mask_secret,
+    normalize_base_url,
+    read_env_file,
+)
+from twenty_migrate.twenty.errors import ConfigError
+from twenty_migrate.twenty.ratelimit import RateLimit
 
 KEY = "eyJhbGciOiJIUzI1NiJ9.payload.signature-wxyz"
 

@@ -19,14 +19,19 @@ from graphql import build_schema, execute, parse, specified_rules, validate
 from graphql.validation import NoSchemaIntrospectionCustomRule
 
 import twenty_migrate as tm
-from twenty_migrate import _graphql as gql
-from twenty_migrate._metadata import build_metadata_query
-from twenty_migrate.client import TwentyClient
-from twenty_migrate.discovery import ServerTraits, cache_dir, rich_text_type_of, traits_path_for
-from twenty_migrate.errors import BadRequestError
 from twenty_migrate.sandbox import Sandbox
 from twenty_migrate.sandbox.profiles import PROFILES, TwentyProfile
-from twenty_migrate.schema import WorkspaceSchema, fetch_schema
+from twenty_migrate.twenty import queries as gql
+from twenty_migrate.twenty.client import TwentyClient
+from twenty_migrate.twenty.discovery import (
+    ServerTraits,
+    cache_dir,
+    rich_text_type_of,
+    traits_path_for,
+)
+from twenty_migrate.twenty.errors import BadRequestError
+from twenty_migrate.twenty.metadata import build_metadata_query
+from twenty_migrate.twenty.schema import WorkspaceSchema, fetch_schema
 
 SDL_2_43 = """
 scalar JSON

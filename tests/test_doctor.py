@@ -7,11 +7,11 @@ import pytest
 from conftest import FakeClock, sandbox_client
 
 import twenty_migrate as tm
-from twenty_migrate.cli import main
-from twenty_migrate.discovery import ServerTraits
 from twenty_migrate.sandbox import Sandbox
 from twenty_migrate.sandbox.profiles import PROFILES, TwentyProfile
-from twenty_migrate.schema import fetch_schema
+from twenty_migrate.twenty.discovery import ServerTraits
+from twenty_migrate.twenty.schema import fetch_schema
+from twenty_migrate.ui.cli import main
 
 KEY = "doctor-secret-key-0123456789"
 

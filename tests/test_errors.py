@@ -7,7 +7,7 @@ import pickle
 import httpx
 import pytest
 
-from twenty_migrate import errors as e
+from twenty_migrate.twenty import errors as e
 
 SECRET = "sk-live-0123456789abcdefSECRET"
 

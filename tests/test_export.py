@@ -14,9 +14,14 @@ import openpyxl  # type: ignore[import-untyped]
 import pandas as pd
 import pytest
 
-from twenty_migrate.client import TwentyClient
-from twenty_migrate.demo import show_reconciliation
-from twenty_migrate.export import (
+from twenty_migrate.plan.plan import ImportPlan, ObjectStep
+from twenty_migrate.run.importer import Importer
+from twenty_migrate.run.journal import RunJournal, list_runs
+from twenty_migrate.sandbox import Sandbox
+from twenty_migrate.sandbox.profiles import PROFILES
+from twenty_migrate.twenty.client import TwentyClient
+from twenty_migrate.ui.demo import show_reconciliation
+from twenty_migrate.verify.export import (
     RECONCILE_COLUMNS,
     fetch_records,
     neutralize_formulas,
@@ -31,11 +36,6 @@ from twenty_migrate.export import (
     write_log,
     write_summary,
 )
-from twenty_migrate.importer import Importer
-from twenty_migrate.journal import RunJournal, list_runs
-from twenty_migrate.plan import ImportPlan, ObjectStep
-from twenty_migrate.sandbox import Sandbox
-from twenty_migrate.sandbox.profiles import PROFILES
 
 API_KEY = "sk-live-7f3a9c1e5b2d4f60a8e7"
 MISSING_COMPANY = "3c1d8a55-0000-4000-8000-000000000000"
@@ -571,7 +571,7 @@ def test_an_interrupted_rollback_lists_as_such(sandbox, client, run, runs_dir, m
         raise KeyboardInterrupt
 
     with monkeypatch.context() as patch:
-        patch.setattr("twenty_migrate.rollbacks._delete_chunk", interrupted)
+        patch.setattr("twenty_migrate.verify.rollbacks._delete_chunk", interrupted)
         with pytest.raises(KeyboardInterrupt):
             rollback(client, run)
     assert list_runs(runs_dir)["status"].tolist() == ["rollback interrupted"]

@@ -11,13 +11,13 @@ import pandas as pd
 import pytest
 from conftest import sandbox_client
 
-from twenty_migrate.errors import AuthenticationError, ImportFailed, PlanMismatchError
-from twenty_migrate.importer import Importer, ImportResult
-from twenty_migrate.journal import RunJournal, list_runs
-from twenty_migrate.plan import MAX_RECORDS_PER_CALL, ImportPlan, ObjectStep, build_plan
-from twenty_migrate.progress import LogProgress, NullProgress, make_progress
+from twenty_migrate.plan.plan import MAX_RECORDS_PER_CALL, ImportPlan, ObjectStep, build_plan
+from twenty_migrate.run.importer import Importer, ImportResult
+from twenty_migrate.run.journal import RunJournal, list_runs
+from twenty_migrate.run.progress import LogProgress, NullProgress, make_progress
 from twenty_migrate.sandbox import Sandbox
 from twenty_migrate.sandbox.profiles import sandbox_profile
+from twenty_migrate.twenty.errors import AuthenticationError, ImportFailed, PlanMismatchError
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -431,7 +431,7 @@ def test_progress_factories(caplog):
     assert isinstance(make_progress(None), NullProgress)
     log = make_progress("log", total=10, desc="rollback")
     assert isinstance(log, LogProgress)
-    with caplog.at_level("INFO", logger="twenty_migrate.progress"):
+    with caplog.at_level("INFO", logger="twenty_migrate.run.progress"):
         log.update("rollback", deleted=10, throttled=2)
     assert "rollback: 10/10 rows" in caplog.text and "throttled=2" in caplog.text
     with pytest.raises(ValueError):
@@ -451,7 +451,7 @@ def test_tqdm_bars_show_counts(capsys):
 
 def test_importing_the_importer_does_not_import_tqdm():
     code = (
-        "import sys, twenty_migrate.importer, twenty_migrate.progress; "
+        "import sys, twenty_migrate.run.importer, twenty_migrate.run.progress; "
         "assert 'tqdm' not in sys.modules, 'tqdm imported'"
     )
     proc = subprocess.run(
@@ -478,8 +478,8 @@ def test_a_smaller_server_cap_is_learned_and_batches_split(tmp_path, clock):
 
 
 def test_match_records_never_uses_positions():
-    from twenty_migrate.journal import PendingRow
-    from twenty_migrate.outcomes import match_records
+    from twenty_migrate.run.journal import PendingRow
+    from twenty_migrate.run.outcomes import match_records
 
     rows = [
         PendingRow("a", "id-a", {"emails": {"primaryEmail": "A@x.com"}}),
@@ -505,9 +505,9 @@ def test_match_records_never_uses_positions():
 
 
 def test_refusals_name_their_rows():
-    from twenty_migrate.errors import BadRequestError
-    from twenty_migrate.journal import PendingRow
-    from twenty_migrate.outcomes import named_rows, suspect_row
+    from twenty_migrate.run.journal import PendingRow
+    from twenty_migrate.run.outcomes import named_rows, suspect_row
+    from twenty_migrate.twenty.errors import BadRequestError
 
     rows = [
         PendingRow(i, f"id{i}", {"stage": s, "name": f"n{i}"})

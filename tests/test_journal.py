@@ -14,9 +14,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from twenty_migrate.errors import JournalError, PlanMismatchError
-from twenty_migrate.journal import RowOutcome, RunJournal, list_runs, reusable_ids
-from twenty_migrate.plan import ImportPlan, ObjectStep, build_plan
+from twenty_migrate.plan.plan import ImportPlan, ObjectStep, build_plan
+from twenty_migrate.run.journal import RowOutcome, RunJournal, list_runs, reusable_ids
+from twenty_migrate.twenty.errors import JournalError, PlanMismatchError
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -152,8 +152,8 @@ def test_unanswered_batches_come_first_within_a_step(tmp_path):
 _CRASH_SCRIPT = """
 import os, signal, sys
 import pandas as pd
-from twenty_migrate.journal import RunJournal, RowOutcome
-from twenty_migrate.plan import build_plan
+from twenty_migrate.run.journal import RunJournal, RowOutcome
+from twenty_migrate.plan.plan import build_plan
 df = pd.DataFrame({"_row": range(150), "name.firstName": ["x"] * 150})
 journal = RunJournal.create(sys.argv[1], build_plan(df, "people", batch_size=60), run_id="crashed",
                             settings={"api_key": "sk-should-not-be-here", "api": "graphql"})

@@ -21,9 +21,9 @@ SANDBOX = PACKAGE / "sandbox"
 #: each one starts a sandbox for a user who asked for one.
 SANDBOX_STARTERS: frozenset[tuple[str, str]] = frozenset(
     {
-        ("twenty_migrate.client", "connect"),  # connect() without credentials
-        ("twenty_migrate.demo", "run_demo"),  # the demo runs against a sandbox
-        ("twenty_migrate.cli", "main"),  # `twenty-migrate sandbox` serves one
+        ("twenty_migrate.twenty.client", "connect"),  # connect() without credentials
+        ("twenty_migrate.ui.demo", "run_demo"),  # the demo runs against a sandbox
+        ("twenty_migrate.ui.cli", "main"),  # `twenty-migrate sandbox` serves one
         ("twenty_migrate.widgets", "_sandbox_client"),  # the notebook's "try it" button
     }
 )
@@ -132,12 +132,12 @@ def test_the_client_side_starts_a_sandbox_only_where_it_is_meant_to():
 @pytest.mark.parametrize(
     ("source", "expected"),
     [
-        ("from twenty_migrate._jsvalues import x", ["twenty_migrate._jsvalues"]),
-        ("from .. import values", ["twenty_migrate.values"]),
-        ("from ..dates import f", ["twenty_migrate.dates"]),
-        ("def f():\n    import twenty_migrate.plan\n", ["twenty_migrate.plan"]),
+        ("from twenty_migrate.values.jsvalues import x", ["twenty_migrate.values.jsvalues"]),
+        ("from .. import values", ["twenty_migrate.values.parsing"]),
+        ("from ..dates import f", ["twenty_migrate.values.dates"]),
+        ("def f():\n    import twenty_migrate.plan.plan\n", ["twenty_migrate.plan"]),
         ("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import twenty_migrate\n", []),
-        ("from .jsvalues import inspect_js", ["twenty_migrate.sandbox.jsvalues"]),
+        ("from .jsvalues import inspect_js", ["twenty_migrate.sandbox.engine.jsvalues"]),
     ],
 )
 def test_the_contract_reads_imports_as_python_runs_them(tmp_path, monkeypatch, source, expected):

@@ -12,15 +12,15 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from twenty_migrate.clean import clean_frame
-from twenty_migrate.loading import (
+from twenty_migrate.clean.frame import clean_frame
+from twenty_migrate.loading.load import (
     detect_delimiter,
     detect_encoding,
     list_sheets,
     load,
     load_many,
 )
-from twenty_migrate.plan import ObjectStep
+from twenty_migrate.plan.plan import ObjectStep
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_data"
 

@@ -12,13 +12,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from twenty_migrate.clean import clean_frame
-from twenty_migrate.errors import MappingError
-from twenty_migrate.mapping import FieldMap, MappedFrame, suggest_mapping
-from twenty_migrate.sandbox.fields import normalize_email, process_data
-from twenty_migrate.sandbox.metadata import standard_registry
+from twenty_migrate.clean.frame import clean_frame
+from twenty_migrate.mapping.field_map import FieldMap, MappedFrame, suggest_mapping
+from twenty_migrate.sandbox.engine.fields import normalize_email, process_data
+from twenty_migrate.sandbox.metadata.model import standard_registry
 from twenty_migrate.sandbox.profiles import sandbox_profile
-from twenty_migrate.schema import FieldSchema, ObjectSchema, WorkspaceSchema
+from twenty_migrate.twenty.errors import MappingError
+from twenty_migrate.twenty.schema import FieldSchema, ObjectSchema, WorkspaceSchema
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_data"
 
@@ -504,7 +504,7 @@ def test_phones_take_the_fast_path_with_the_same_answers(deals):
     mapped = apply(deals, {"Phone": "phone"}, Phone=numbers)
     assert mapped.data["phone.primaryPhoneCountryCode"].tolist()[:4] == ["US", "US", "CA", "TT"]
     assert problems_for(mapped, "invalid_phone")["_row"].tolist() == [5]
-    from twenty_migrate.phones import parse_phone
+    from twenty_migrate.values.phones import parse_phone
 
     got_numbers = mapped.data["phone.primaryPhoneNumber"].tolist()[:4]
     for number, got in zip(numbers[:4], got_numbers, strict=True):

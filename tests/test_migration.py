@@ -8,19 +8,20 @@ from dataclasses import dataclass
 import pandas as pd
 import pytest
 
-from twenty_migrate import clean, demo
-from twenty_migrate.errors import SchemaError
-from twenty_migrate.mapping import FieldMap, suggest_mapping
-from twenty_migrate.migration import (
+from twenty_migrate.clean import frame as clean
+from twenty_migrate.mapping.field_map import FieldMap, suggest_mapping
+from twenty_migrate.pipeline.migration import (
     FieldSpec,
     RelationCycleError,
     plan_migration,
     preflight,
 )
-from twenty_migrate.plan import ImportPlan, ObjectStep, existing_ref
-from twenty_migrate.relations import _company_key, resolve_relations
+from twenty_migrate.plan.plan import ImportPlan, ObjectStep, existing_ref
+from twenty_migrate.relations.resolve import _company_key, resolve_relations
 from twenty_migrate.sandbox import Sandbox, sample_id
-from twenty_migrate.schema import WorkspaceSchema, fetch_schema
+from twenty_migrate.twenty.errors import SchemaError
+from twenty_migrate.twenty.schema import WorkspaceSchema, fetch_schema
+from twenty_migrate.ui import demo
 
 
 @dataclass

@@ -21,9 +21,9 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 import twenty_migrate as tm
-from twenty_migrate.demo import SAMPLE_SPEC, sample_spec
-from twenty_migrate.mapping import FieldMap
+from twenty_migrate.mapping.field_map import FieldMap
 from twenty_migrate.sandbox import DEFAULT_API_KEY, Sandbox
+from twenty_migrate.ui.demo import SAMPLE_SPEC, sample_spec
 
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))

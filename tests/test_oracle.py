@@ -1,6 +1,6 @@
 """The validator against the sandbox, value by value, in both directions.
 
-The sandbox keeps its own copy of Twenty's rules (``twenty_migrate.sandbox.jsvalues``,
+The sandbox keeps its own copy of Twenty's rules (``twenty_migrate.sandbox.engine.jsvalues``,
 ``sandbox/phones.py``), written from Twenty's source, so it is an independent oracle of
 the client's validator (``tm.validate``). For generated emails, phones, date-times, links,
 numbers and amounts:
@@ -21,13 +21,13 @@ import pytest
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
-from twenty_migrate.client import TwentyClient
-from twenty_migrate.payloads import MISSING, to_json_value, unflatten
 from twenty_migrate.sandbox import Sandbox
 from twenty_migrate.sandbox.errors import SandboxError
 from twenty_migrate.sandbox.profiles import PROFILES, TwentyProfile
-from twenty_migrate.schema import ObjectSchema, fetch_schema
-from twenty_migrate.validation import validate
+from twenty_migrate.twenty.client import TwentyClient
+from twenty_migrate.twenty.schema import ObjectSchema, fetch_schema
+from twenty_migrate.validation.validate import validate
+from twenty_migrate.values.payloads import MISSING, to_json_value, unflatten
 
 #: Rules where the validator is knowingly stricter than Twenty: Twenty stores any text as
 #: a currency code, but cannot show such an amount as money.

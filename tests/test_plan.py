@@ -12,14 +12,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from twenty_migrate.plan import (
+from twenty_migrate.plan.plan import (
     ImportPlan,
     ObjectStep,
     budget_seconds,
     build_plan,
     existing_ref,
 )
-from twenty_migrate.ratelimit import RateLimit
+from twenty_migrate.twenty.ratelimit import RateLimit
 
 
 def people(n: int, start: int = 0) -> pd.DataFrame:
@@ -358,10 +358,10 @@ def test_estimate_counts_validation_and_verification_reads(twenty_version, budge
     verification reads) and is not below the simulated time by more than a margin."""
     from conftest import FakeClock, sandbox_client
 
-    from twenty_migrate.demo import add_sample_members, sample_spec
-    from twenty_migrate.importer import Importer
+    from twenty_migrate.run.importer import Importer
     from twenty_migrate.sandbox import Sandbox
-    from twenty_migrate.verify import verify_run
+    from twenty_migrate.ui.demo import add_sample_members, sample_spec
+    from twenty_migrate.verify.verify import verify_run
 
     short, short_window, long, long_window = budget
     clock = FakeClock()

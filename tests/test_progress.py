@@ -6,12 +6,12 @@ import pandas as pd
 import pytest
 from conftest import FakeClock, sandbox_client
 
-from twenty_migrate._budget_outlook import budget_outlook
-from twenty_migrate.importer import Importer
-from twenty_migrate.plan import ImportPlan, ObjectStep
-from twenty_migrate.progress import LogProgress, make_progress
-from twenty_migrate.ratelimit import RateLimit, RateLimiter
+from twenty_migrate.plan.plan import ImportPlan, ObjectStep
+from twenty_migrate.run.budget_outlook import budget_outlook
+from twenty_migrate.run.importer import Importer
+from twenty_migrate.run.progress import LogProgress, make_progress
 from twenty_migrate.sandbox import Sandbox
+from twenty_migrate.twenty.ratelimit import RateLimit, RateLimiter
 
 #: A small budget: 5 calls a second, 10 a minute.
 SMALL = RateLimit(short_limit=5, short_window=1, long_limit=10, long_window=60)
@@ -118,7 +118,7 @@ def test_tqdm_bar_shows_the_wait_for_the_budget(capsys):
 def test_log_progress_says_once_that_calls_wait_for_the_budget(caplog):
     clock = FakeClock()
     log = LogProgress(clock=clock, every_s=10)
-    with caplog.at_level("INFO", logger="twenty_migrate.progress"):
+    with caplog.at_level("INFO", logger="twenty_migrate.run.progress"):
         log.start("people", 100)
         log.update("people", created=10, eta_s=200)
         log.waiting("people", 40)

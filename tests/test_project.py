@@ -9,12 +9,12 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
-from twenty_migrate.demo import sample_data_dir, sample_spec
-from twenty_migrate.errors import ConfigError
-from twenty_migrate.importer import Importer
-from twenty_migrate.plan import existing_ref
-from twenty_migrate.project import MigrationSpec, SourceSpec, keep_valid
-from twenty_migrate.relations import ResolvedRelations
+from twenty_migrate.pipeline.spec import MigrationSpec, SourceSpec, keep_valid
+from twenty_migrate.plan.plan import existing_ref
+from twenty_migrate.relations.resolve import ResolvedRelations
+from twenty_migrate.run.importer import Importer
+from twenty_migrate.twenty.errors import ConfigError
+from twenty_migrate.ui.demo import sample_data_dir, sample_spec
 
 
 @pytest.fixture

@@ -15,12 +15,12 @@ import pandas as pd
 import pytest
 from conftest import FakeClock, sandbox_client
 
-import twenty_migrate.errors as e
-from twenty_migrate.client import TwentyClient
-from twenty_migrate.importer import Importer
-from twenty_migrate.journal import RunJournal
-from twenty_migrate.plan import build_plan
+import twenty_migrate.twenty.errors as e
+from twenty_migrate.plan.plan import build_plan
+from twenty_migrate.run.importer import Importer
+from twenty_migrate.run.journal import RunJournal
 from twenty_migrate.sandbox import Sandbox
+from twenty_migrate.twenty.client import TwentyClient
 
 
 def people(n: int) -> pd.DataFrame:

@@ -10,8 +10,13 @@ from email.utils import format_datetime
 
 import pytest
 
-from twenty_migrate.errors import APIConnectionError, BadRequestError, RateLimitError, ServerError
-from twenty_migrate.ratelimit import (
+from twenty_migrate.twenty.errors import (
+    APIConnectionError,
+    BadRequestError,
+    RateLimitError,
+    ServerError,
+)
+from twenty_migrate.twenty.ratelimit import (
     JITTER_DECAY,
     JITTER_MAX,
     JITTER_STEP,
@@ -398,7 +403,7 @@ def test_retry_policy_honours_retry_after_and_counts_throttles_apart():
 
 
 def test_parse_reads_x_ratelimit_reset_when_retry_after_is_missing(monkeypatch):
-    import twenty_migrate.ratelimit as rl
+    import twenty_migrate.twenty.ratelimit as rl
 
     monkeypatch.setattr(rl.time, "time", lambda: 1_800_000_000.0)
     headers = {"X-RateLimit-Limit": "50", "X-RateLimit-Reset": "1800000012"}

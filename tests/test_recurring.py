@@ -6,13 +6,13 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from twenty_migrate.client import TwentyClient
-from twenty_migrate.importer import Importer
-from twenty_migrate.journal import RunJournal
-from twenty_migrate.plan import ImportPlan, ObjectStep
-from twenty_migrate.rollbacks import rollback
-from twenty_migrate.runs import row_fingerprint, row_identity
+from twenty_migrate.plan.plan import ImportPlan, ObjectStep
+from twenty_migrate.run.importer import Importer
+from twenty_migrate.run.journal import RunJournal
+from twenty_migrate.run.runs import row_fingerprint, row_identity
 from twenty_migrate.sandbox import Sandbox
+from twenty_migrate.twenty.client import TwentyClient
+from twenty_migrate.verify.rollbacks import rollback
 
 
 @pytest.fixture

@@ -6,9 +6,8 @@ import pandas as pd
 import pytest
 from conftest import sandbox_client
 
-from twenty_migrate.errors import SchemaError
-from twenty_migrate.plan import existing_ref
-from twenty_migrate.relations import (
+from twenty_migrate.plan.plan import existing_ref
+from twenty_migrate.relations.resolve import (
     COUNT_COLUMNS,
     PROBLEM_COLUMNS,
     TARGETS_COLUMN,
@@ -17,7 +16,8 @@ from twenty_migrate.relations import (
 )
 from twenty_migrate.sandbox import Sandbox, sample_id
 from twenty_migrate.sandbox.profiles import sandbox_profile
-from twenty_migrate.schema import fetch_schema
+from twenty_migrate.twenty.errors import SchemaError
+from twenty_migrate.twenty.schema import fetch_schema
 
 
 @pytest.fixture

@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 
 import twenty_migrate as tm
-from twenty_migrate.demo import sample_spec
-from twenty_migrate.plan import build_plan
-from twenty_migrate.report import MAX_LISTED_ROWS, MigrationReport, migration_report
+from twenty_migrate.plan.plan import build_plan
+from twenty_migrate.ui.demo import sample_spec
+from twenty_migrate.ui.report import MAX_LISTED_ROWS, MigrationReport, migration_report
 
 SCRIPT = "<script>alert(1)</script>"
 
@@ -96,7 +96,7 @@ def _escaped(text: str) -> str:
 
 
 def test_report_command_writes_the_html_of_runs(importer, tmp_path, capsys):
-    from twenty_migrate.cli import main
+    from twenty_migrate.ui.cli import main
 
     first = importer.run(build_plan(_people(3), "people", key="emails.primaryEmail"))
     runs = str(importer.runs_dir)
@@ -115,8 +115,8 @@ def test_report_command_writes_the_html_of_runs(importer, tmp_path, capsys):
 def test_report_command_with_spec_and_verify(importer, client, tmp_path, capsys, monkeypatch):
     from contextlib import nullcontext
 
-    from twenty_migrate import cli
-    from twenty_migrate.demo import sample_data_dir
+    from twenty_migrate.ui import cli
+    from twenty_migrate.ui.demo import sample_data_dir
 
     prepared = sample_spec().prepare(client, check_existing=False)
     result = importer.run(prepared.plan)

@@ -13,14 +13,14 @@ import pandas as pd
 import pytest
 from conftest import FakeClock, sandbox_client
 
-from twenty_migrate.demo import sample_spec
-from twenty_migrate.errors import ConfigError
-from twenty_migrate.importer import Importer
-from twenty_migrate.plan import ImportPlan, ObjectStep, build_plan, existing_ref
-from twenty_migrate.project import MigrationSpec, SourceSpec
-from twenty_migrate.record_ids import derive_id, step_identities
+from twenty_migrate.pipeline.spec import MigrationSpec, SourceSpec
+from twenty_migrate.plan.plan import ImportPlan, ObjectStep, build_plan, existing_ref
+from twenty_migrate.plan.record_ids import derive_id, step_identities
+from twenty_migrate.run.importer import Importer
 from twenty_migrate.sandbox import Sandbox
 from twenty_migrate.sandbox.profiles import PROFILES
+from twenty_migrate.twenty.errors import ConfigError
+from twenty_migrate.ui.demo import sample_spec
 
 #: The check older Twenty releases made of a client id (twenty-api.md §2.4).
 UUID_V4 = r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"
@@ -300,7 +300,7 @@ def test_relations_find_the_derived_ids_of_their_targets(client, sandbox, tmp_pa
 def test_ids_are_the_same_in_another_process():
     code = (
         "import pandas as pd\n"
-        "from twenty_migrate.plan import build_plan\n"
+        "from twenty_migrate.plan.plan import build_plan\n"
         "frame = pd.DataFrame({'_row': [1, 2], 'name': ['Acme', 'Globex']})\n"
         "ids = build_plan(frame, 'companies', name='crm').record_ids()\n"
         "print(ids[('companies', 1)], ids[('companies', 2)])\n"

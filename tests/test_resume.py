@@ -15,9 +15,9 @@ import pandas as pd
 import pytest
 from conftest import FakeClock, sandbox_client
 
-from twenty_migrate.importer import Importer
-from twenty_migrate.journal import RunJournal
-from twenty_migrate.plan import ImportPlan, ObjectStep, build_plan
+from twenty_migrate.plan.plan import ImportPlan, ObjectStep, build_plan
+from twenty_migrate.run.importer import Importer
+from twenty_migrate.run.journal import RunJournal
 from twenty_migrate.sandbox import Sandbox
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -194,9 +194,9 @@ _KILL_SCRIPT = """
 import os, signal, sys, threading
 import httpx
 import pandas as pd
-from twenty_migrate.client import TwentyClient
-from twenty_migrate.importer import Importer
-from twenty_migrate.plan import build_plan
+from twenty_migrate.twenty.client import TwentyClient
+from twenty_migrate.run.importer import Importer
+from twenty_migrate.plan.plan import build_plan
 from twenty_migrate.sandbox import Sandbox
 
 db, runs, crash_at = sys.argv[1], sys.argv[2], int(sys.argv[3])

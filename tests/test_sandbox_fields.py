@@ -8,17 +8,17 @@ from typing import Any
 
 import pytest
 
-from twenty_migrate.sandbox.errors import SandboxError, inspect_js
-from twenty_migrate.sandbox.fields import (
+from twenty_migrate.sandbox.engine.fields import (
     default_value,
     format_datetime,
     normalize_link,
     parse_datetime,
     process_data,
 )
-from twenty_migrate.sandbox.metadata import ObjectMeta, Registry, standard_registry
+from twenty_migrate.sandbox.engine.richtext import blocknote_to_markdown, markdown_to_blocknote
+from twenty_migrate.sandbox.errors import SandboxError, inspect_js
+from twenty_migrate.sandbox.metadata.model import ObjectMeta, Registry, standard_registry
 from twenty_migrate.sandbox.profiles import sandbox_profile
-from twenty_migrate.sandbox.richtext import blocknote_to_markdown, markdown_to_blocknote
 
 
 @pytest.fixture(scope="module")

@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
+from twenty_migrate.sandbox.engine.store import Engine
 from twenty_migrate.sandbox.errors import SandboxError
-from twenty_migrate.sandbox.graphql_api import GraphQLAPI, check_complexity
-from twenty_migrate.sandbox.graphql_schema import build_core_schema, root_field_name
-from twenty_migrate.sandbox.metadata import standard_registry
+from twenty_migrate.sandbox.graphql.api import GraphQLAPI, check_complexity
+from twenty_migrate.sandbox.graphql.schema import build_core_schema, root_field_name
+from twenty_migrate.sandbox.metadata.model import standard_registry
 from twenty_migrate.sandbox.profiles import sandbox_profile
-from twenty_migrate.sandbox.store import Engine
 
 PEOPLE_FIELDS = "id name { firstName lastName } emails { primaryEmail additionalEmails } companyId"
 
@@ -518,7 +518,7 @@ def test_too_many_root_resolvers(gql: Api) -> None:
 def test_complexity_counts_fragments() -> None:
     from graphql import parse
 
-    from twenty_migrate.sandbox.graphql_api import CORE_LIMITS
+    from twenty_migrate.sandbox.graphql.api import CORE_LIMITS
 
     document = parse(
         "query { ...Roots ... on Query { people { totalCount } } } "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from twenty_migrate.sandbox.errors import SandboxError
-from twenty_migrate.sandbox.metadata import (
+from twenty_migrate.sandbox.metadata.model import (
     SEEDED_WORKSPACE_MEMBERS,
     FieldMeta,
     ObjectMeta,
@@ -13,7 +13,7 @@ from twenty_migrate.sandbox.metadata import (
     RelationMeta,
     standard_registry,
 )
-from twenty_migrate.sandbox.metadata_ops import name_from_label
+from twenty_migrate.sandbox.metadata.ops import name_from_label
 from twenty_migrate.sandbox.profiles import sandbox_profile
 
 

@@ -11,9 +11,9 @@ import httpx
 import pytest
 
 from twenty_migrate.sandbox import Sandbox
-from twenty_migrate.sandbox.graphql_metadata_sdl import metadata_sdl
-from twenty_migrate.sandbox.metadata import FieldMeta
-from twenty_migrate.sandbox.metadata_names import name_from_label
+from twenty_migrate.sandbox.graphql.metadata_sdl import metadata_sdl
+from twenty_migrate.sandbox.metadata.model import FieldMeta
+from twenty_migrate.sandbox.metadata.names import name_from_label
 from twenty_migrate.sandbox.profiles import PROFILE_2_4X, PROFILES, TwentyProfile
 
 SDK = Path("/work/twenty-client-sdk-2.43.0")

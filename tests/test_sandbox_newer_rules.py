@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from twenty_migrate.sandbox import Sandbox
+from twenty_migrate.sandbox.engine.fields import format_datetime, process_data
 from twenty_migrate.sandbox.errors import SandboxError
-from twenty_migrate.sandbox.fields import format_datetime, process_data
-from twenty_migrate.sandbox.metadata import ObjectMeta, Registry, standard_registry
+from twenty_migrate.sandbox.metadata.model import ObjectMeta, Registry, standard_registry
 from twenty_migrate.sandbox.profiles import PROFILES, sandbox_profile
 
 

@@ -12,8 +12,8 @@ import pytest
 from conftest import FakeClock
 
 from twenty_migrate.sandbox import Sandbox
+from twenty_migrate.sandbox.engine.quotas import Quotas
 from twenty_migrate.sandbox.profiles import PROFILE_1X, PROFILE_2_4X
-from twenty_migrate.sandbox.quotas import Quotas
 from twenty_migrate.sandbox.server import build_parser
 from twenty_migrate.sandbox.throttle import API_KEY_SPENDER_ID
 

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
+from twenty_migrate.sandbox.engine.store import Engine, Page
 from twenty_migrate.sandbox.errors import SandboxError
-from twenty_migrate.sandbox.metadata import SEEDED_WORKSPACE_MEMBERS, standard_registry
+from twenty_migrate.sandbox.metadata.model import SEEDED_WORKSPACE_MEMBERS, standard_registry
 from twenty_migrate.sandbox.profiles import sandbox_profile
-from twenty_migrate.sandbox.store import Engine, Page
 
 
 class Clock:

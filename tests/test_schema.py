@@ -5,10 +5,10 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from twenty_migrate.client import TwentyClient
-from twenty_migrate.errors import SchemaError
 from twenty_migrate.sandbox import Sandbox
-from twenty_migrate.schema import WorkspaceSchema, fetch_schema
+from twenty_migrate.twenty.client import TwentyClient
+from twenty_migrate.twenty.errors import SchemaError
+from twenty_migrate.twenty.schema import WorkspaceSchema, fetch_schema
 
 
 @pytest.fixture

@@ -17,17 +17,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from twenty_migrate import clean, demo
-from twenty_migrate.client import TwentyClient
-from twenty_migrate.errors import ConfigError, MappingError, ValidationFailed
-from twenty_migrate.importer import Importer
-from twenty_migrate.mapping import REF_PREFIX, FieldMap, suggest_mapping
-from twenty_migrate.payloads import MISSING, to_json_value, unflatten
-from twenty_migrate.plan import ImportPlan, ObjectStep
+from twenty_migrate.clean import frame as clean
+from twenty_migrate.mapping.field_map import REF_PREFIX, FieldMap, suggest_mapping
+from twenty_migrate.plan.plan import ImportPlan, ObjectStep
+from twenty_migrate.run.importer import Importer
 from twenty_migrate.sandbox import Sandbox
 from twenty_migrate.sandbox.errors import SandboxError
-from twenty_migrate.schema import ObjectSchema, WorkspaceSchema, fetch_schema
-from twenty_migrate.validation import (
+from twenty_migrate.twenty.client import TwentyClient
+from twenty_migrate.twenty.errors import ConfigError, MappingError, ValidationFailed
+from twenty_migrate.twenty.schema import ObjectSchema, WorkspaceSchema, fetch_schema
+from twenty_migrate.ui import demo
+from twenty_migrate.validation.validate import (
     CHECK_PREFIX,
     FAILURE_COLUMNS,
     KEY_PREFIX,
@@ -35,6 +35,7 @@ from twenty_migrate.validation import (
     build_suite,
     validate,
 )
+from twenty_migrate.values.payloads import MISSING, to_json_value, unflatten
 
 with warnings.catch_warnings():  # GX's own imports raise deprecation warnings
     warnings.simplefilter("ignore", DeprecationWarning)

@@ -11,15 +11,15 @@ import httpx
 import pytest
 from conftest import FakeClock, sandbox_client
 
-from twenty_migrate import _verify_reads
-from twenty_migrate.client import TwentyClient
-from twenty_migrate.demo import add_sample_members, sample_spec
-from twenty_migrate.importer import Importer
-from twenty_migrate.journal import RunJournal
-from twenty_migrate.project import PreparedMigration
+from twenty_migrate.pipeline.spec import PreparedMigration
+from twenty_migrate.run.importer import Importer
+from twenty_migrate.run.journal import RunJournal
 from twenty_migrate.sandbox import Sandbox
 from twenty_migrate.sandbox.profiles import PROFILES
-from twenty_migrate.verify import LANDED_STATUSES, reconcile, relation_coverage, verify_run
+from twenty_migrate.twenty import reads as _verify_reads
+from twenty_migrate.twenty.client import TwentyClient
+from twenty_migrate.ui.demo import add_sample_members, sample_spec
+from twenty_migrate.verify.verify import LANDED_STATUSES, reconcile, relation_coverage, verify_run
 
 
 class SampleRun:

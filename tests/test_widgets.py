@@ -13,15 +13,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from twenty_migrate.client import TwentyClient
-from twenty_migrate.importer import Importer
-from twenty_migrate.journal import RunJournal
-from twenty_migrate.loading import load
-from twenty_migrate.mapping import FieldMap, suggest_mapping
-from twenty_migrate.plan import ImportPlan, ObjectStep, build_plan
-from twenty_migrate.progress import NullProgress
+from twenty_migrate.loading.load import load
+from twenty_migrate.mapping.field_map import FieldMap, suggest_mapping
+from twenty_migrate.plan.plan import ImportPlan, ObjectStep, build_plan
+from twenty_migrate.run.importer import Importer
+from twenty_migrate.run.journal import RunJournal
+from twenty_migrate.run.progress import NullProgress
 from twenty_migrate.sandbox import Sandbox
-from twenty_migrate.schema import fetch_schema
+from twenty_migrate.twenty.client import TwentyClient
+from twenty_migrate.twenty.schema import fetch_schema
 from twenty_migrate.widgets import (
     SKIP,
     ConnectionForm,
@@ -91,7 +91,7 @@ def output_text(output) -> str:
 
 def test_importing_the_modules_does_not_import_heavy_libraries():
     code = (
-        "import sys, twenty_migrate.widgets, twenty_migrate.loading\n"
+        "import sys, twenty_migrate.widgets, twenty_migrate.loading.load\n"
         "heavy = {'ipywidgets', 'openpyxl', 'xlrd', 'phonenumbers'} & set(sys.modules)\n"
         "assert not heavy, heavy\n"
     )

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from test_widgets import WAIT, GatedClient, assert_each_row_once, live_records, output_text, people
 
-from twenty_migrate.importer import Importer
-from twenty_migrate.plan import build_plan
+from twenty_migrate.plan.plan import build_plan
+from twenty_migrate.run.importer import Importer
 from twenty_migrate.widgets import ImportRunner, TestBatchReview
 
 

@@ -10,11 +10,16 @@ tm.write_log(result.run_id, "people_log.xlsx")  # every row: its Twenty id or Tw
 
 from __future__ import annotations
 
-from twenty_migrate.client import ClientStats, TwentyClient, connect
-from twenty_migrate.config import Settings
-from twenty_migrate.discovery import ServerTraits
-from twenty_migrate.doctor import DoctorReport, doctor
-from twenty_migrate.errors import (
+from twenty_migrate.plan.plan import Batch, ImportPlan, ObjectStep, build_plan, existing_ref
+from twenty_migrate.run.importer import Importer
+from twenty_migrate.run.journal import RunJournal, list_runs
+from twenty_migrate.run.outcomes import ImportResult
+from twenty_migrate.run.progress import Progress, make_progress
+from twenty_migrate.twenty.client import ClientStats, TwentyClient, connect
+from twenty_migrate.twenty.config import Settings
+from twenty_migrate.twenty.discovery import ServerTraits
+from twenty_migrate.twenty.doctor import DoctorReport, doctor
+from twenty_migrate.twenty.errors import (
     APIConnectionError,
     APIStatusError,
     AuthenticationError,
@@ -38,7 +43,9 @@ from twenty_migrate.errors import (
     WorkspaceUnavailableError,
     is_duplicate_error,
 )
-from twenty_migrate.export import (
+from twenty_migrate.twenty.ratelimit import RateLimit, RateLimiter, RetryPolicy
+from twenty_migrate.twenty.schema import FieldSchema, ObjectSchema, WorkspaceSchema, fetch_schema
+from twenty_migrate.verify.export import (
     RollbackResult,
     Verification,
     fetch_records,
@@ -53,46 +60,39 @@ from twenty_migrate.export import (
     write_log,
     write_summary,
 )
-from twenty_migrate.importer import Importer
-from twenty_migrate.journal import RunJournal, list_runs
-from twenty_migrate.outcomes import ImportResult
-from twenty_migrate.plan import Batch, ImportPlan, ObjectStep, build_plan, existing_ref
-from twenty_migrate.progress import Progress, make_progress
-from twenty_migrate.ratelimit import RateLimit, RateLimiter, RetryPolicy
-from twenty_migrate.schema import FieldSchema, ObjectSchema, WorkspaceSchema, fetch_schema
 
 __version__ = "0.1.0"
 
 #: Names served on first use, so ``import twenty_migrate`` stays light (phone numbers,
 #: great-expectations and the like load only when their part of the pipeline is used).
 _LAZY = {
-    "CleaningLog": "twenty_migrate.clean",
+    "CleaningLog": "twenty_migrate.clean.frame",
     "FieldMap": "twenty_migrate.mapping",
     "MappedFrame": "twenty_migrate.mapping",
-    "MigrationReport": "twenty_migrate.report",
-    "MigrationSpec": "twenty_migrate.project",
+    "MigrationReport": "twenty_migrate.ui.report",
+    "MigrationSpec": "twenty_migrate.pipeline.spec",
     "PreflightReport": "twenty_migrate.migration",
-    "PreparedMigration": "twenty_migrate.project",
+    "PreparedMigration": "twenty_migrate.pipeline.spec",
     "RelationCycleError": "twenty_migrate.migration",
-    "ResolvedRelations": "twenty_migrate.relations",
-    "SourceSpec": "twenty_migrate.project",
-    "ValidationReport": "twenty_migrate.validation",
-    "build_suite": "twenty_migrate.validation",
-    "keep_valid": "twenty_migrate.project",
-    "drop_duplicate_rows": "twenty_migrate.clean",
-    "list_sheets": "twenty_migrate.loading",
-    "sample_data_dir": "twenty_migrate.demo",
-    "sample_spec": "twenty_migrate.demo",
-    "clean_frame": "twenty_migrate.clean",
-    "load": "twenty_migrate.loading",
-    "load_many": "twenty_migrate.loading",
-    "migration_report": "twenty_migrate.report",
-    "normalize_countries": "twenty_migrate.clean",
+    "ResolvedRelations": "twenty_migrate.relations.resolve",
+    "SourceSpec": "twenty_migrate.pipeline.spec",
+    "ValidationReport": "twenty_migrate.validation.validate",
+    "build_suite": "twenty_migrate.validation.validate",
+    "keep_valid": "twenty_migrate.pipeline.spec",
+    "drop_duplicate_rows": "twenty_migrate.clean.frame",
+    "list_sheets": "twenty_migrate.loading.load",
+    "sample_data_dir": "twenty_migrate.ui.demo",
+    "sample_spec": "twenty_migrate.ui.demo",
+    "clean_frame": "twenty_migrate.clean.frame",
+    "load": "twenty_migrate.loading.load",
+    "load_many": "twenty_migrate.loading.load",
+    "migration_report": "twenty_migrate.ui.report",
+    "normalize_countries": "twenty_migrate.clean.frame",
     "plan_migration": "twenty_migrate.migration",
     "preflight": "twenty_migrate.migration",
-    "resolve_relations": "twenty_migrate.relations",
+    "resolve_relations": "twenty_migrate.relations.resolve",
     "suggest_mapping": "twenty_migrate.mapping",
-    "validate": "twenty_migrate.validation",
+    "validate": "twenty_migrate.validation.validate",
 }
 
 

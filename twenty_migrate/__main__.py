@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from twenty_migrate.cli import main
+from twenty_migrate.ui.cli import main
 
 raise SystemExit(main())

@@ -35,16 +35,16 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from twenty_migrate._run_widgets import ImportRunner, TestBatchReview
-from twenty_migrate._validation_widget import MAX_ROWS_SHOWN, ValidationViewer
-from twenty_migrate._widget_base import _info_html, _ipywidgets, _message, _say, _Widget
-from twenty_migrate.errors import REDACTED, TwentyMigrateError
+from twenty_migrate.twenty.errors import REDACTED, TwentyMigrateError
+from twenty_migrate.ui.run_widgets import ImportRunner, TestBatchReview
+from twenty_migrate.ui.validation_widget import MAX_ROWS_SHOWN, ValidationViewer
+from twenty_migrate.ui.widget_base import _info_html, _ipywidgets, _message, _say, _Widget
 
 if TYPE_CHECKING:
-    from twenty_migrate.client import TwentyClient
-    from twenty_migrate.mapping import FieldMap
+    from twenty_migrate.mapping.field_map import FieldMap
     from twenty_migrate.sandbox import RunningServer, Sandbox
-    from twenty_migrate.schema import ObjectSchema, WorkspaceSchema
+    from twenty_migrate.twenty.client import TwentyClient
+    from twenty_migrate.twenty.schema import ObjectSchema, WorkspaceSchema
 
 __all__ = [
     "MAX_ROWS_SHOWN",
@@ -81,7 +81,7 @@ class ConnectionForm(_Widget):
             (``.server.url``) instead of answering in process.
 
     Attributes:
-        client: The connected :class:`~twenty_migrate.client.TwentyClient`, or None.
+        client: The connected :class:`~twenty_migrate.TwentyClient`, or None.
         schema: The workspace schema read on Connect, or None.
         sandbox: The sandbox started by the form, if any.
         error: The last connection error message, or None.
@@ -129,8 +129,8 @@ class ConnectionForm(_Widget):
 
     def connect(self) -> TwentyClient | None:
         """What the Connect button does: build the client, read the schema, report."""
-        from twenty_migrate.client import TwentyClient
-        from twenty_migrate.schema import fetch_schema
+        from twenty_migrate.twenty.client import TwentyClient
+        from twenty_migrate.twenty.schema import fetch_schema
 
         _say(self.output, "Connecting...")
         self.error = None
@@ -169,8 +169,8 @@ class ConnectionForm(_Widget):
         return client
 
     def _sandbox_client(self) -> TwentyClient:
-        from twenty_migrate.client import TwentyClient
         from twenty_migrate.sandbox import Sandbox
+        from twenty_migrate.twenty.client import TwentyClient
 
         if self.sandbox is None:
             self.sandbox = Sandbox.with_sample_data()
@@ -198,7 +198,7 @@ class ConnectionForm(_Widget):
 # --------------------------------------------------------------------------- mapping
 def _path_options(object_schema: ObjectSchema) -> list[tuple[str, str]]:
     """``(label, path)`` choices for a source column: skip, writable paths, ``_ref.*``."""
-    from twenty_migrate.mapping import REF_PREFIX
+    from twenty_migrate.mapping.field_map import REF_PREFIX
 
     options = [(SKIP, SKIP)]
     for field in object_schema.fields.values():
@@ -233,7 +233,7 @@ class MappingEditor(_Widget):
         *,
         path: str | None = None,
     ) -> None:
-        from twenty_migrate.mapping import suggest_mapping
+        from twenty_migrate.mapping.field_map import suggest_mapping
 
         w = _ipywidgets()
         self.object_schema = object_schema
@@ -277,7 +277,7 @@ class MappingEditor(_Widget):
     @property
     def field_map(self) -> FieldMap:
         """The map as edited: the chosen paths, and the transforms they still use."""
-        from twenty_migrate.mapping import FieldMap
+        from twenty_migrate.mapping.field_map import FieldMap
 
         mapping = {c: d.value for c, d in self.dropdowns.items() if d.value != SKIP}
         used = set(mapping.values()) | {p.split(".")[0] for p in mapping.values()}

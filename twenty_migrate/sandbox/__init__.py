@@ -29,13 +29,13 @@ import httpx
 from twenty_migrate.sandbox.app import CONTENT_TYPE, App, RequestRecord
 from twenty_migrate.sandbox.errors import SandboxError
 from twenty_migrate.sandbox.faults import FaultInjector
-from twenty_migrate.sandbox.metadata import Registry, standard_registry
+from twenty_migrate.sandbox.metadata.model import Registry, standard_registry
 from twenty_migrate.sandbox.profiles import PROFILES, TwentyProfile, sandbox_profile
 from twenty_migrate.sandbox.server import DEFAULT_HOST, RunningServer
 from twenty_migrate.sandbox.throttle import Throttle
 
 if TYPE_CHECKING:
-    from twenty_migrate.sandbox.store import Engine
+    from twenty_migrate.sandbox.engine.store import Engine
 
 __all__ = [
     "PROFILES",
@@ -118,8 +118,8 @@ class Sandbox:
         self.profile = profile if profile is not None else sandbox_profile(twenty_version)
         # Imported here so that the engine's and the GraphQL front-end's modules can be
         # imported (and tested) on their own, without building a whole sandbox.
-        from twenty_migrate.sandbox.graphql_api import GraphQLAPI
-        from twenty_migrate.sandbox.store import Engine
+        from twenty_migrate.sandbox.engine.store import Engine
+        from twenty_migrate.sandbox.graphql.api import GraphQLAPI
 
         self.api_key = api_key
         clock = clock or time.monotonic

@@ -31,13 +31,13 @@ from urllib.parse import parse_qsl
 
 from twenty_migrate.sandbox.errors import SandboxError
 from twenty_migrate.sandbox.faults import Fault, FaultInjector, injected_error
-from twenty_migrate.sandbox.rest_api import RestAPI, method_not_allowed, route_not_found
-from twenty_migrate.sandbox.rest_results import RestResult
+from twenty_migrate.sandbox.rest.api import RestAPI, method_not_allowed, route_not_found
+from twenty_migrate.sandbox.rest.results import RestResult
 from twenty_migrate.sandbox.throttle import Throttle
 
 if TYPE_CHECKING:
-    from twenty_migrate.sandbox.graphql_api import GraphQLAPI
-    from twenty_migrate.sandbox.store import Engine
+    from twenty_migrate.sandbox.engine.store import Engine
+    from twenty_migrate.sandbox.graphql.api import GraphQLAPI
 
 logger = logging.getLogger("twenty_migrate.sandbox")
 

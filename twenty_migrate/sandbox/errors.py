@@ -7,7 +7,7 @@ Twenty's envelopes (REST ``{statusCode, error, messages}``, GraphQL
 
 from __future__ import annotations
 
-from .jsvalues import inspect_js
+from twenty_migrate.sandbox.engine.jsvalues import inspect_js
 
 __all__ = ["SandboxError", "bad_request", "inspect_js", "not_found"]
 

@@ -1,0 +1,168 @@
+"""Which rows stay out of a migration's plan, and why: :func:`keep_valid`.
+
+A row stays out when validation found an error in it, when it points at a row left out,
+or (tasks and notes) when one of its targets is left out; :func:`keep_valid` applies
+these rules until they settle and says why for each row. Re-exported by
+:mod:`twenty_migrate.pipeline.spec`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from twenty_migrate.plan.plan import EXISTING_PREFIX
+from twenty_migrate.values.payloads import ROW_COLUMN
+
+if TYPE_CHECKING:
+    from twenty_migrate.relations.resolve import ResolvedRelations
+    from twenty_migrate.validation.validate import ValidationReport
+
+__all__ = ["EXCLUDED_COLUMNS", "RELATION_RULES", "blocking_failures", "keep_valid"]
+
+#: Validation rules about relations by natural key. By default they do not keep a row out:
+#: it is imported with that link empty, and the problem stays in the report.
+RELATION_RULES = frozenset({"unresolved_relation", "ambiguous_relation"})
+#: Name ending of the objects linking a task or note to its records (``taskTargets``).
+TARGETS_SUFFIX = "Targets"
+#: Columns of :attr:`PreparedMigration.excluded`.
+EXCLUDED_COLUMNS = ["object", "_row", "reason"]
+
+
+def blocking_failures(failures: pd.DataFrame, relation_rules: frozenset[str]) -> pd.DataFrame:
+    """The failures that keep a row out of the plan: errors, except relation problems unless
+    ``relation_rules`` names them (a record can be imported without an unresolved link)."""
+    errors = failures["severity"] == "error"
+    relation = failures["rule"].isin(RELATION_RULES) & ~failures["rule"].isin(relation_rules)
+    return failures[errors & ~relation]
+
+
+def keep_valid(
+    relations: ResolvedRelations,
+    reports: Mapping[str, ValidationReport],
+    *,
+    strict_relations: bool = False,
+) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+    """The rows to import, and the rows left out with the reason for each.
+
+    A row is left out when:
+
+    * its validation report has an error for it (:func:`blocking_failures`): a missing or
+      ambiguous relation counts only with ``strict_relations``, otherwise the row is
+      imported with that link empty and the problem stays in the report;
+    * it points at a row left out (a relation column holding that row's ``_row``), so a
+      contact never loses the company it names; this applies transitively, until no kept
+      row points at a row left out (cells naming records already in Twenty,
+      ``"twenty:<id>"``, never do);
+    * it is a task or note target whose task or note, or whose target record, is left out
+      (the rule above); and a task or note one of whose targets is left out is left out
+      too, so that it is imported later with every link it names, not without one.
+
+    Args:
+        relations: The resolved frames and their relation columns
+            (:func:`~twenty_migrate.resolve_relations`).
+        reports: Per object, its validation report (:func:`~twenty_migrate.validate`).
+        strict_relations: Leave out rows with an unresolved or ambiguous relation too.
+
+    Returns:
+        ``(frames, excluded)``: every object of ``relations.frames`` with only the rows to
+        import (index reset; an object may be left with no rows), and ``object, _row,
+        reason`` of each row left out, object by object.
+
+    Example:
+        frames, excluded = keep_valid(rel, reports)
+        plan = plan_migration(replace(rel, frames=frames), schema)
+    """
+    relation_rules = RELATION_RULES if strict_relations else frozenset()
+    # object -> _row -> reason, in the order rows are left out
+    why: dict[str, dict[Any, str]] = {obj: {} for obj in relations.frames}
+
+    def leave_out(obj: str, rows: Iterable[Any], reasons: Iterable[str]) -> None:
+        mine = why.setdefault(obj, {})
+        for row, reason in zip(rows, reasons, strict=True):
+            mine.setdefault(row, reason)
+
+    for obj, report in reports.items():
+        bad = blocking_failures(report.failures, relation_rules)
+        found = {}
+        for row, group in bad.groupby(ROW_COLUMN, sort=False):
+            first = group.iloc[0]
+            found[row] = f"{first['column']}: {first['message']}"
+            if len(group) > 1:
+                found[row] += f" (and {len(group) - 1} more)"
+        leave_out(obj, found, found.values())
+    frames = relations.frames
+    changed = True
+    while changed:  # until no kept row points at a row left out
+        changed = False
+        for obj, frame in frames.items():
+            refs = relations.refs.get(obj) or {}
+            for column, target in refs.items():
+                lost = list(why.get(target, ()))
+                if not lost or column not in frame.columns:
+                    continue
+                cells = frame[column]
+                kept = ~frame[ROW_COLUMN].isin(list(why[obj]))
+                orphan = kept & cells.isin(lost) & ~_names_existing(cells)
+                if orphan.any():
+                    leave_out(
+                        obj,
+                        frame.loc[orphan, ROW_COLUMN],
+                        (
+                            f"{column}: points to {target} row {cell!r}, which is left out"
+                            for cell in cells[orphan]
+                        ),
+                    )
+                    changed = True
+            owner_column = _target_owner(obj, refs)
+            if owner_column is None or owner_column not in frame.columns:
+                continue
+            owner = refs[owner_column]
+            cells = frame[owner_column]
+            waiting = (
+                frame[ROW_COLUMN].isin(list(why[obj]))
+                & cells.notna()
+                & ~cells.isin(list(why.get(owner, ())))
+                & ~_names_existing(cells)
+            )
+            if waiting.any():
+                # A task or note waits for all its targets: imported later with every link.
+                holders = frame[waiting].drop_duplicates(owner_column)
+                leave_out(
+                    owner,
+                    holders[owner_column],
+                    (
+                        f"its {obj} row {row!r} is left out ({why[obj][row]}); it is imported "
+                        "later with all its links"
+                        for row in holders[ROW_COLUMN]
+                    ),
+                )
+                changed = True
+    kept_frames = {
+        obj: frame[~frame[ROW_COLUMN].isin(list(why.get(obj, ())))].reset_index(drop=True)
+        for obj, frame in frames.items()
+    }
+    excluded = pd.DataFrame(
+        [
+            {"object": obj, "_row": row, "reason": reason}
+            for obj, rows in why.items()
+            for row, reason in rows.items()
+        ],
+        columns=EXCLUDED_COLUMNS,
+    )
+    return kept_frames, excluded
+
+
+def _names_existing(cells: pd.Series[Any]) -> pd.Series[bool]:
+    """Cells naming a record already in Twenty (``"twenty:<id>"``) rather than a row."""
+    return cells.map(lambda v: isinstance(v, str) and v.startswith(EXISTING_PREFIX)).astype(bool)
+
+
+def _target_owner(obj: str, refs: Mapping[str, str]) -> str | None:
+    """The join column of a task or note target (``taskTargets``) to its task or note."""
+    if not obj.endswith(TARGETS_SUFFIX):
+        return None
+    column = obj[: -len(TARGETS_SUFFIX)] + "Id"
+    return column if column in refs else None

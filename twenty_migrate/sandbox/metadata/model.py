@@ -1,0 +1,594 @@
+"""Workspace metadata of the sandbox: objects, fields, relations and unique indexes.
+
+The :class:`Registry` holds what Twenty keeps in its metadata tables. It starts with the
+standard objects (:func:`standard_registry`) and grows through :meth:`Registry.create_object`
+and :meth:`Registry.create_field`, exactly like a workspace does through ``/metadata``.
+Every change bumps :attr:`Registry.version` and is told to the listeners (the engine
+persists custom metadata through them).
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from dataclasses import field as dc_field
+from datetime import datetime, timezone
+from typing import Any
+
+from twenty_migrate.sandbox.errors import bad_request
+from twenty_migrate.sandbox.metadata.field_types import (
+    ACTOR_SOURCES,
+    COMPOSITE_TYPES,
+    FIELD_TYPES,
+    NON_CREATABLE_TYPES,
+    RATING_VALUES,
+    RELATION_TYPES,
+    RICH_TEXT_TYPES,
+    CompositeProperty,
+    creatable_field_types,
+    field_types,
+)
+from twenty_migrate.sandbox.profiles import DEFAULT_PROFILE, TwentyProfile
+
+__all__ = [
+    "ACTOR_SOURCES",
+    "COMPOSITE_TYPES",
+    "FIELD_TYPES",
+    "NON_CREATABLE_TYPES",
+    "RATING_VALUES",
+    "RELATION_TYPES",
+    "RICH_TEXT_TYPES",
+    "SEEDED_WORKSPACE_MEMBERS",
+    "CompositeProperty",
+    "FieldMeta",
+    "ObjectMeta",
+    "Registry",
+    "RelationMeta",
+    "copy_json",
+    "creatable_field_types",
+    "field_types",
+    "metadata_id",
+    "standard_registry",
+    "system_fields",
+]
+
+FieldType = str
+JSON = dict[str, Any]
+
+# Namespace for the deterministic ids of metadata: the same names always give the same ids,
+# so a custom object replayed from the database after a restart keeps its ids.
+METADATA_NAMESPACE = uuid.UUID("6f1c3f38-4a4e-4e53-9a55-1b2f5d0c7e11")
+
+# When the standard metadata was created (arbitrary but stable, so restarts keep it).
+STANDARD_METADATA_TIME = "2025-01-01T00:00:00.000Z"
+# The key under which a change's time travels in its recorded payload, so a change replayed
+# from the database after a restart keeps its createdAt / updatedAt.
+CHANGED_AT_KEY = "__changedAt"
+
+# [version-dependent] `updatedBy` (ACTOR) exists on every object in newer versions.
+HAS_UPDATED_BY = True
+# [version-dependent] `city` on person exists in older versions (used by REST tests).
+PERSON_HAS_CITY = True
+# [version-dependent] REST hint for an unknown object: Twenty replaces "eg: companies" by
+# "Did you mean '{plural}'?" when a singular name was given.
+UNKNOWN_OBJECT_HINT_REPLACES_EXAMPLE = True
+
+
+def metadata_id(*parts: str) -> str:
+    """A deterministic metadata id for the given names."""
+    return str(uuid.uuid5(METADATA_NAMESPACE, "/".join(parts)))
+
+
+@dataclass
+class RelationMeta:
+    """One side of a relation between two objects."""
+
+    type: str  # "MANY_TO_ONE" | "ONE_TO_MANY"
+    target_object: str  # nameSingular of the other side
+    target_field: str  # field name on the other side
+    join_column: str | None  # "companyId" on MANY_TO_ONE, None on ONE_TO_MANY
+    on_delete: str = "SET_NULL"
+
+
+@dataclass
+class FieldMeta:
+    """A field of an object, as Twenty's field metadata describes it."""
+
+    id: str
+    name: str
+    label: str
+    type: FieldType
+    is_nullable: bool = True
+    is_unique: bool = False
+    is_custom: bool = False
+    is_system: bool = False
+    is_active: bool = True
+    is_read_only: bool = False
+    default_value: Any = None
+    options: list[JSON] | None = None
+    settings: JSON | None = None
+    description: str | None = None
+    icon: str | None = None
+    relation: RelationMeta | None = None
+    object_id: str = ""
+    created_at: str = STANDARD_METADATA_TIME
+    updated_at: str = STANDARD_METADATA_TIME
+    _registry: Registry | None = dc_field(default=None, repr=False, compare=False)
+
+    @property
+    def profile(self) -> TwentyProfile:
+        """The release family of the registry holding this field (the newest when detached)."""
+        return self._registry.profile if self._registry is not None else DEFAULT_PROFILE
+
+    @property
+    def is_legacy_rich_text(self) -> bool:
+        """True for the v1 ``RICH_TEXT`` (a plain, unwritable column) of releases before 1.20."""
+        return self.type == "RICH_TEXT" and self.profile.rich_text_type != "RICH_TEXT"
+
+    @property
+    def is_composite(self) -> bool:
+        """True for FULL_NAME, EMAILS, PHONES, LINKS, ADDRESS, CURRENCY, ACTOR, rich text."""
+        return self.type in COMPOSITE_TYPES and not self.is_legacy_rich_text
+
+    @property
+    def composite_properties(self) -> tuple[CompositeProperty, ...]:
+        """The sub-fields of a composite field; empty for any other field."""
+        return COMPOSITE_TYPES[self.type] if self.is_composite else ()
+
+    @property
+    def is_many_to_one(self) -> bool:
+        """True for the side of a relation that holds the join column."""
+        return self.relation is not None and self.relation.type == "MANY_TO_ONE"
+
+    @property
+    def is_one_to_many(self) -> bool:
+        """True for the side of a relation that lists the records pointing here."""
+        return self.relation is not None and self.relation.type == "ONE_TO_MANY"
+
+    def option_values(self) -> list[str]:
+        """The allowed values of a SELECT, MULTI_SELECT or RATING field."""
+        return [str(option["value"]) for option in self.options or []]
+
+    def to_api(self) -> JSON:
+        """The field as Twenty's metadata API returns it (camelCase)."""
+        data: JSON = {
+            "id": self.id,
+            "type": self.type,
+            "name": self.name,
+            "label": self.label,
+            "description": self.description,
+            "icon": self.icon,
+            "isCustom": self.is_custom,
+            "isActive": self.is_active,
+            "isSystem": self.is_system,
+            "isNullable": self.is_nullable,
+            "isUnique": self.is_unique,
+            "isUIReadOnly": self.is_read_only,
+            "defaultValue": copy_json(self.default_value),
+            "options": copy_json(self.options),
+            "settings": copy_json(self.settings),
+            "objectMetadataId": self.object_id,
+            "createdAt": self.created_at,
+            "updatedAt": self.updated_at,
+            "relation": None,
+        }
+        if self.relation is not None and self._registry is not None:
+            data["relation"] = self._relation_api(self._registry, self.relation)
+        return data
+
+    def _relation_api(self, registry: Registry, relation: RelationMeta) -> JSON | None:
+        source = registry.by_id(self.object_id)
+        target = registry.by_singular(relation.target_object)
+        if source is None or target is None:
+            return None
+        target_field = target.field(relation.target_field)
+        return {
+            "type": relation.type,
+            "sourceObjectMetadata": _object_ref(source),
+            "targetObjectMetadata": _object_ref(target),
+            "sourceFieldMetadata": {"id": self.id, "name": self.name},
+            "targetFieldMetadata": {
+                "id": target_field.id if target_field else None,
+                "name": relation.target_field,
+            },
+        }
+
+
+def _object_ref(obj: ObjectMeta) -> JSON:
+    return {"id": obj.id, "nameSingular": obj.name_singular, "namePlural": obj.name_plural}
+
+
+def copy_json(value: Any) -> Any:
+    """A deep copy of a JSON-like value (dicts and lists)."""
+    if isinstance(value, dict):
+        return {k: copy_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [copy_json(v) for v in value]
+    return value
+
+
+@dataclass
+class ObjectMeta:
+    """An object (standard or custom) and its fields."""
+
+    id: str
+    name_singular: str
+    name_plural: str
+    label_singular: str
+    label_plural: str
+    is_custom: bool = False
+    is_system: bool = False
+    is_active: bool = True
+    description: str | None = None
+    icon: str | None = None
+    label_identifier_field: str = "name"
+    fields: dict[str, FieldMeta] = dc_field(default_factory=dict)
+    duplicate_criteria: list[list[str]] | None = None
+    is_searchable: bool = True
+    created_at: str = STANDARD_METADATA_TIME
+    updated_at: str = STANDARD_METADATA_TIME
+
+    def field(self, name: str) -> FieldMeta | None:
+        """The field called ``name``, or None."""
+        return self.fields.get(name)
+
+    def join_columns(self) -> dict[str, FieldMeta]:
+        """Join column name (``companyId``) -> the MANY_TO_ONE field that owns it."""
+        return {
+            f.relation.join_column: f
+            for f in self.fields.values()
+            if f.relation is not None and f.relation.join_column and f.is_active
+        }
+
+    def unique_groups(self) -> list[tuple[str, ...]]:
+        """Storage keys of each unique index, e.g. ``[("emails.primaryEmail",)]``."""
+        groups: list[tuple[str, ...]] = []
+        for f in self.fields.values():
+            if not f.is_unique or not f.is_active or f.name == "id":
+                continue
+            if f.is_composite:
+                keys = tuple(f"{f.name}.{p.name}" for p in COMPOSITE_TYPES[f.type] if p.in_unique)
+                if keys:
+                    groups.append(keys)
+            elif f.relation is not None:
+                if f.relation.join_column:
+                    groups.append((f.relation.join_column,))
+            else:
+                groups.append((f.name,))
+        return groups
+
+    def unique_group_field(self, group: tuple[str, ...]) -> FieldMeta | None:
+        """The field behind a unique group (for error messages)."""
+        head = group[0].split(".", 1)[0]
+        found = self.fields.get(head)
+        if found is None:
+            found = self.join_columns().get(head)
+        return found
+
+    def index_metadatas(self) -> list[JSON]:
+        """The unique indexes as Twenty's ``indexMetadatas`` nodes."""
+        indexes: list[JSON] = []
+        for group in self.unique_groups():
+            owner = self.unique_group_field(group)
+            if owner is None:
+                continue
+            column = group[0].replace(".", "_")
+            indexes.append(
+                {
+                    "id": metadata_id(self.name_singular, "index", *group),
+                    "name": f"IDX_UNIQUE_{self.name_singular}_{column}",
+                    "isUnique": True,
+                    "indexWhereClause": None,
+                    "indexType": "BTREE",
+                    "indexFieldMetadatas": [{"fieldMetadataId": owner.id, "order": 0}],
+                }
+            )
+        return indexes
+
+    def to_api(self) -> JSON:
+        """The object as Twenty's metadata API returns it, with ``fields``."""
+        identifier = self.fields.get(self.label_identifier_field)
+        return {
+            "id": self.id,
+            "nameSingular": self.name_singular,
+            "namePlural": self.name_plural,
+            "labelSingular": self.label_singular,
+            "labelPlural": self.label_plural,
+            "description": self.description,
+            "icon": self.icon,
+            "isCustom": self.is_custom,
+            "isRemote": False,
+            "isActive": self.is_active,
+            "isSystem": self.is_system,
+            "isSearchable": self.is_searchable,
+            "labelIdentifierFieldMetadataId": identifier.id if identifier else None,
+            "imageIdentifierFieldMetadataId": None,
+            "duplicateCriteria": copy_json(self.duplicate_criteria),
+            "createdAt": self.created_at,
+            "updatedAt": self.updated_at,
+            "fields": [f.to_api() for f in self.fields.values()],
+        }
+
+
+Listener = Callable[[str, JSON], None]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+RESERVED_NAMES: frozenset[str] = frozenset(
+    {"and", "or", "not", "filter", "orderBy", "edges", "node", "pageInfo", "totalCount", "type"}
+)
+OPTION_COLORS: tuple[str, ...] = (
+    "red",
+    "purple",
+    "sky",
+    "turquoise",
+    "yellow",
+    "green",
+    "orange",
+    "pink",
+    "blue",
+    "gray",
+)
+
+
+class Registry:
+    """All objects of one workspace, with a version bumped on every change.
+
+    ``lock`` is shared with the engine so that metadata changes and record writes never
+    interleave.
+    """
+
+    def __init__(self, profile: TwentyProfile | None = None) -> None:
+        self.profile = profile if profile is not None else DEFAULT_PROFILE
+        self.version = 0
+        self.clock: Callable[[], datetime] = _utc_now
+        self.lock = threading.RLock()
+        self.listeners: list[Listener] = []
+        self._by_singular: dict[str, ObjectMeta] = {}
+        self._by_plural: dict[str, ObjectMeta] = {}
+        self._by_id: dict[str, ObjectMeta] = {}
+        self._fields_by_id: dict[str, FieldMeta] = {}
+
+    # ---------------------------------------------------------------- lookups
+    def objects(self) -> list[ObjectMeta]:
+        """Every object, in creation order."""
+        return list(self._by_singular.values())
+
+    def by_singular(self, name: str) -> ObjectMeta | None:
+        """The object whose ``nameSingular`` is ``name``."""
+        return self._by_singular.get(name)
+
+    def by_plural(self, name: str) -> ObjectMeta | None:
+        """The object whose ``namePlural`` is ``name``."""
+        return self._by_plural.get(name)
+
+    def by_id(self, object_id: str) -> ObjectMeta | None:
+        """The object with this metadata id."""
+        return self._by_id.get(object_id)
+
+    def field_by_id(self, field_id: str) -> FieldMeta | None:
+        """The field with this metadata id."""
+        return self._fields_by_id.get(field_id)
+
+    def fields(self) -> list[FieldMeta]:
+        """Every field of every object."""
+        return [f for obj in self._by_singular.values() for f in obj.fields.values()]
+
+    def resolve(self, name: str) -> ObjectMeta:
+        """The object named ``name`` (singular or plural), else a 400 like REST gives."""
+        obj = self._by_plural.get(name) or self._by_singular.get(name)
+        if obj is None:
+            return self.resolve_plural(name)
+        return obj
+
+    def resolve_plural(self, name: str) -> ObjectMeta:
+        """The object whose plural is ``name``; otherwise Twenty's REST 400 error."""
+        obj = self._by_plural.get(name)
+        if obj is not None:
+            return obj
+        singular = self._by_singular.get(name)
+        if singular is not None:
+            hint = f"Did you mean '{singular.name_plural}'?"
+            if not UNKNOWN_OBJECT_HINT_REPLACES_EXAMPLE:
+                hint = f"eg: companies {hint}"
+        else:
+            hint = "eg: companies"
+        raise bad_request(f"object '{name}' not found. {hint}", code="BAD_REQUEST")
+
+    # ---------------------------------------------------------------- changes
+    def change_time(self, data: JSON) -> str:
+        """The time of a change: the recorded one when replayed, else now (ISO, UTC)."""
+        recorded = data.get(CHANGED_AT_KEY)
+        if isinstance(recorded, str) and recorded:
+            return recorded
+        return (
+            self.clock()
+            .astimezone(timezone.utc)
+            .isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z")
+        )
+
+    def _changed(self, kind: str, payload: JSON) -> None:
+        self.version += 1
+        for listener in list(self.listeners):
+            listener(kind, payload)
+
+    def add_object(self, obj: ObjectMeta) -> ObjectMeta:
+        """Register a fully built object (used for standard objects)."""
+        with self.lock:
+            self._by_singular[obj.name_singular] = obj
+            self._by_plural[obj.name_plural] = obj
+            self._by_id[obj.id] = obj
+            for f in obj.fields.values():
+                self._attach(obj, f)
+            self.version += 1
+            return obj
+
+    def _attach(self, obj: ObjectMeta, f: FieldMeta) -> None:
+        f.object_id = obj.id
+        f._registry = self
+        obj.fields[f.name] = f
+        self._fields_by_id[f.id] = f
+
+    def create_object(self, data: JSON) -> ObjectMeta:
+        """Create a custom object from Twenty's ``CreateObjectInput``.
+
+        Args:
+            data: ``nameSingular``, ``namePlural``, ``labelSingular``, ``labelPlural`` and
+                optionally ``description``, ``icon``.
+
+        Returns:
+            The new object, with the system fields and a ``name`` TEXT label identifier.
+
+        Raises:
+            SandboxError: on a missing, badly formed or already used name.
+        """
+        from twenty_migrate.sandbox.metadata import ops as metadata_ops
+
+        with self.lock:
+            return metadata_ops.create_object(self, data)
+
+    def create_field(self, data: JSON) -> FieldMeta:
+        """Create a field from Twenty's ``CreateFieldInput``.
+
+        A RELATION field needs ``relationCreationPayload`` ``{targetObjectMetadataId,
+        targetFieldLabel, targetFieldIcon, type}``; the other side is created too, and the
+        MANY_TO_ONE side gets the join column ``{name}Id``.
+
+        Returns:
+            The new field (the side on ``objectMetadataId``).
+
+        Raises:
+            SandboxError: unknown object, bad name or type, name already used, bad options.
+        """
+        from twenty_migrate.sandbox.metadata import ops as metadata_ops
+
+        with self.lock:
+            return metadata_ops.create_field(self, data)
+
+    def update_field(self, field_id: str, data: JSON) -> FieldMeta:
+        """Update a field's label, description, icon, isActive, options or defaultValue."""
+        from twenty_migrate.sandbox.metadata import ops as metadata_ops
+
+        with self.lock:
+            return metadata_ops.update_field(self, field_id, data)
+
+    def update_object(self, object_id: str, data: JSON) -> ObjectMeta:
+        """Update an object's labels, description, icon or isActive."""
+        from twenty_migrate.sandbox.metadata import ops as metadata_ops
+
+        with self.lock:
+            return metadata_ops.update_object(self, object_id, data)
+
+    def delete_field(self, field_id: str) -> FieldMeta:
+        """Delete a custom field (and the other side of a relation)."""
+        from twenty_migrate.sandbox.metadata import ops as metadata_ops
+
+        with self.lock:
+            return metadata_ops.delete_field(self, field_id)
+
+    def delete_object(self, object_id: str) -> ObjectMeta:
+        """Delete a custom object; it must be deactivated first, as in Twenty."""
+        from twenty_migrate.sandbox.metadata import ops as metadata_ops
+
+        with self.lock:
+            return metadata_ops.delete_object(self, object_id)
+
+    def replay(self, kind: str, payload: JSON) -> None:
+        """Apply a change recorded by a listener (used to reload custom metadata)."""
+        from twenty_migrate.sandbox.metadata import ops as metadata_ops
+
+        with self.lock:
+            metadata_ops.replay(self, kind, payload)
+
+
+# name, label, type, nullable, system, default, icon (read-only: every one but id/position)
+_SYSTEM_FIELDS: tuple[tuple[str, str, str, bool, bool, Any, str], ...] = (
+    ("id", "Id", "UUID", False, True, "uuid", "Icon123"),
+    ("createdAt", "Creation date", "DATE_TIME", False, False, "now", "IconCalendar"),
+    ("updatedAt", "Last update", "DATE_TIME", False, False, "now", "IconCalendarClock"),
+    ("deletedAt", "Deleted at", "DATE_TIME", True, False, None, "IconCalendarMinus"),
+    ("createdBy", "Created by", "ACTOR", False, False, "actor", "IconCreativeCommonsSa"),
+    ("updatedBy", "Updated by", "ACTOR", False, False, "actor", "IconUserCircle"),
+    ("position", "Position", "POSITION", False, True, 0, "IconHierarchy2"),
+    ("searchVector", "Search vector", "TS_VECTOR", True, True, None, "IconSearch"),
+)
+
+
+def system_fields(object_name: str) -> list[FieldMeta]:
+    """The system fields every object has (id, timestamps, actors, position, searchVector)."""
+    fields: list[FieldMeta] = []
+    for name, label, ftype, nullable, system, default, icon in _SYSTEM_FIELDS:
+        if name == "updatedBy" and not HAS_UPDATED_BY:
+            continue
+        if default == "actor":
+            default = {"source": "'MANUAL'", "name": "'System'", "workspaceMemberId": None}
+        fields.append(
+            FieldMeta(
+                id=metadata_id(object_name, name),
+                name=name,
+                label=label,
+                type=ftype,
+                is_nullable=nullable,
+                is_system=system,
+                is_read_only=name not in ("id", "position"),
+                default_value=default,
+                icon=icon,
+            )
+        )
+    return fields
+
+
+# Seeded workspace members (one per user of the sandbox workspace).
+SEEDED_WORKSPACE_MEMBERS: tuple[JSON, ...] = (
+    {
+        "id": "20202020-0687-4c41-b707-ed1bfca972a7",
+        "name": {"firstName": "Tim", "lastName": "Apple"},
+        "userEmail": "tim@apple.dev",
+        "userId": "20202020-9e3b-46d4-a556-88b9ddc2b034",
+        "locale": "en",
+        "colorScheme": "Light",
+    },
+    {
+        "id": "20202020-77d5-4cb6-b60a-f4a835a85d61",
+        "name": {"firstName": "Jony", "lastName": "Ive"},
+        "userEmail": "jony.ive@apple.dev",
+        "userId": "20202020-3957-4908-9c36-2929a23f8357",
+        "locale": "en",
+        "colorScheme": "Light",
+    },
+    {
+        "id": "20202020-1553-45c6-a028-5a9064cce07f",
+        "name": {"firstName": "Phil", "lastName": "Schiler"},
+        "userEmail": "phil.schiler@apple.dev",
+        "userId": "20202020-7169-42cf-bc47-1cfef15264b8",
+        "locale": "en",
+        "colorScheme": "Light",
+    },
+)
+
+
+def standard_registry(
+    profile: TwentyProfile | None = None, *, attachments: bool = True
+) -> Registry:
+    """A registry with Twenty's standard objects, as the profile's release defines them.
+
+    Args:
+        profile: the Twenty release family (the newest when None). Its ``target_model``
+            names task/note/attachment targets (``targetPerson`` with join column
+            ``targetPersonId``, or ``person`` with ``personId``), its rich-text type and
+            legacy ``body`` shape tasks and notes.
+        attachments: include the ``attachment`` object.
+
+    Returns:
+        A new registry (company, person, opportunity, task, note, taskTarget, noteTarget,
+        workspaceMember and optionally attachment).
+    """
+    from twenty_migrate.sandbox.metadata.standard_objects import build_standard_registry
+
+    return build_standard_registry(profile, attachments=attachments)

@@ -1,0 +1,693 @@
+"""Check mapped rows against everything Twenty checks on write, before any call: :func:`validate`.
+
+::
+
+    report = tm.validate(mapped, schema.object("people"), existing=client)
+    report                  # in Jupyter: counts per column and rule, failing cells highlighted
+    report.failures         # _row, column, rule, value, message, severity
+    report.valid            # the rows to import; report.invalid: the rows to fix
+    report.to_html("people_validation.html")
+    report.raise_for_failures()
+
+**What is checked.** Every check Twenty's data-arg processor makes on one value
+(twenty-api.md §4: types, formats, select options, emails, phones, composite shapes,
+required fields), with Twenty's own error messages; unique keys within the file and, given
+``existing``, against the records already in Twenty (§3: upsert updates them, a plain
+create is refused); join columns that must hold record ids; and, folded in, the values the
+field map could not convert (:attr:`MappedFrame.problems`) and the relations the resolver
+could not resolve. A report without errors means Twenty refuses none of these rows.
+
+**Severity.** ``error``: Twenty refuses the row, or the row would not become the record
+meant: duplicates within the file (Twenty refuses them in one batch and silently merges
+them across batches), an unknown currency code (Twenty stores it but cannot show the
+amount), a value the map could not convert (it would be lost), an unresolved relation.
+``warning``: Twenty accepts the row as it is (an upsert that updates an existing record,
+the map's warnings, failures of an expectation that allows some with ``mostly``). Rows
+with only warnings are :attr:`ValidationReport.valid`.
+
+**How.** Each value check is computed for a whole column at once (vectorised, and once
+per distinct value for the rest) into a ``_check.<path>`` column holding the rule a cell
+breaks. A great_expectations suite (:func:`build_suite`) expects those columns to be empty,
+beside GX's own expectations where GX can say it exactly: required fields not null, select
+values in the options, unique keys unique (on ``_key.<path>`` columns: the values as
+Twenty compares them). GX runs the suite on an ephemeral context; its unexpected rows are
+the failures. Add your own expectations to the suite and pass it back to :func:`validate`.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import threading
+import warnings
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from twenty_migrate.twenty.errors import ConfigError, ValidationFailed
+from twenty_migrate.twenty.schema import ObjectSchema
+from twenty_migrate.validation.columns import (
+    ROW,
+    Prepared,
+    check_column,
+    composite_value,
+    frame_of,
+    options_for,
+    prepare,
+    required_paths,
+    resolve_paths,
+    unique_groups,
+)
+from twenty_migrate.validation.failures import LOOKUP_BATCH as LOOKUP_BATCH  # re-exported
+from twenty_migrate.validation.failures import (
+    cell_values,
+    duplicate_failures,
+    existing_failures,
+    failure_frame,
+    problem_failures,
+    relation_failures,
+)
+from twenty_migrate.validation.scan import UNSENDABLE, as_text, sent_value
+from twenty_migrate.values.payloads import MISSING
+from twenty_migrate.values.rules import COMPOSITE_MARK, inspect_js
+
+if TYPE_CHECKING:
+    import os
+
+    from twenty_migrate.mapping.field_map import MappedFrame
+
+__all__ = [
+    "CHECK_PREFIX",
+    "FAILURE_COLUMNS",
+    "KEY_PREFIX",
+    "ValidationReport",
+    "build_suite",
+    "validate",
+]
+
+#: Columns of :attr:`ValidationReport.failures`.
+FAILURE_COLUMNS = ["_row", "column", "rule", "value", "message", "severity"]
+#: Prefix of the columns holding the rule a cell breaks (validated by the suite).
+CHECK_PREFIX = "_check."
+#: Prefix of the columns holding unique-key values as Twenty compares them.
+KEY_PREFIX = "_key."
+#: Failure rows written by :meth:`ValidationReport.to_html` (the frame has them all).
+HTML_MAX_ROWS = 5000
+#: Result format of the GX run. Row positions, not ``unexpected_index_column_names``:
+#: GX builds one dict per unexpected row for those, which takes minutes for a million.
+RESULT_FORMAT: dict[str, Any] = {
+    "result_format": "COMPLETE",
+    "return_unexpected_index_query": False,
+}
+
+_SUITE_MARK = "twenty_migrate"
+
+
+# --------------------------------------------------------------------------- the suite
+_DESCRIBE = {
+    "TEXT": "text",
+    "NUMBER": "a number",
+    "NUMERIC": "a number or numeric text",
+    "POSITION": "a number",
+    "BOOLEAN": "true or false",
+    "UUID": "a UUID",
+    "DATE": "a date YYYY-MM-DD",
+    "DATE_TIME": "a date-time Twenty reads",
+    "SELECT": "text",
+    "RATING": "text",
+    "MULTI_SELECT": "option values",
+    "ARRAY": "a list of text",
+    "RAW_JSON": "a JSON object or list",
+    "EMAILS": "email addresses",
+    "PHONES": "a phone number Twenty parses, with its country and calling code",
+    "LINKS": "a link",
+    "CURRENCY": "an amount in an ISO 4217 currency",
+    "RICH_TEXT_V2": "markdown or a BlockNote document",
+    "RICH_TEXT": "markdown or a BlockNote document",
+    "ACTOR": "a source Twenty knows",
+}
+
+
+def _gx() -> Any:
+    """great_expectations, imported quietly (its imports raise deprecation warnings)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            import great_expectations as gx
+        except ImportError as exc:  # pragma: no cover - a dependency of the package
+            raise ConfigError(
+                "validation needs great_expectations: pip install 'great-expectations>=1.13'"
+            ) from exc
+    return gx
+
+
+def _meta(kind: str, column: str, **extra: Any) -> dict[str, Any]:
+    return {_SUITE_MARK: {"kind": kind, "column": column, **extra}}
+
+
+def build_suite(
+    mapped: MappedFrame | pd.DataFrame, object_schema: ObjectSchema, *, name: str | None = None
+) -> Any:
+    """The great_expectations suite of Twenty's checks for these columns of ``object_schema``.
+
+    One expectation per column that Twenty checks (``_check.<path>`` columns must be empty,
+    filled in by :func:`validate`), required fields not null, select values in their
+    options, and unique keys unique within the file (``_key.<path>`` columns: the values
+    as Twenty compares them). Add your own expectations and pass the suite to
+    :func:`validate`.
+
+    Args:
+        mapped: The mapped rows (a MappedFrame or a DataFrame of ``_row`` + field paths).
+        object_schema: The object written to, from ``schema.object(...)``.
+        name: The suite's name (default ``twenty_migrate.<object>``).
+
+    Returns:
+        A ``great_expectations.ExpectationSuite``.
+
+    Raises:
+        MappingError: a column is not a writable field path of the object.
+
+    Example:
+        suite = tm.build_suite(mapped, people)
+        suite.add_expectation(gx.expectations.ExpectColumnValuesToMatchRegex(
+            column="emails.primaryEmail", regex=r"@(?!gmail\\.com$)"))
+        report = tm.validate(mapped, people, suite=suite)
+    """
+    gx = _gx()
+    _batch_definition()  # suites need an active context
+    frame = frame_of(mapped)
+    paths = resolve_paths([str(c) for c in frame.columns], object_schema)
+    suite = gx.ExpectationSuite(
+        name=name or f"twenty_migrate.{object_schema.name_plural}",
+        meta={_SUITE_MARK: {"object": object_schema.name_plural, "paths": list(paths)}},
+    )
+    expect = gx.expectations
+    for p in paths.values():
+        what = "a record id" if p.is_join or p.path == "id" else _DESCRIBE.get(p.field.type, "")
+        suite.add_expectation(
+            expect.ExpectColumnValuesToBeNull(
+                column=CHECK_PREFIX + p.path,
+                description=f"Twenty accepts every {p.path} value ({what})",
+                meta=_meta("check", p.path),
+            )
+        )
+    for p in required_paths(object_schema):
+        suite.add_expectation(
+            expect.ExpectColumnValuesToNotBeNull(
+                column=p.path,
+                description=f"{p.path} is required (not nullable, no default value)",
+                meta=_meta("required", p.path),
+            )
+        )
+    for p in paths.values():
+        options = options_for(p)
+        if options is not None:
+            suite.add_expectation(
+                expect.ExpectColumnValuesToBeInSet(
+                    column=p.path,
+                    value_set=options,
+                    description=f"{p.path} holds option values of {p.field.name}",
+                    meta=_meta("options", p.path),
+                )
+            )
+    for group in unique_groups(object_schema, paths):
+        label = ", ".join(group)
+        description = f"{label} is unique within the file (Twenty keeps one record per value)"
+        if len(group) == 1:
+            expectation = expect.ExpectColumnValuesToBeUnique(
+                column=KEY_PREFIX + group[0],
+                description=description,
+                meta=_meta("unique", group[0], group=list(group)),
+            )
+        else:
+            expectation = expect.ExpectCompoundColumnsToBeUnique(
+                column_list=[KEY_PREFIX + p for p in group],
+                ignore_row_if="any_value_is_missing",
+                description=description,
+                meta=_meta("unique", group[0], group=list(group)),
+            )
+        suite.add_expectation(expectation)
+    return suite
+
+
+_GX_LOCK = threading.Lock()
+_GX_STATE: dict[str, Any] = {}
+
+
+def _batch_definition() -> Any:
+    """The whole-dataframe batch definition of this process's ephemeral GX context.
+
+    Made once: suites need an active context, and GX keeps the last one made current.
+    """
+    with _GX_LOCK:
+        if "batch" not in _GX_STATE:
+            gx = _gx()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                from great_expectations.data_context.types.base import ProgressBarsConfig
+
+                previous = _current_context()
+                context = gx.get_context(mode="ephemeral")
+                if previous is not None:  # leave the user's own GX context current
+                    _set_context(previous)
+                context.variables.progress_bars = ProgressBarsConfig(globally=False)
+                source = context.data_sources.add_pandas("twenty_migrate")
+                asset = source.add_dataframe_asset("rows")
+                _GX_STATE["batch"] = asset.add_batch_definition_whole_dataframe("all rows")
+        return _GX_STATE["batch"]
+
+
+def _current_context() -> Any:
+    """The GX context the user made current, if any."""
+    try:
+        from great_expectations.data_context.data_context.context_factory import project_manager
+
+        return project_manager.get_current_project()
+    except Exception:  # none yet (DataContextRequiredError), or another GX layout
+        return None
+
+
+def _set_context(context: Any) -> None:
+    from great_expectations.data_context.data_context.context_factory import project_manager
+
+    project_manager.set_project(context)
+
+
+def _run_suite(frame: pd.DataFrame, suite: Any) -> Any:
+    """Run ``suite`` on ``frame`` with GX."""
+    definition = _batch_definition()
+    with _GX_LOCK, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # GX's own deprecation noise is not the user's
+        batch = definition.get_batch(batch_parameters={"dataframe": frame})
+        return batch.validate(suite, result_format=RESULT_FORMAT)
+
+
+def _suite_columns(suite: Any) -> list[str]:
+    names: list[str] = []
+    for expectation in suite.expectations:
+        kwargs = expectation.configuration.kwargs
+        for key in ("column", "column_A", "column_B"):
+            if isinstance(kwargs.get(key), str):
+                names.append(kwargs[key])
+        names.extend(str(c) for c in kwargs.get("column_list") or ())
+    return list(dict.fromkeys(names))
+
+
+def _gx_frame(prepared: Prepared, suite: Any) -> pd.DataFrame:
+    """``_row`` and the columns the suite reads (GX hashes whatever it is given)."""
+    data = prepared.data
+    required = {p.path for p in required_paths(prepared.obj)}
+    columns: dict[str, Any] = {ROW: data[ROW]}
+    for name in _suite_columns(suite):
+        if name.startswith(CHECK_PREFIX) and name[len(CHECK_PREFIX) :] in prepared.paths:
+            columns[name] = check_column(prepared, name[len(CHECK_PREFIX) :])
+        elif name.startswith(KEY_PREFIX) and name[len(KEY_PREFIX) :] in prepared.keys:
+            # Categorical: GX hashes the frame it is given, and codes hash fast.
+            codes, uniques = pd.factorize(prepared.keys[name[len(KEY_PREFIX) :]])
+            columns[name] = pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(uniques))
+        elif name in prepared.paths and options_for(prepared.paths[name]) is not None:
+            columns[name] = as_text(data[name])[0]  # non-text cells have their own check
+        elif name in data.columns:
+            columns[name] = data[name]
+        elif name in required:
+            columns[name] = np.full(len(data), None, dtype=object)
+        else:
+            raise ConfigError(
+                f"the suite expects a column {name!r} that these rows do not have; build "
+                "the suite for this frame with build_suite(mapped, object_schema)"
+            )
+    return pd.DataFrame(columns, index=pd.RangeIndex(len(data)))
+
+
+# --------------------------------------------------------------------------- failures
+def _exception(info: Any) -> str | None:
+    """GX's exception message for an expectation that could not run, if any."""
+    if not isinstance(info, dict):
+        return None
+    if info.get("raised_exception"):
+        return str(info.get("exception_message"))
+    for value in info.values():
+        if isinstance(value, dict) and value.get("raised_exception"):
+            return str(value.get("exception_message"))
+    return None
+
+
+def _from_results(prepared: Prepared, result: Any) -> list[pd.DataFrame]:
+    """One failure per unexpected row of each expectation."""
+    parts: list[pd.DataFrame] = []
+    for outcome in result.results:
+        config = outcome.expectation_config
+        problem = _exception(outcome.exception_info)
+        column = config.kwargs.get("column") or ", ".join(config.kwargs.get("column_list") or [])
+        if problem is not None:
+            raise ConfigError(f"the expectation {config.type} on {column!r} cannot run: {problem}")
+        found = outcome.result or {}
+        positions = found.get("unexpected_index_list")
+        if outcome.success and not found.get("unexpected_count"):
+            continue
+        mine = (config.meta or {}).get(_SUITE_MARK)
+        if mine is None:
+            parts.append(_user_failures(prepared, config, outcome.success, found, column))
+            continue
+        kind, path = mine["kind"], mine["column"]
+        positions = np.asarray(positions or [], dtype=np.int64)
+        if kind == "check":
+            hits = prepared.hits[path].set_index("pos").loc[positions]
+            parts.append(
+                failure_frame(
+                    positions,
+                    path,
+                    hits["rule"].to_numpy(object),
+                    cell_values(prepared, path, positions),
+                    hits["message"].to_numpy(object),
+                    "error",
+                )
+            )
+        elif kind == "required":
+            message = f"Field {path} is not nullable and has no default value."
+            parts.append(failure_frame(positions, path, "required", [None] * len(positions),
+                                       message, "error"))  # fmt: skip
+        elif kind == "options":
+            values = cell_values(prepared, path, positions)
+            messages = [f'Invalid value {inspect_js(v)} for field "{path}"' for v in values]
+            parts.append(
+                failure_frame(positions, path, "not_in_options", values, messages, "error")
+            )
+        elif kind == "unique":
+            parts.append(duplicate_failures(prepared, list(mine["group"]), positions))
+    return parts
+
+
+def _user_failures(
+    prepared: Prepared, config: Any, success: bool, found: dict[str, Any], column: str
+) -> pd.DataFrame:
+    """Failures of an expectation added to the suite by the user."""
+    severity = "error" if str(getattr(config.severity, "value", "critical")) == "critical" else ""
+    severity = "warning" if success or not severity else severity
+    rule = str((config.meta or {}).get("rule") or config.type)
+    settings = {k: v for k, v in config.kwargs.items() if k not in ("column", "batch_id")}
+    message = config.description or f"fails {config.type}({inspect_js(settings)})"
+    positions = found.get("unexpected_index_list")
+    if positions is None:  # a table-level expectation: no row to name
+        observed = found.get("observed_value")
+        frame = failure_frame([-1], column or None, rule, [observed], message, severity)
+        return frame
+    positions = np.asarray(positions, dtype=np.int64)
+    values = found.get("unexpected_list") or cell_values(prepared, column, positions)
+    if len(values) != len(positions) or (values and isinstance(values[0], dict)):
+        values = cell_values(prepared, column.split(", ")[0], positions)
+    return failure_frame(positions, column or None, rule, values, message, severity)
+
+
+def _assemble(prepared: Prepared, parts: list[pd.DataFrame]) -> pd.DataFrame:
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in FAILURE_COLUMNS})
+    frame = pd.concat(parts, ignore_index=True)
+    marked = frame["message"].astype(str).str.contains(COMPOSITE_MARK, regex=False)
+    positions = frame["pos"].to_numpy(dtype=np.int64)
+    for index in np.flatnonzero(marked.to_numpy(dtype=bool)).tolist():
+        name = str(frame.at[index, "column"]).split(".")[0]
+        whole = inspect_js(composite_value(prepared.data, name, int(positions[index])))
+        frame.at[index, "message"] = str(frame.at[index, "message"]).replace(COMPOSITE_MARK, whole)
+    order = {c: i for i, c in enumerate(prepared.data.columns)}
+    frame["_order"] = frame["column"].map(lambda c: order.get(c, len(order)))
+    frame["_pos"] = frame["pos"].where(frame["pos"] >= 0, len(prepared.data))
+    frame = frame.sort_values(["_pos", "_order"], kind="stable").reset_index(drop=True)
+    rows = prepared.rows
+    positions = frame["pos"].to_numpy(dtype=np.int64)
+    named = [rows[p] if p >= 0 else None for p in positions.tolist()]
+    frame[ROW] = pd.Series(named, dtype=object if None in named else prepared.data[ROW].dtype)
+    return frame[FAILURE_COLUMNS]
+
+
+# --------------------------------------------------------------------------- the report
+_STYLE = """
+body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}
+table{border-collapse:collapse;margin:.5em 0 1.5em;font-size:13px}
+th,td{border:1px solid #ccc;padding:3px 7px;text-align:left;vertical-align:top}
+th{background:#f3f3f3} td.error{background:#fbd5d5} td.warning{background:#fdf3c7}
+.ok{color:#17703a} .bad{color:#b42318}
+"""
+
+
+@dataclass(frozen=True, eq=False)
+class ValidationReport:
+    """What :func:`validate` found: every failing cell, and the rows split by them.
+
+    Attributes:
+        data: The rows validated (as given, with ``_row``).
+        failures: One row per failing cell: ``_row, column, rule, value, message,
+            severity``; ``_row`` is empty for a failure of the whole table.
+        suite: The great_expectations suite that ran.
+        object_name: The Twenty object (``"people"``).
+        gx_result: GX's ``ExpectationSuiteValidationResult``.
+    """
+
+    data: pd.DataFrame
+    failures: pd.DataFrame
+    suite: Any
+    object_name: str
+    gx_result: Any = None
+
+    @property
+    def errors(self) -> pd.DataFrame:
+        """The failures of severity ``error``."""
+        return self.failures[self.failures["severity"] == "error"]
+
+    @property
+    def ok(self) -> bool:
+        """Whether no failure is an error (Twenty refuses none of the rows)."""
+        return self.errors.empty
+
+    @property
+    def _bad_rows(self) -> pd.Series[Any]:
+        return self.data[ROW].isin(self.errors[ROW].dropna().unique())
+
+    @property
+    def valid(self) -> pd.DataFrame:
+        """The rows without errors (warnings allowed): the ones to import."""
+        return self.data[~self._bad_rows.to_numpy(dtype=bool)]
+
+    @property
+    def invalid(self) -> pd.DataFrame:
+        """The rows with at least one error: the ones to fix."""
+        return self.data[self._bad_rows.to_numpy(dtype=bool)]
+
+    def summary(self) -> pd.DataFrame:
+        """Failures per column and rule: rows, severity, an example value and message."""
+        columns = ["column", "rule", "severity", "rows", "example", "message"]
+        if self.failures.empty:
+            return pd.DataFrame(columns=columns)
+        frame = self.failures.assign(column=self.failures["column"].fillna("(table)"))
+        grouped = frame.groupby(["column", "rule", "severity"], sort=False, dropna=False)
+        summary = grouped.agg(
+            rows=(ROW, "size"), example=("value", "first"), message=("message", "first")
+        ).reset_index()
+        summary["_error"] = summary["severity"] != "error"
+        summary = summary.sort_values(["_error", "rows"], ascending=[True, False], kind="stable")
+        return summary[columns].reset_index(drop=True)
+
+    def _counts(self) -> tuple[int, int, int]:
+        errors = int((self.failures["severity"] == "error").sum())
+        return errors, len(self.failures) - errors, int(self._bad_rows.sum())
+
+    def __repr__(self) -> str:
+        errors, warnings_, bad = self._counts()
+        return (
+            f"ValidationReport({self.object_name}: {len(self.data)} rows, {bad} invalid; "
+            f"{errors} errors, {warnings_} warnings)"
+        )
+
+    def describe(self) -> str:
+        """A readable summary: counts, then one line per column and rule."""
+        lines = [repr(self)]
+        for row in self.summary().itertuples(index=False):
+            lines.append(
+                f"  {row.severity:<7} {row.column} {row.rule}: {row.rows} rows, "
+                f"e.g. {inspect_js(_plain(row.example))}: {row.message}"
+            )
+        return "\n".join(lines)
+
+    def raise_for_failures(self) -> ValidationReport:
+        """Raise :class:`ValidationFailed` when any row has an error; else return the report."""
+        if self.ok:
+            return self
+        _, _, bad = self._counts()
+        raise ValidationFailed(
+            f"{bad} of {len(self.data)} {self.object_name} rows fail validation; import "
+            f"report.valid or fix report.invalid.\n{self.describe()}",
+            report=self,
+        )
+
+    # ------------------------------------------------------------------ HTML
+    def _cells_html(self, limit: int) -> str:
+        """The failing rows, failing cells highlighted, their messages as tooltips."""
+        if self.failures.empty:
+            return ""
+        shown = self.failures[self.failures[ROW].notna()]
+        rows = list(dict.fromkeys(shown[ROW].tolist()))[:limit]
+        shown = shown[shown[ROW].isin(rows)]
+        columns = [c for c in self.data.columns if c in set(shown["column"])]
+        data = self.data[self.data[ROW].isin(rows)].set_index(ROW)
+        marks: dict[tuple[Any, str], tuple[str, str]] = {}
+        for row, column, severity, message in zip(
+            shown[ROW], shown["column"], shown["severity"], shown["message"], strict=True
+        ):
+            level, text = marks.get((row, str(column)), ("warning", ""))
+            level = "error" if "error" in (level, severity) else "warning"
+            marks[row, str(column)] = (level, (text + "\n" if text else "") + str(message))
+        head = "".join(f"<th>{html.escape(str(c))}</th>" for c in [ROW, *columns])
+        body = []
+        for row in rows:
+            cells = [f"<td>{html.escape(str(row))}</td>"]
+            for column in columns:
+                value = data.at[row, column] if row in data.index else None
+                level, text = marks.get((row, column), ("", ""))
+                attrs = f' class="{level}" title="{html.escape(text)}"' if level else ""
+                cells.append(f"<td{attrs}>{html.escape(_text(value))}</td>")
+            body.append("<tr>" + "".join(cells) + "</tr>")
+        return f"<table><tr>{head}</tr>{''.join(body)}</table>"
+
+    def _repr_html_(self) -> str:
+        errors, _, _ = self._counts()
+        status = '<b class="ok">ok</b>' if self.ok else f'<b class="bad">{errors} errors</b>'
+        summary = self.summary().to_html(index=False, escape=True)
+        cells = self._cells_html(20)
+        more = "<p>Failing rows (hover a cell for Twenty's message):</p>" + cells if cells else ""
+        return f"<p>{html.escape(repr(self))} {status}</p>{summary}{more}"
+
+    def to_html(self, path: str | os.PathLike[str]) -> Path:
+        """Write a self-contained HTML report (summary, failing cells, failures, the suite).
+
+        GX's Data Docs pages load their styles and scripts from CDNs; this file works
+        offline and is safe to send (every value is escaped).
+        """
+        target = Path(path)
+        failures = self.failures.head(HTML_MAX_ROWS)
+        note = (
+            f"<p>The first {HTML_MAX_ROWS} of {len(self.failures)} failures; "
+            "report.failures has them all.</p>"
+            if len(self.failures) > HTML_MAX_ROWS
+            else ""
+        )
+        expectations = []
+        for outcome in getattr(self.gx_result, "results", []) or []:
+            config = outcome.expectation_config
+            found = outcome.result or {}
+            expectations.append(
+                {
+                    "expectation": config.type,
+                    "column": config.kwargs.get("column")
+                    or ", ".join(config.kwargs.get("column_list") or []),
+                    "description": config.description or "",
+                    "success": bool(outcome.success),
+                    "unexpected": found.get("unexpected_count", ""),
+                }
+            )
+        parts = [
+            "<!DOCTYPE html><html><head><meta charset='utf-8'>",
+            f"<title>{html.escape(repr(self))}</title><style>{_STYLE}</style></head><body>",
+            f"<h1>Validation of {html.escape(self.object_name)}</h1>",
+            f"<p>{html.escape(repr(self))}</p><h2>Summary</h2>",
+            self.summary().to_html(index=False, escape=True),
+            "<h2>Failing rows</h2>",
+            self._cells_html(200) or "<p>None.</p>",
+            "<h2>Failures</h2>",
+            note,
+            failures.to_html(index=False, escape=True, na_rep=""),
+            f"<h2>Suite {html.escape(str(getattr(self.suite, 'name', '')))}</h2>",
+            pd.DataFrame(expectations).to_html(index=False, escape=True),
+            "</body></html>",
+        ]
+        target.write_text("".join(parts), encoding="utf-8")
+        return target
+
+
+def _plain(value: Any) -> Any:
+    sent = sent_value(value)
+    return None if sent is MISSING or sent is UNSENDABLE else sent
+
+
+def _text(value: Any) -> str:
+    sent = _plain(value)
+    if sent is None:
+        return ""
+    return sent if isinstance(sent, str) else json.dumps(sent, ensure_ascii=False)
+
+
+# --------------------------------------------------------------------------- validate
+def validate(
+    mapped: MappedFrame | pd.DataFrame,
+    object_schema: ObjectSchema,
+    *,
+    suite: Any = None,
+    existing: Any = None,
+    relations: Any = None,
+    refs: Mapping[str, str] | Collection[str] | None = None,
+    upsert: bool = True,
+) -> ValidationReport:
+    """Check rows against everything Twenty checks on write, before any call.
+
+    Args:
+        mapped: A MappedFrame (from ``FieldMap.apply``; its conversion problems are
+            included) or a DataFrame of ``_row`` + field paths (``_ref.*`` columns are
+            ignored: resolve them before planning).
+        object_schema: The object written to, from ``schema.object(...)``.
+        suite: A suite from :func:`build_suite`, with your own expectations added; a suite
+            of only your own expectations runs together with Twenty's checks.
+        existing: Records already in Twenty, to report rows whose unique keys they hold:
+            a client (looked up 60 values per call, soft-deleted records included; one
+            call per 60 distinct values, so for a large file pass the values of an export
+            instead) or a mapping ``{"emails.primaryEmail": {values}}`` (or ``{value:
+            record id}``, which also finds upsert conflicts). A join column in the mapping
+            (``{"companyId": {ids}}``) lists the target ids that exist; with a client, join
+            ids are looked up too.
+        relations: The relation resolver's problems (or its ``ResolvedRelations``), folded
+            in as ``unresolved_relation`` / ``ambiguous_relation`` errors.
+        refs: Join columns that hold ``_row`` ids of an earlier step (the plan's ``refs``);
+            taken from ``relations`` when it is a ``ResolvedRelations``.
+        upsert: Whether the import upserts (the default): a row matching an existing record
+            updates it (warning ``exists_in_twenty``); with False it is refused (error).
+
+    Returns:
+        A :class:`ValidationReport`.
+
+    Raises:
+        MappingError: a column is not a writable field path, or ``_row`` is missing or
+            repeated.
+        ConfigError: the suite reads a column the rows do not have, or cannot run.
+
+    Example:
+        report = tm.validate(mapped, schema.object("people"), existing=client)
+        report.summary()
+        plan = tm.build_plan(report.valid, "people", key="emails.primaryEmail")
+    """
+    original = frame_of(mapped)
+    data = original.reset_index(drop=True)
+    if refs is None and relations is not None and hasattr(relations, "refs"):
+        refs = relations.refs.get(object_schema.name_plural) or {}
+    prepared = prepare(data, object_schema, list(refs or ()))
+    own = build_suite(data, object_schema)
+    if suite is None:
+        suite = own
+    elif _SUITE_MARK not in (suite.meta or {}):
+        for expectation in suite.expectations:
+            copy = expectation.copy(deep=True)
+            copy.id = None
+            own.add_expectation(copy)
+        suite = own
+    result = _run_suite(_gx_frame(prepared, suite), suite)
+    parts = _from_results(prepared, result)
+    if not isinstance(mapped, pd.DataFrame):
+        parts.extend(problem_failures(prepared, getattr(mapped, "problems", None)))
+    if relations is not None:
+        parts.extend(relation_failures(prepared, relations))
+    if existing is not None:
+        parts.extend(existing_failures(prepared, existing, upsert))
+    failures = _assemble(prepared, parts)
+    return ValidationReport(original, failures, suite, object_schema.name_plural, result)
