@@ -16,8 +16,8 @@ import pytest
 from conftest import sandbox_client
 
 from twenty_migrate.plan.plan import build_plan
+from twenty_migrate.run.history import list_runs
 from twenty_migrate.run.journal import RunJournal
-from twenty_migrate.run.runs import list_runs
 from twenty_migrate.sandbox import Sandbox
 from twenty_migrate.twenty.client import TwentyClient
 from twenty_migrate.twenty.ratelimit import RateLimit

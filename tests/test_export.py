@@ -15,8 +15,9 @@ import pandas as pd
 import pytest
 
 from twenty_migrate.plan.plan import ImportPlan, ObjectStep
+from twenty_migrate.run.history import list_runs
 from twenty_migrate.run.importer import Importer
-from twenty_migrate.run.journal import RunJournal, list_runs
+from twenty_migrate.run.journal import RunJournal
 from twenty_migrate.sandbox import Sandbox
 from twenty_migrate.sandbox.profiles import PROFILES
 from twenty_migrate.twenty.client import TwentyClient

@@ -12,8 +12,9 @@ import pytest
 from conftest import sandbox_client
 
 from twenty_migrate.plan.plan import MAX_RECORDS_PER_CALL, ImportPlan, ObjectStep, build_plan
+from twenty_migrate.run.history import list_runs
 from twenty_migrate.run.importer import Importer, ImportResult
-from twenty_migrate.run.journal import RunJournal, list_runs
+from twenty_migrate.run.journal import RunJournal
 from twenty_migrate.run.progress import LogProgress, NullProgress, make_progress
 from twenty_migrate.sandbox import Sandbox
 from twenty_migrate.sandbox.profiles import sandbox_profile

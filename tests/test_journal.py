@@ -15,7 +15,8 @@ import pandas as pd
 import pytest
 
 from twenty_migrate.plan.plan import ImportPlan, ObjectStep, build_plan
-from twenty_migrate.run.journal import RowOutcome, RunJournal, list_runs, reusable_ids
+from twenty_migrate.run.history import list_runs, reusable_ids
+from twenty_migrate.run.journal import RowOutcome, RunJournal
 from twenty_migrate.twenty.errors import JournalError, PlanMismatchError
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -13,9 +13,10 @@ import pandas as pd
 import pytest
 
 from twenty_migrate.clean.frame import clean_frame
-from twenty_migrate.mapping.field_map import FieldMap, MappedFrame, suggest_mapping
+from twenty_migrate.mapping.field_map import FieldMap, MappedFrame
+from twenty_migrate.mapping.suggest import suggest_mapping
 from twenty_migrate.sandbox.engine.fields import normalize_email, process_data
-from twenty_migrate.sandbox.metadata.model import standard_registry
+from twenty_migrate.sandbox.metadata.standard_objects import standard_registry
 from twenty_migrate.sandbox.profiles import sandbox_profile
 from twenty_migrate.twenty.errors import MappingError
 from twenty_migrate.twenty.schema import FieldSchema, ObjectSchema, WorkspaceSchema

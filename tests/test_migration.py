@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from twenty_migrate.clean import frame as clean
-from twenty_migrate.mapping.field_map import FieldMap, suggest_mapping
+from twenty_migrate.mapping.field_map import FieldMap
+from twenty_migrate.mapping.suggest import suggest_mapping
 from twenty_migrate.pipeline.migration import (
     FieldSpec,
     RelationCycleError,

@@ -17,7 +17,9 @@ from twenty_migrate.sandbox.engine.fields import (
 )
 from twenty_migrate.sandbox.engine.richtext import blocknote_to_markdown, markdown_to_blocknote
 from twenty_migrate.sandbox.errors import SandboxError, inspect_js
-from twenty_migrate.sandbox.metadata.model import ObjectMeta, Registry, standard_registry
+from twenty_migrate.sandbox.metadata.model import ObjectMeta
+from twenty_migrate.sandbox.metadata.registry import Registry
+from twenty_migrate.sandbox.metadata.standard_objects import standard_registry
 from twenty_migrate.sandbox.profiles import sandbox_profile
 
 

@@ -12,7 +12,7 @@ from twenty_migrate.sandbox.engine.store import Engine
 from twenty_migrate.sandbox.errors import SandboxError
 from twenty_migrate.sandbox.graphql.api import GraphQLAPI, check_complexity
 from twenty_migrate.sandbox.graphql.schema import build_core_schema, root_field_name
-from twenty_migrate.sandbox.metadata.model import standard_registry
+from twenty_migrate.sandbox.metadata.standard_objects import standard_registry
 from twenty_migrate.sandbox.profiles import sandbox_profile
 
 PEOPLE_FIELDS = "id name { firstName lastName } emails { primaryEmail additionalEmails } companyId"

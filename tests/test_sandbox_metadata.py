@@ -9,11 +9,11 @@ from twenty_migrate.sandbox.metadata.model import (
     SEEDED_WORKSPACE_MEMBERS,
     FieldMeta,
     ObjectMeta,
-    Registry,
     RelationMeta,
-    standard_registry,
 )
 from twenty_migrate.sandbox.metadata.ops import name_from_label
+from twenty_migrate.sandbox.metadata.registry import Registry
+from twenty_migrate.sandbox.metadata.standard_objects import standard_registry
 from twenty_migrate.sandbox.profiles import sandbox_profile
 
 

@@ -12,7 +12,9 @@ import pytest
 from twenty_migrate.sandbox import Sandbox
 from twenty_migrate.sandbox.engine.fields import format_datetime, process_data
 from twenty_migrate.sandbox.errors import SandboxError
-from twenty_migrate.sandbox.metadata.model import ObjectMeta, Registry, standard_registry
+from twenty_migrate.sandbox.metadata.model import ObjectMeta
+from twenty_migrate.sandbox.metadata.registry import Registry
+from twenty_migrate.sandbox.metadata.standard_objects import standard_registry
 from twenty_migrate.sandbox.profiles import PROFILES, sandbox_profile
 
 

@@ -12,7 +12,7 @@ import pytest
 from twenty_migrate.sandbox import Sandbox
 from twenty_migrate.sandbox.app import MAX_BODY_BYTES
 from twenty_migrate.sandbox.errors import SandboxError
-from twenty_migrate.sandbox.metadata.model import standard_registry
+from twenty_migrate.sandbox.metadata.standard_objects import standard_registry
 from twenty_migrate.sandbox.profiles import sandbox_profile
 from twenty_migrate.sandbox.rest.params import (
     parse_depth,

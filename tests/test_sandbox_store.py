@@ -11,7 +11,8 @@ import pytest
 
 from twenty_migrate.sandbox.engine.store import Engine, Page
 from twenty_migrate.sandbox.errors import SandboxError
-from twenty_migrate.sandbox.metadata.model import SEEDED_WORKSPACE_MEMBERS, standard_registry
+from twenty_migrate.sandbox.metadata.model import SEEDED_WORKSPACE_MEMBERS
+from twenty_migrate.sandbox.metadata.standard_objects import standard_registry
 from twenty_migrate.sandbox.profiles import sandbox_profile
 
 

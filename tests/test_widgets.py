@@ -14,7 +14,8 @@ import pandas as pd
 import pytest
 
 from twenty_migrate.loading.load import load
-from twenty_migrate.mapping.field_map import FieldMap, suggest_mapping
+from twenty_migrate.mapping.field_map import FieldMap
+from twenty_migrate.mapping.suggest import suggest_mapping
 from twenty_migrate.plan.plan import ImportPlan, ObjectStep, build_plan
 from twenty_migrate.run.importer import Importer
 from twenty_migrate.run.journal import RunJournal

@@ -11,8 +11,9 @@ tm.write_log(result.run_id, "people_log.xlsx")  # every row: its Twenty id or Tw
 from __future__ import annotations
 
 from twenty_migrate.plan.plan import Batch, ImportPlan, ObjectStep, build_plan, existing_ref
+from twenty_migrate.run.history import list_runs
 from twenty_migrate.run.importer import Importer
-from twenty_migrate.run.journal import RunJournal, list_runs
+from twenty_migrate.run.journal import RunJournal
 from twenty_migrate.run.outcomes import ImportResult
 from twenty_migrate.run.progress import Progress, make_progress
 from twenty_migrate.twenty.client import ClientStats, TwentyClient, connect
@@ -67,13 +68,13 @@ __version__ = "0.1.0"
 #: great-expectations and the like load only when their part of the pipeline is used).
 _LAZY = {
     "CleaningLog": "twenty_migrate.clean.frame",
-    "FieldMap": "twenty_migrate.mapping",
-    "MappedFrame": "twenty_migrate.mapping",
+    "FieldMap": "twenty_migrate.mapping.field_map",
+    "MappedFrame": "twenty_migrate.mapping.field_map",
     "MigrationReport": "twenty_migrate.ui.report",
     "MigrationSpec": "twenty_migrate.pipeline.spec",
-    "PreflightReport": "twenty_migrate.migration",
+    "PreflightReport": "twenty_migrate.pipeline.migration",
     "PreparedMigration": "twenty_migrate.pipeline.spec",
-    "RelationCycleError": "twenty_migrate.migration",
+    "RelationCycleError": "twenty_migrate.pipeline.migration",
     "ResolvedRelations": "twenty_migrate.relations.resolve",
     "SourceSpec": "twenty_migrate.pipeline.spec",
     "ValidationReport": "twenty_migrate.validation.validate",
@@ -88,10 +89,10 @@ _LAZY = {
     "load_many": "twenty_migrate.loading.load",
     "migration_report": "twenty_migrate.ui.report",
     "normalize_countries": "twenty_migrate.clean.frame",
-    "plan_migration": "twenty_migrate.migration",
-    "preflight": "twenty_migrate.migration",
+    "plan_migration": "twenty_migrate.pipeline.migration",
+    "preflight": "twenty_migrate.pipeline.migration",
     "resolve_relations": "twenty_migrate.relations.resolve",
-    "suggest_mapping": "twenty_migrate.mapping",
+    "suggest_mapping": "twenty_migrate.mapping.suggest",
     "validate": "twenty_migrate.validation.validate",
 }
 

@@ -233,7 +233,7 @@ class MappingEditor(_Widget):
         *,
         path: str | None = None,
     ) -> None:
-        from twenty_migrate.mapping.field_map import suggest_mapping
+        from twenty_migrate.mapping.suggest import suggest_mapping
 
         w = _ipywidgets()
         self.object_schema = object_schema

@@ -61,7 +61,7 @@ from twenty_migrate.values.parsing import canonical_email, is_valid_email
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ["REF_PREFIX", "FieldMap", "MappedFrame", "suggest_mapping"]
+__all__ = ["REF_PREFIX", "FieldMap", "MappedFrame"]
 
 #: Prefix of the columns that hold natural keys of related records (see the module doc).
 REF_PREFIX = "_ref."
@@ -551,15 +551,3 @@ class MappedFrame:
             + (f"<ul>{notes}</ul>" if notes else "")
             + self.summary().to_html(index=False)
         )
-
-
-def suggest_mapping(df: pd.DataFrame, object_schema: ObjectSchema) -> FieldMap:
-    """A first field map from the headers and a sample of values (see :mod:`.suggest`).
-
-    Example:
-        fmap = suggest_mapping(pd.read_csv("sample_data/people.csv", dtype=str), people)
-        print(fmap)          # review, then edit with .with_column / .without
-    """
-    from twenty_migrate.mapping.suggest import suggest
-
-    return suggest(df, object_schema)

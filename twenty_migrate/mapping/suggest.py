@@ -28,7 +28,7 @@ from twenty_migrate.values.parsing import (
     words,
 )
 
-__all__ = ["HEADER_SYNONYMS", "suggest"]
+__all__ = ["HEADER_SYNONYMS", "suggest", "suggest_mapping"]
 
 _MOBILE_HEADERS = (
     "mobile|mobile phone|cell|cell phone|phone mobile|mobile number|handy|other phone|"
@@ -318,3 +318,13 @@ def suggest(df: pd.DataFrame, object_schema: ObjectSchema) -> FieldMap:
     transforms = work.add_transforms()
     ordered = {str(c): work.mapping[str(c)] for c in df.columns if str(c) in work.mapping}
     return FieldMap(object_schema.name_plural, ordered, transforms, tuple(work.notes))
+
+
+def suggest_mapping(df: pd.DataFrame, object_schema: ObjectSchema) -> FieldMap:
+    """A first field map from the headers and a sample of values (header names, then values).
+
+    Example:
+        fmap = suggest_mapping(pd.read_csv("sample_data/people.csv", dtype=str), people)
+        print(fmap)          # review, then edit with .with_column / .without
+    """
+    return suggest(df, object_schema)

@@ -359,7 +359,8 @@ class MigrationSpec:
         return frame
 
     def _map(self, source: SourceSpec, frame: pd.DataFrame, schema: WorkspaceSchema) -> MappedFrame:
-        from twenty_migrate.mapping.field_map import FieldMap, suggest_mapping
+        from twenty_migrate.mapping.field_map import FieldMap
+        from twenty_migrate.mapping.suggest import suggest_mapping
 
         obj = schema.object(source.object)
         if source.mapping:

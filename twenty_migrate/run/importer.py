@@ -42,10 +42,10 @@ from pathlib import Path
 from typing import Any
 
 from twenty_migrate.plan.plan import ImportPlan, RateBudget
-from twenty_migrate.run.journal import RunJournal, reusable_ids
+from twenty_migrate.run.history import landed_fingerprints, reusable_ids, still_in_workspace
+from twenty_migrate.run.journal import RunJournal
 from twenty_migrate.run.outcomes import ImportResult
 from twenty_migrate.run.progress import ProgressArg
-from twenty_migrate.run.runs import landed_fingerprints, still_in_workspace
 from twenty_migrate.run.sending import Session, SupportsImport
 from twenty_migrate.run.server_limits import apply_known_budget
 

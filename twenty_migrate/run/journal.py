@@ -61,10 +61,8 @@ from twenty_migrate.run.runs import (
     finish_attempt,
     has_run,
     list_run_ids,
-    list_runs,
     now_iso,
     regroup_step,
-    reusable_ids,
     row_fingerprint,
     scrub,
     slug,
@@ -88,8 +86,6 @@ __all__ = [
     "PendingRow",
     "RowOutcome",
     "RunJournal",
-    "list_runs",
-    "reusable_ids",
 ]
 
 

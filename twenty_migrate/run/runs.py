@@ -1,7 +1,7 @@
 """Where run journals live and how they are stored.
 
 * The runs directory: one folder per run (``<runs_dir>/<run_id>/journal.sqlite``), run ids
-  (``2026-11-23T12-30-05_people``), :func:`list_runs` to see them all.
+  (``2026-11-23T12-30-05_people``), :func:`~twenty_migrate.list_runs` to see them all.
 * The journal's SQLite schema, its row types (:class:`RowOutcome`, :class:`PendingRow`,
   :class:`BatchState`) and the few SQL statements shared by its writers.
 
@@ -14,19 +14,17 @@ import hashlib
 import os
 import re
 import sqlite3
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
-import pandas as pd
-
 from twenty_migrate.twenty.errors import JournalError
 from twenty_migrate.values.payloads import REF_KEY, RowId, canonical_json, is_ref
 
 if TYPE_CHECKING:
-    from twenty_migrate.run.journal import RunJournal
+    pass
 
 __all__ = [
     "BATCH_STATUSES",
@@ -35,12 +33,7 @@ __all__ = [
     "BatchState",
     "PendingRow",
     "RowOutcome",
-    "landed_fingerprints",
-    "plan_runs",
-    "still_in_workspace",
     "list_run_ids",
-    "list_runs",
-    "reusable_ids",
     "rollback_status",
     "row_fingerprint",
     "row_identity",
@@ -367,29 +360,6 @@ def list_run_ids(runs_dir: str | os.PathLike[str]) -> list[str]:
     return sorted(p.name for p in root.iterdir() if (p / JOURNAL_FILE).is_file())
 
 
-def list_runs(runs_dir: str | os.PathLike[str]) -> pd.DataFrame:
-    """Every run in ``runs_dir``, oldest first.
-
-    Columns: ``run_id, name, kind, status, created_at, finished_at, rows, created,
-    updated, unchanged, failed, pending``. A run rolled back since has the status
-    ``rolled back`` (see :func:`rollback_status`).
-
-    Example:
-        >>> list_runs("runs").tail()
-    """
-    columns = ["run_id", "name", "kind", "status", "created_at", "finished_at", "rows"]
-    columns += list(ROW_STATUSES)
-    records = []
-    for journal in _journals(runs_dir):
-        summary = journal.summary()
-        record = {c: summary.get(c) for c in columns[:7]}
-        record["status"] = rollback_status(journal._conn) or record["status"]
-        record.update(summary["totals"])
-        records.append(record)
-    frame = pd.DataFrame.from_records(records, columns=columns)
-    return frame.sort_values(["created_at", "run_id"], kind="stable").reset_index(drop=True)
-
-
 def rollback_status(conn: sqlite3.Connection) -> str | None:
     """``rolled back``, ``partly rolled back`` (some deletes failed) or ``rollback
     interrupted`` after the latest rollback of a run; None when it was never rolled back."""
@@ -403,29 +373,6 @@ def rollback_status(conn: sqlite3.Connection) -> str | None:
     if latest["finished_at"] is None:
         return "rollback interrupted"
     return "partly rolled back" if latest["failed"] else "rolled back"
-
-
-def reusable_ids(
-    runs_dir: str | os.PathLike[str], name: str, *, kind: str = "test_batch"
-) -> dict[tuple[str, RowId], str]:
-    """Ids that earlier runs named ``name`` (of ``kind``) created, by ``(object, _row)``.
-
-    A full run re-sends a test batch's rows with the ids they were created with, so the
-    test records are updated rather than created twice (also for objects without a unique
-    field). Newer runs win.
-    """
-    found: dict[tuple[str, RowId], str] = {}
-    for journal in _journals(runs_dir):
-        info = journal.info()
-        if info["kind"] != kind or info["name"] != name:
-            continue
-        rows = journal._query(
-            "SELECT object, _row, sent_id FROM rows"
-            " WHERE status = 'created' AND twenty_id = sent_id"
-        )
-        for r in rows:
-            found[(r["object"], r["_row"])] = r["sent_id"]
-    return found
 
 
 def row_identity(payload: Mapping[str, Any], key: str | None, row: RowId) -> str:
@@ -461,107 +408,12 @@ def row_fingerprint(payload: Mapping[str, Any], targets: Mapping[tuple[str, RowI
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
-def landed_fingerprints(
-    runs_dir: str | os.PathLike[str], name: str
-) -> dict[tuple[str, str], tuple[str, str]]:
-    """What earlier runs of the migration ``name`` left in Twenty: ``(object, identity)``
-    to ``(fingerprint, twenty_id)`` for every row that landed, newest run winning.
-
-    Full runs and test batches count (a run's migration is in its settings; journals
-    written before that count when they are full runs labelled ``name``). Records a
-    rollback deleted (in any journal of ``runs_dir``) are left out, so they are sent again.
-    Rows of journals written before fingerprints were kept have none: skipped.
-    """
-    found: dict[tuple[str, str], tuple[str, str]] = {}
-    rolled_back: set[tuple[str, str]] = set()
-    for journal in _journals(runs_dir):
-        conn = journal._conn
-        if _has_table(conn, "rollbacks"):
-            rolled_back.update(
-                (r["object"], r["twenty_id"])
-                for r in conn.execute(
-                    "SELECT object, twenty_id FROM rollbacks WHERE state != 'failed'"
-                )
-            )
-        info = journal.info()
-        legacy = info["name"] if info["kind"] == "run" else None
-        if info["settings"].get("migration", legacy) != name:
-            continue
-        landed = conn.execute(
-            "SELECT object, identity, fingerprint, twenty_id FROM rows"
-            " WHERE status IN ('created', 'updated', 'unchanged')"
-            " AND twenty_id IS NOT NULL AND fingerprint IS NOT NULL ORDER BY seq"
-        ).fetchall()
-        for r in landed:
-            found[(r["object"], r["identity"])] = (r["fingerprint"], r["twenty_id"])
-    return {k: v for k, v in found.items() if (k[0], v[1]) not in rolled_back}
-
-
 #: Landed records looked up per object before a re-run trusts its journals (one call).
 PRESENCE_SAMPLE = 60
 
 
-def still_in_workspace(
-    client: Any,
-    landed: Mapping[tuple[str, str], tuple[str, str]],
-    *,
-    sample: int = PRESENCE_SAMPLE,
-) -> dict[tuple[str, str], tuple[str, str]]:
-    """``landed`` (:func:`landed_fingerprints`) without the objects whose records are not
-    all in the workspace the client writes to.
-
-    The journals say what earlier runs left in *a* workspace; a fresh sandbox, another
-    workspace behind the same URL, or records deleted by hand would make a re-run skip
-    rows that are not there. So up to ``sample`` records of each object, spread over the
-    rows, are looked up (one call per object; soft-deleted ones count as gone): when one
-    is missing, that object's rows are all sent again, as upserts on the same ids.
-    """
-    by_object: dict[str, list[str]] = {}
-    for (obj, _identity), (_fingerprint, twenty_id) in landed.items():
-        by_object.setdefault(obj, []).append(twenty_id)
-    trusted: set[str] = set()
-    for obj, ids in by_object.items():
-        picked = list(dict.fromkeys(ids[:: max(1, len(ids) // sample)]))[:sample]
-        try:
-            found = client.find_by_ids(obj, picked, fields="id", with_deleted=False)
-        except Exception:  # cannot tell: send every row again, which is safe
-            continue
-        if {str(r.get("id")) for r in found} >= set(picked):
-            trusted.add(obj)
-    return {k: v for k, v in landed.items() if k[0] in trusted}
-
-
 #: Run statuses of a run that sent every row (some may have failed).
 FINISHED_RUN = ("completed", "completed_with_failures")
-
-
-def plan_runs(
-    runs_dir: str | os.PathLike[str], fingerprint: str, *, kind: str = "run"
-) -> list[dict[str, Any]]:
-    """The runs of ``kind`` started with the plan of ``fingerprint``, oldest first.
-
-    Each is ``{run_id, status, totals, rolled_back}``: what a widget needs to tell whether
-    the plan is running, done (``status`` in :data:`FINISHED_RUN`) or resumable, and
-    whether a rollback undid it.
-    """
-    found = []
-    for journal in _journals(runs_dir):
-        if journal.fingerprint != fingerprint or journal.kind != kind:
-            continue
-        summary = journal.summary()
-        conn = journal._conn
-        rolled_back = _has_table(conn, "rollback_runs") and bool(
-            conn.execute("SELECT COUNT(*) FROM rollback_runs").fetchone()[0]
-        )
-        found.append(
-            {
-                "run_id": journal.run_id,
-                "status": summary["status"],
-                "totals": summary["totals"],
-                "rolled_back": rolled_back,
-            }
-        )
-    return found
 
 
 #: Row columns added after the first journal format, with their SQL definitions.
@@ -591,18 +443,3 @@ def upgrade(conn: sqlite3.Connection) -> None:
 def _has_table(conn: sqlite3.Connection, table: str) -> bool:
     query = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
     return conn.execute(query, (table,)).fetchone() is not None
-
-
-def _journals(runs_dir: str | os.PathLike[str]) -> Iterator[RunJournal]:
-    """Every readable journal of ``runs_dir``, oldest first, each closed after its turn."""
-    from twenty_migrate.run.journal import RunJournal
-
-    for run_id in list_run_ids(runs_dir):
-        try:
-            journal = RunJournal.open(runs_dir, run_id)
-        except JournalError:
-            continue
-        try:
-            yield journal
-        finally:
-            journal.close()

@@ -29,7 +29,8 @@ import httpx
 from twenty_migrate.sandbox.app import CONTENT_TYPE, App, RequestRecord
 from twenty_migrate.sandbox.errors import SandboxError
 from twenty_migrate.sandbox.faults import FaultInjector
-from twenty_migrate.sandbox.metadata.model import Registry, standard_registry
+from twenty_migrate.sandbox.metadata.registry import Registry
+from twenty_migrate.sandbox.metadata.standard_objects import standard_registry
 from twenty_migrate.sandbox.profiles import PROFILES, TwentyProfile, sandbox_profile
 from twenty_migrate.sandbox.server import DEFAULT_HOST, RunningServer
 from twenty_migrate.sandbox.throttle import Throttle

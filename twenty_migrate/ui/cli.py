@@ -252,7 +252,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 
 def _cmd_runs(args: argparse.Namespace) -> int:
-    from twenty_migrate.run.journal import list_runs
+    from twenty_migrate.run.history import list_runs
 
     frame = list_runs(_runs_dir(args))
     if frame.empty:

@@ -204,7 +204,7 @@ def _as_refs(runs: RunRef | ImportResult | Sequence[RunRef | ImportResult]) -> l
 
 
 def _ref(run: RunRef | ImportResult) -> RunRef:
-    """A run as :func:`~twenty_migrate.verify.rollbacks.open_run` takes it (a result: its journal)."""
+    """A run as :func:`~twenty_migrate.verify.rollbacks.open_run` takes it."""
     if isinstance(run, ImportResult):
         return run.journal_path or run.run_id
     return run

@@ -177,9 +177,10 @@ class TestBatchReview(_Widget):
     def _earlier(self) -> tuple[ImportResult | None, str]:
         """An earlier test batch of these rows (not rolled back): its result when it
         finished, or only a message when it is still marked running."""
+        from twenty_migrate.run.history import plan_runs
         from twenty_migrate.run.journal import RunJournal
         from twenty_migrate.run.outcomes import ImportResult
-        from twenty_migrate.run.runs import FINISHED_RUN, plan_runs
+        from twenty_migrate.run.runs import FINISHED_RUN
 
         runs_dir = self.importer.runs_dir
         try:
@@ -414,7 +415,8 @@ class ImportRunner(_Widget):
 
     def _blocked(self) -> str:
         """Why Start needs "Run again" ("" when it does not), from the run journals."""
-        from twenty_migrate.run.runs import FINISHED_RUN, plan_runs
+        from twenty_migrate.run.history import plan_runs
+        from twenty_migrate.run.runs import FINISHED_RUN
 
         try:
             runs = plan_runs(self.importer.runs_dir, self.plan.fingerprint())

@@ -33,12 +33,9 @@ from twenty_migrate.sandbox.engine.quotas import Quotas, check_destroy_cap
 from twenty_migrate.sandbox.engine.tables import Changes, Row, Table, clone_row
 from twenty_migrate.sandbox.engine.writes import WritePlanner
 from twenty_migrate.sandbox.errors import SandboxError, bad_request, inspect_js, not_found
-from twenty_migrate.sandbox.metadata.model import (
-    SEEDED_WORKSPACE_MEMBERS,
-    ObjectMeta,
-    Registry,
-    standard_registry,
-)
+from twenty_migrate.sandbox.metadata.model import SEEDED_WORKSPACE_MEMBERS, ObjectMeta
+from twenty_migrate.sandbox.metadata.registry import Registry
+from twenty_migrate.sandbox.metadata.standard_objects import standard_registry
 
 # QUERY_MAX_RECORDS_FROM_RELATION: records returned by a nested one-to-many relation.
 RELATION_MAX_RECORDS = 60

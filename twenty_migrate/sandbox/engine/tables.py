@@ -7,7 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 from twenty_migrate.sandbox.engine.fields import default_value, empty_composite
-from twenty_migrate.sandbox.metadata.model import FieldMeta, ObjectMeta, Registry
+from twenty_migrate.sandbox.metadata.model import FieldMeta, ObjectMeta
+from twenty_migrate.sandbox.metadata.registry import Registry
 
 Row = dict[str, Any]
 Changes = dict[str, dict[str, Row | None]]  # object -> id -> new row (None: destroyed)

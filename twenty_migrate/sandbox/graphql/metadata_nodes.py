@@ -18,7 +18,8 @@ from typing import Any
 from graphql import GraphQLResolveInfo, GraphQLSchema
 
 from twenty_migrate.sandbox.errors import SandboxError
-from twenty_migrate.sandbox.metadata.model import FieldMeta, ObjectMeta, Registry, metadata_id
+from twenty_migrate.sandbox.metadata.model import FieldMeta, ObjectMeta, metadata_id
+from twenty_migrate.sandbox.metadata.registry import Registry
 
 # nestjs-query's default page size when ``paging`` is omitted (``defaultResultSize: 10`` in
 # Twenty's object-metadata.dto.ts QueryOptions).

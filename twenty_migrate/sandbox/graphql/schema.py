@@ -44,7 +44,8 @@ from twenty_migrate.sandbox.graphql.resolvers import (
     one_to_many_resolver,
     root_resolver,
 )
-from twenty_migrate.sandbox.metadata.model import RICH_TEXT_TYPES, FieldMeta, ObjectMeta, Registry
+from twenty_migrate.sandbox.metadata.model import RICH_TEXT_TYPES, FieldMeta, ObjectMeta
+from twenty_migrate.sandbox.metadata.registry import Registry
 
 # [version-dependent] Type of the ``id`` argument of updateOne/deleteOne/destroyOne/
 # restoreOne: ``ID!`` in older Twenty, a ``UUID!`` scalar in newer code.

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from twenty_migrate.sandbox.errors import SandboxError, bad_request
 from twenty_migrate.sandbox.metadata.model import (
@@ -18,7 +18,6 @@ from twenty_migrate.sandbox.metadata.model import (
     RESERVED_NAMES,
     FieldMeta,
     ObjectMeta,
-    Registry,
     RelationMeta,
     copy_json,
     creatable_field_types,
@@ -26,6 +25,9 @@ from twenty_migrate.sandbox.metadata.model import (
     system_fields,
 )
 from twenty_migrate.sandbox.metadata.names import name_from_label
+
+if TYPE_CHECKING:
+    from twenty_migrate.sandbox.metadata.registry import Registry
 
 _NAME_RE = re.compile(r"^[a-z][a-zA-Z0-9]*$")
 _OPTION_VALUE_RE = re.compile(r"^[A-Z0-9_]+$")

@@ -9,11 +9,11 @@ from twenty_migrate.sandbox.metadata.model import (
     PERSON_HAS_CITY,
     FieldMeta,
     ObjectMeta,
-    Registry,
     metadata_id,
     system_fields,
 )
 from twenty_migrate.sandbox.metadata.ops import relation_pair
+from twenty_migrate.sandbox.metadata.registry import Registry
 from twenty_migrate.sandbox.profiles import TwentyProfile
 
 
@@ -385,3 +385,22 @@ def build_standard_registry(
 def label_plural(name: str) -> str:
     """Label of a target back-relation ("taskTarget" -> "Tasks")."""
     return "Tasks" if name == "taskTarget" else "Notes"
+
+
+def standard_registry(
+    profile: TwentyProfile | None = None, *, attachments: bool = True
+) -> Registry:
+    """A registry with Twenty's standard objects, as the profile's release defines them.
+
+    Args:
+        profile: the Twenty release family (the newest when None). Its ``target_model``
+            names task/note/attachment targets (``targetPerson`` with join column
+            ``targetPersonId``, or ``person`` with ``personId``), its rich-text type and
+            legacy ``body`` shape tasks and notes.
+        attachments: include the ``attachment`` object.
+
+    Returns:
+        A new registry (company, person, opportunity, task, note, taskTarget, noteTarget,
+        workspaceMember and optionally attachment).
+    """
+    return build_standard_registry(profile, attachments=attachments)
