@@ -3,24 +3,20 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 import pandas as pd
 
+from twenty_migrate.run.journal import RunJournal
+from twenty_migrate.run.runs import (
+    PRESENCE_SAMPLE,
+    ROW_STATUSES,
+    _has_table,
+    list_run_ids, rollback_status
 from twenty_migrate.twenty.errors import JournalError
 from twenty_migrate.values.payloads import RowId
 
-if TYPE_CHECKING:
-    from twenty_migrate.run.journal import RunJournal
-from collections.abc import Mapping
-from typing import TYPE_CHECKING
-
-from twenty_migrate.run.runs import ROW_STATUSES, _has_table, list_run_ids, rollback_status
-
-if TYPE_CHECKING:
-    pass
-from twenty_migrate.run.runs import PRESENCE_SAMPLE
 
 
 def list_runs(runs_dir: str | os.PathLike[str]) -> pd.DataFrame:
@@ -136,8 +132,6 @@ def plan_runs(
 
 def _journals(runs_dir: str | os.PathLike[str]) -> Iterator[RunJournal]:
     """Every readable journal of ``runs_dir``, oldest first, each closed after its turn."""
-    from twenty_migrate.run.journal import RunJournal
-
     for run_id in list_run_ids(runs_dir):
         try:
             journal = RunJournal.open(runs_dir, run_id)
