@@ -13,10 +13,11 @@ from twenty_migrate.run.runs import (
     PRESENCE_SAMPLE,
     ROW_STATUSES,
     _has_table,
-    list_run_ids, rollback_status
+    list_run_ids,
+    rollback_status,
+)
 from twenty_migrate.twenty.errors import JournalError
 from twenty_migrate.values.payloads import RowId
-
 
 
 def list_runs(runs_dir: str | os.PathLike[str]) -> pd.DataFrame:
