@@ -1,5 +1,10 @@
-"""Contract: the sandbox is an independent oracle of Twenty, so it shares no code with the
-client side, and the client starts a sandbox only in the few places meant to.
+"""The package's layout contract, read from the source.
+
+* The stages: each subpackage of ``twenty_migrate`` imports only from the stages below it
+  (:data:`STAGES`, the table of the README's Development section).
+* The sandbox is an independent oracle of Twenty: it shares no code with the client side,
+  and the client starts a sandbox only in the few places meant to.
+* No import cycle between modules, and no module over 600 lines.
 
 Imports are read from the source (AST), lazy imports inside functions included; imports
 under ``if TYPE_CHECKING:`` are ignored (they never run).
@@ -27,6 +32,33 @@ SANDBOX_STARTERS: frozenset[tuple[str, str]] = frozenset(
         ("twenty_migrate.widgets", "_sandbox_client"),  # the notebook's "try it" button
     }
 )
+
+
+#: Each stage of the pipeline and the stages it may import, bottom to top. The sandbox is
+#: not a stage: only :data:`SANDBOX_STARTERS` reach it.
+STAGES: dict[str, frozenset[str]] = {
+    "twenty": frozenset(),
+    "values": frozenset({"twenty"}),
+    "clean": frozenset({"twenty", "values"}),
+    "loading": frozenset({"twenty", "values", "clean"}),
+    "mapping": frozenset({"twenty", "values", "clean"}),
+    "plan": frozenset({"twenty", "values"}),
+    "relations": frozenset({"twenty", "values", "clean", "mapping", "plan"}),
+    "validation": frozenset({"twenty", "values", "mapping"}),
+    "run": frozenset({"twenty", "values", "plan"}),
+    "verify": frozenset({"twenty", "values", "plan", "run"}),
+    "pipeline": frozenset(
+        {"twenty", "values", "clean", "loading", "mapping", "plan", "relations", "validation"}
+        | {"run", "verify"}
+    ),
+    "ui": frozenset(
+        {"twenty", "values", "clean", "loading", "mapping", "plan", "relations", "validation"}
+        | {"run", "verify", "pipeline"}
+    ),
+}
+#: Modules directly in the package: the public facade and the widgets' namespace.
+TOP_MODULES = frozenset({"twenty_migrate", "twenty_migrate.__main__", "twenty_migrate.widgets"})
+MAX_MODULE_LINES = 600
 
 
 @dataclass(frozen=True)
@@ -133,11 +165,11 @@ def test_the_client_side_starts_a_sandbox_only_where_it_is_meant_to():
     ("source", "expected"),
     [
         ("from twenty_migrate.values.jsvalues import x", ["twenty_migrate.values.jsvalues"]),
-        ("from .. import values", ["twenty_migrate.values.parsing"]),
-        ("from ..dates import f", ["twenty_migrate.values.dates"]),
-        ("def f():\n    import twenty_migrate.plan.plan\n", ["twenty_migrate.plan"]),
+        ("from .. import values", ["twenty_migrate.values"]),
+        ("from ..dates import f", ["twenty_migrate.dates"]),
+        ("def f():\n    import twenty_migrate.plan.plan\n", ["twenty_migrate.plan.plan"]),
         ("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import twenty_migrate\n", []),
-        ("from .jsvalues import inspect_js", ["twenty_migrate.sandbox.engine.jsvalues"]),
+        ("from .jsvalues import inspect_js", ["twenty_migrate.sandbox.jsvalues"]),
     ],
 )
 def test_the_contract_reads_imports_as_python_runs_them(tmp_path, monkeypatch, source, expected):
@@ -152,3 +184,98 @@ def test_the_contract_reads_imports_as_python_runs_them(tmp_path, monkeypatch, s
         if _inside(imp.target, "twenty_migrate") or imp.target.startswith("twenty_migrate")
     ]
     assert targets == expected
+
+
+def _stage(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 and parts[1] in STAGES else None
+
+
+def test_every_module_sits_in_a_stage_or_is_the_facade():
+    modules = {_module_name(p) for p in _sources(PACKAGE) if SANDBOX not in p.parents}
+    loose = sorted(m for m in modules if _stage(m) is None and m not in TOP_MODULES)
+    assert not loose, f"modules outside the stage subpackages: {loose}"
+    assert {p.name for p in PACKAGE.iterdir() if p.is_dir() and (p / "__init__.py").exists()} == (
+        set(STAGES) | {"sandbox"}
+    )
+
+
+def test_each_stage_imports_only_the_stages_below_it():
+    offending = []
+    for path in _sources(PACKAGE):
+        module = _module_name(path)
+        stage = _stage(module)
+        if stage is None:
+            continue
+        for found in imports_of(path):
+            target = _stage(found.target)
+            if target is not None and target != stage and target not in STAGES[stage]:
+                offending.append(f"{found} (stage {stage} may import {sorted(STAGES[stage])})")
+    assert not offending, "imports against the layering:\n" + "\n".join(offending)
+
+
+def test_the_stage_table_is_ordered_bottom_to_top():
+    seen: set[str] = set()
+    for stage, allowed in STAGES.items():
+        assert allowed <= seen, f"{stage} may import a stage listed above it: {allowed - seen}"
+        seen.add(stage)
+
+
+def test_no_import_cycle_between_modules():
+    graph: dict[str, set[str]] = {}
+    modules = {_module_name(p): p for p in _sources(PACKAGE) if p.name != "__init__.py"}
+    for name, path in modules.items():
+        graph[name] = {
+            candidate
+            for found in imports_of(path)
+            for candidate in (found.target, found.target.rsplit(".", 1)[0])
+            if candidate in modules and candidate != name
+        }
+    cycles = _cycles(graph)
+    assert not cycles, f"import cycles: {cycles}"
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected groups of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    groups: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for other in graph[node]:
+            if other not in index:
+                visit(other)
+                low[node] = min(low[node], low[other])
+            elif other in stack:
+                low[node] = min(low[node], index[other])
+        if low[node] == index[node]:
+            group = []
+            while True:
+                member = stack.pop()
+                group.append(member)
+                if member == node:
+                    break
+            if len(group) > 1:
+                groups.append(sorted(group))
+
+    for node in graph:
+        if node not in index:
+            visit(node)
+    return groups
+
+
+def test_the_cycle_finder_finds_a_cycle():
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert _cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_module_is_longer_than_the_limit():
+    long = {
+        str(p.relative_to(PACKAGE.parent)): n
+        for p in _sources(PACKAGE)
+        if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES
+    }
+    assert not long, f"modules over {MAX_MODULE_LINES} lines: {long}"

@@ -11,8 +11,9 @@ import pytest
 
 from tests.test_widgets import FakeReport, Table, fake_report, output_text
 from twenty_migrate.plan.plan import build_plan
+from twenty_migrate.twenty.notices import show_notice
 from twenty_migrate.ui import widget_base as _widget_base
-from twenty_migrate.ui.widget_base import _WRAP_CSS, show_notice, unicode_email
+from twenty_migrate.ui.widget_base import _WRAP_CSS, unicode_email
 from twenty_migrate.validation.validate import validate
 from twenty_migrate.widgets import (
     SANDBOX_NOTICE,

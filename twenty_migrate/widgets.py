@@ -36,9 +36,10 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from twenty_migrate.twenty.errors import REDACTED, TwentyMigrateError
+from twenty_migrate.twenty.notices import notice_html
 from twenty_migrate.ui.run_widgets import ImportRunner, TestBatchReview
 from twenty_migrate.ui.validation_widget import MAX_ROWS_SHOWN, ValidationViewer
-from twenty_migrate.ui.widget_base import _info_html, _ipywidgets, _message, _say, _Widget
+from twenty_migrate.ui.widget_base import _ipywidgets, _message, _say, _Widget
 
 if TYPE_CHECKING:
     from twenty_migrate.mapping.field_map import FieldMap
@@ -163,7 +164,7 @@ class ConnectionForm(_Widget):
             f"Connected to {client.base_url}: {len(objects)} objects ({names}{more}).",
         )
         if self.use_sandbox.value:
-            self.notice.value = _info_html(SANDBOX_NOTICE)
+            self.notice.value = notice_html(SANDBOX_NOTICE)
         if self.on_connect is not None:
             self.on_connect(client)
         return client

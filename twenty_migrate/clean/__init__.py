@@ -1,1 +1,4 @@
-"""clean"""
+"""Cleaning a frame before mapping it: pure ``df -> df`` helpers, their log, duplicates.
+
+Imports: twenty, values.
+"""

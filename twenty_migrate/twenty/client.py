@@ -579,7 +579,7 @@ def connect(*, sandbox_db: str | os.PathLike[str] | None = None, **overrides: An
     if "traits_path" not in kwargs:  # sandboxes of different releases share one URL
         client.use_traits_path(traits_path_for(sandbox.base_url, variant=sandbox.profile.name))
     client.sandbox = sandbox
-    from twenty_migrate.ui.widget_base import show_notice  # a blue box in Jupyter, not red stderr
+    from twenty_migrate.twenty.notices import show_notice  # a blue box in Jupyter, not red stderr
 
     show_notice(_SANDBOX_BANNER)
     return client

@@ -43,10 +43,8 @@ SAMPLE_SPEC = "migration.json"
 
 def sample_data_dir() -> Path:
     """The sample export: shipped inside the wheel, or at the root of a source checkout."""
-    for candidate in (
-        Path(__file__).resolve().parent / "sample_data",
-        Path(__file__).resolve().parent.parent / "sample_data",
-    ):
+    package = Path(__file__).resolve().parents[1]  # twenty_migrate/
+    for candidate in (package / "sample_data", package.parent / "sample_data"):
         if (candidate / "people.csv").exists():
             return candidate
     raise FileNotFoundError(

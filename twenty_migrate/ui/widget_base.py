@@ -8,20 +8,13 @@ errors and values into the text a widget shows. The widgets themselves are expor
 
 from __future__ import annotations
 
-import html
 import importlib
 import json
 import re
-import sys
 from typing import Any
 
 _ERROR_STYLE = "background:#f8d7da"
 _WARNING_STYLE = "background:#fff3cd"
-#: An information, not a problem: neutral blue (Bootstrap's "info" alert colours).
-_INFO_STYLE = (
-    "background:#e7f1ff;border:1px solid #b6d4fe;color:#084298;padding:6px 10px;"
-    "border-radius:4px;white-space:pre-wrap"
-)
 #: Let long lines of the widgets' labels and outputs wrap instead of running off the cell
 #: (a Label is one line, cut with an ellipsis; an Output's text is preformatted).
 _WRAP_CSS = (
@@ -50,32 +43,6 @@ def _say(output: Any, text: str) -> None:
 def _message(exc: BaseException) -> str:
     """``"AuthenticationError: <Twenty's message>"``: the class, then what it says."""
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-
-
-def _info_html(text: str) -> str:
-    """``text`` in a neutral blue box: a notice, not an error."""
-    return f'<div class="twenty-notice" style="{_INFO_STYLE}">{html.escape(text)}</div>'
-
-
-def show_notice(text: str) -> None:
-    """Tell the user something that is not a problem: a blue box in a notebook, else stderr.
-
-    Jupyter paints whatever reaches stderr red, as if it were an error.
-    """
-    shell = _notebook_shell()
-    if shell is None:
-        print(text, file=sys.stderr)
-        return
-    display_module = importlib.import_module("IPython.display")
-    display_module.display(display_module.HTML(_info_html(text)))
-
-
-def _notebook_shell() -> Any:
-    """The running Jupyter kernel's shell, or None (a terminal, a script, a test)."""
-    if "IPython" not in sys.modules:  # never import IPython just to ask
-        return None
-    shell = sys.modules["IPython"].get_ipython()
-    return shell if type(shell).__name__ == "ZMQInteractiveShell" else None
 
 
 def unicode_email(address: str) -> str:

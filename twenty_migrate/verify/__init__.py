@@ -1,1 +1,4 @@
-"""verify"""
+"""After a run: reading records back, reconciling, exporting logs, rolling back.
+
+Imports: twenty, values, plan, run.
+"""
