@@ -36,10 +36,11 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from twenty_migrate.plan.plan import ImportPlan, ObjectStep  # noqa: E402
+from twenty_migrate.plan.plan import ImportPlan  # noqa: E402
+from twenty_migrate.plan.steps import ObjectStep  # noqa: E402
 from twenty_migrate.run.journal import RunJournal  # noqa: E402
 from twenty_migrate.twenty.client import TwentyClient  # noqa: E402
-from twenty_migrate.verify.export import fetch_records  # noqa: E402
+from twenty_migrate.verify.records import fetch_records  # noqa: E402
 
 API_KEY = "chaos-key"
 RUN_ID = "chaos"

@@ -14,7 +14,8 @@ import openpyxl  # type: ignore[import-untyped]
 import pandas as pd
 import pytest
 
-from twenty_migrate.plan.plan import ImportPlan, ObjectStep
+from twenty_migrate.plan.plan import ImportPlan
+from twenty_migrate.plan.steps import ObjectStep
 from twenty_migrate.run.history import list_runs
 from twenty_migrate.run.importer import Importer
 from twenty_migrate.run.journal import RunJournal
@@ -24,7 +25,6 @@ from twenty_migrate.twenty.client import TwentyClient
 from twenty_migrate.ui.demo import show_reconciliation
 from twenty_migrate.verify.export import (
     RECONCILE_COLUMNS,
-    fetch_records,
     neutralize_formulas,
     read_fixme,
     reconcile,
@@ -37,6 +37,7 @@ from twenty_migrate.verify.export import (
     write_log,
     write_summary,
 )
+from twenty_migrate.verify.records import fetch_records
 
 API_KEY = "sk-live-7f3a9c1e5b2d4f60a8e7"
 MISSING_COMPANY = "3c1d8a55-0000-4000-8000-000000000000"

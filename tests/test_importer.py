@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 from conftest import sandbox_client
 
-from twenty_migrate.plan.plan import MAX_RECORDS_PER_CALL, ImportPlan, ObjectStep, build_plan
+from twenty_migrate.plan.plan import MAX_RECORDS_PER_CALL, ImportPlan, build_plan
+from twenty_migrate.plan.steps import ObjectStep
 from twenty_migrate.run.history import list_runs
 from twenty_migrate.run.importer import Importer, ImportResult
 from twenty_migrate.run.journal import RunJournal
@@ -479,8 +480,8 @@ def test_a_smaller_server_cap_is_learned_and_batches_split(tmp_path, clock):
 
 
 def test_match_records_never_uses_positions():
-    from twenty_migrate.run.journal import PendingRow
     from twenty_migrate.run.outcomes import match_records
+    from twenty_migrate.run.runs import PendingRow
 
     rows = [
         PendingRow("a", "id-a", {"emails": {"primaryEmail": "A@x.com"}}),
@@ -506,8 +507,8 @@ def test_match_records_never_uses_positions():
 
 
 def test_refusals_name_their_rows():
-    from twenty_migrate.run.journal import PendingRow
     from twenty_migrate.run.outcomes import named_rows, suspect_row
+    from twenty_migrate.run.runs import PendingRow
     from twenty_migrate.twenty.errors import BadRequestError
 
     rows = [

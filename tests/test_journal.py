@@ -14,9 +14,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from twenty_migrate.plan.plan import ImportPlan, ObjectStep, build_plan
+from twenty_migrate.plan.plan import ImportPlan, build_plan
+from twenty_migrate.plan.steps import ObjectStep
 from twenty_migrate.run.history import list_runs, reusable_ids
-from twenty_migrate.run.journal import RowOutcome, RunJournal
+from twenty_migrate.run.journal import RunJournal
+from twenty_migrate.run.runs import RowOutcome
 from twenty_migrate.twenty.errors import JournalError, PlanMismatchError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -153,7 +155,8 @@ def test_unanswered_batches_come_first_within_a_step(tmp_path):
 _CRASH_SCRIPT = """
 import os, signal, sys
 import pandas as pd
-from twenty_migrate.run.journal import RunJournal, RowOutcome
+from twenty_migrate.run.journal import RunJournal
+from twenty_migrate.run.runs import RowOutcome
 from twenty_migrate.plan.plan import build_plan
 df = pd.DataFrame({"_row": range(150), "name.firstName": ["x"] * 150})
 journal = RunJournal.create(sys.argv[1], build_plan(df, "people", batch_size=60), run_id="crashed",

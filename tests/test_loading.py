@@ -20,7 +20,7 @@ from twenty_migrate.loading.load import (
     load,
     load_many,
 )
-from twenty_migrate.plan.plan import ObjectStep
+from twenty_migrate.plan.steps import ObjectStep
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_data"
 

@@ -17,7 +17,8 @@ from twenty_migrate.pipeline.migration import (
     plan_migration,
     preflight,
 )
-from twenty_migrate.plan.plan import ImportPlan, ObjectStep, existing_ref
+from twenty_migrate.plan.plan import ImportPlan
+from twenty_migrate.plan.steps import ObjectStep, existing_ref
 from twenty_migrate.relations.resolve import _company_key, resolve_relations
 from twenty_migrate.sandbox import Sandbox, sample_id
 from twenty_migrate.twenty.errors import SchemaError

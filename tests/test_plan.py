@@ -12,13 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from twenty_migrate.plan.plan import (
-    ImportPlan,
-    ObjectStep,
-    budget_seconds,
-    build_plan,
-    existing_ref,
-)
+from twenty_migrate.plan.plan import ImportPlan, budget_seconds, build_plan
+from twenty_migrate.plan.steps import ObjectStep, existing_ref
 from twenty_migrate.twenty.ratelimit import RateLimit
 
 

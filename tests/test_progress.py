@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 from conftest import FakeClock, sandbox_client
 
-from twenty_migrate.plan.plan import ImportPlan, ObjectStep
+from twenty_migrate.plan.plan import ImportPlan
+from twenty_migrate.plan.steps import ObjectStep
 from twenty_migrate.run.budget_outlook import budget_outlook
 from twenty_migrate.run.importer import Importer
 from twenty_migrate.run.progress import LogProgress, make_progress

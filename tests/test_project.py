@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from twenty_migrate.pipeline.spec import MigrationSpec, SourceSpec, keep_valid
-from twenty_migrate.plan.plan import existing_ref
+from twenty_migrate.plan.steps import existing_ref
 from twenty_migrate.relations.resolve import ResolvedRelations
 from twenty_migrate.run.importer import Importer
 from twenty_migrate.twenty.errors import ConfigError

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from twenty_migrate.plan.plan import ImportPlan, ObjectStep
+from twenty_migrate.plan.plan import ImportPlan
+from twenty_migrate.plan.steps import ObjectStep
 from twenty_migrate.run.importer import Importer
 from twenty_migrate.run.journal import RunJournal
 from twenty_migrate.run.runs import row_fingerprint, row_identity

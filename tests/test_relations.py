@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from conftest import sandbox_client
 
-from twenty_migrate.plan.plan import existing_ref
+from twenty_migrate.plan.steps import existing_ref
 from twenty_migrate.relations.resolve import (
     COUNT_COLUMNS,
     PROBLEM_COLUMNS,

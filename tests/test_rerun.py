@@ -14,8 +14,9 @@ import pytest
 from conftest import FakeClock, sandbox_client
 
 from twenty_migrate.pipeline.spec import MigrationSpec, SourceSpec
-from twenty_migrate.plan.plan import ImportPlan, ObjectStep, build_plan, existing_ref
+from twenty_migrate.plan.plan import ImportPlan, build_plan
 from twenty_migrate.plan.record_ids import derive_id, step_identities
+from twenty_migrate.plan.steps import ObjectStep, existing_ref
 from twenty_migrate.run.importer import Importer
 from twenty_migrate.sandbox import Sandbox
 from twenty_migrate.sandbox.profiles import PROFILES

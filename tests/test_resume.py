@@ -15,7 +15,8 @@ import pandas as pd
 import pytest
 from conftest import FakeClock, sandbox_client
 
-from twenty_migrate.plan.plan import ImportPlan, ObjectStep, build_plan
+from twenty_migrate.plan.plan import ImportPlan, build_plan
+from twenty_migrate.plan.steps import ObjectStep
 from twenty_migrate.run.importer import Importer
 from twenty_migrate.run.journal import RunJournal
 from twenty_migrate.sandbox import Sandbox

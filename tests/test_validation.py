@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 from twenty_migrate.clean import frame as clean
 from twenty_migrate.mapping.field_map import REF_PREFIX, FieldMap
 from twenty_migrate.mapping.suggest import suggest_mapping
-from twenty_migrate.plan.plan import ImportPlan, ObjectStep
+from twenty_migrate.plan.plan import ImportPlan
+from twenty_migrate.plan.steps import ObjectStep
 from twenty_migrate.run.importer import Importer
 from twenty_migrate.sandbox import Sandbox
 from twenty_migrate.sandbox.errors import SandboxError

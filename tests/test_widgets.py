@@ -16,7 +16,8 @@ import pytest
 from twenty_migrate.loading.load import load
 from twenty_migrate.mapping.field_map import FieldMap
 from twenty_migrate.mapping.suggest import suggest_mapping
-from twenty_migrate.plan.plan import ImportPlan, ObjectStep, build_plan
+from twenty_migrate.plan.plan import ImportPlan, build_plan
+from twenty_migrate.plan.steps import ObjectStep
 from twenty_migrate.run.importer import Importer
 from twenty_migrate.run.journal import RunJournal
 from twenty_migrate.run.progress import NullProgress

@@ -10,7 +10,8 @@ tm.write_log(result.run_id, "people_log.xlsx")  # every row: its Twenty id or Tw
 
 from __future__ import annotations
 
-from twenty_migrate.plan.plan import Batch, ImportPlan, ObjectStep, build_plan, existing_ref
+from twenty_migrate.plan.plan import Batch, ImportPlan, build_plan
+from twenty_migrate.plan.steps import ObjectStep, existing_ref
 from twenty_migrate.run.history import list_runs
 from twenty_migrate.run.importer import Importer
 from twenty_migrate.run.journal import RunJournal
@@ -49,7 +50,6 @@ from twenty_migrate.twenty.schema import FieldSchema, ObjectSchema, WorkspaceSch
 from twenty_migrate.verify.export import (
     RollbackResult,
     Verification,
-    fetch_records,
     fixme_frame,
     reconcile,
     relation_coverage,
@@ -61,6 +61,7 @@ from twenty_migrate.verify.export import (
     write_log,
     write_summary,
 )
+from twenty_migrate.verify.records import fetch_records
 
 __version__ = "0.1.0"
 

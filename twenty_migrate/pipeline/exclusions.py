@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from twenty_migrate.plan.plan import EXISTING_PREFIX
+from twenty_migrate.plan.steps import EXISTING_PREFIX
 from twenty_migrate.values.payloads import ROW_COLUMN
 
 if TYPE_CHECKING:

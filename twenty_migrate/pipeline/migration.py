@@ -31,7 +31,8 @@ import pandas as pd
 
 from twenty_migrate.mapping.field_map import REF_PREFIX
 from twenty_migrate.pipeline.preflight import FieldSpec, PreflightItem, PreflightReport, preflight
-from twenty_migrate.plan.plan import DEFAULT_BATCH_SIZE, Api, ImportPlan, ObjectStep
+from twenty_migrate.plan.plan import DEFAULT_BATCH_SIZE, Api, ImportPlan
+from twenty_migrate.plan.steps import ObjectStep
 from twenty_migrate.relations.resolve import ResolvedRelations
 from twenty_migrate.twenty.errors import TwentyMigrateError
 from twenty_migrate.twenty.schema import WorkspaceSchema

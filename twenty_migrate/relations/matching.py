@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from twenty_migrate.clean.duplicates import LEGAL_SUFFIXES, name_key
-from twenty_migrate.plan.plan import existing_ref
+from twenty_migrate.plan.steps import existing_ref
 from twenty_migrate.twenty.schema import ObjectSchema, WorkspaceSchema
 from twenty_migrate.values.parsing import canonical_email, domain_key
 

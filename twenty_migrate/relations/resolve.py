@@ -57,7 +57,7 @@ import pandas as pd
 
 from twenty_migrate.clean.frame import DEFAULT_PLACEHOLDERS
 from twenty_migrate.mapping.field_map import REF_PREFIX, MappedFrame
-from twenty_migrate.plan.plan import EXISTING_PREFIX, existing_ref
+from twenty_migrate.plan.steps import EXISTING_PREFIX, existing_ref
 from twenty_migrate.relations.matching import (
     LOOKUP_BATCH,
     ROW,

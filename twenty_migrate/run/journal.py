@@ -1,33 +1,15 @@
 """The durable record of one import run: one SQLite file per run.
 
 ``<runs_dir>/<run_id>/journal.sqlite`` (WAL, ``synchronous=FULL``) holds the plan, the id
-each row will carry in Twenty (derived from the row, :mod:`~twenty_migrate.plan.record_ids`, and
-written before anything is sent), every request attempt and
-each row's outcome. The importer writes *before* a request goes out (batch ``sent``, an
-attempt row) and *after* its answer (row outcomes, batch status and the attempt's result in
-one transaction), so a crash at any instant, even ``kill -9``, leaves a journal that says
-exactly what may have reached Twenty: a batch found ``sent`` without an answer is
-*ambiguous* and is reconciled on resume by re-sending the same idempotent upsert.
+each row will carry in Twenty (derived from the row, :mod:`~twenty_migrate.plan.record_ids`,
+and written before anything is sent), every request attempt and each row's outcome. The
+importer writes *before* a request goes out (batch ``sent``, an attempt row) and *after* its
+answer (row outcomes, batch status and the attempt's result in one transaction), so a crash
+at any instant, even ``kill -9``, leaves a journal that says exactly what may have reached
+Twenty: a batch found ``sent`` without an answer is *ambiguous* and is reconciled on resume
+by re-sending the same idempotent upsert.
 
-Tables::
-
-    run       run_id, name, kind, fingerprint, plan (JSON), settings (JSON, never the API
-              key), base_url, status, created_at, started_at, finished_at, duration_s,
-              calls, throttled, retried, schema_version
-    batches   batch_id, seq, step, object, upsert, key, parent, status
-              (pending/sent/succeeded/failed/ambiguous/split), attempts, n_rows, updated_at
-    rows      object, _row, seq, step, batch_id, sent_id (the id assigned here), twenty_id
-              (the record's id in Twenty), payload (JSON), source (JSON), identity (the
-              row's unique key value, else its _row), fingerprint (hash of the payload),
-              existing (sent with the id of a record an earlier run created), status
-              (pending/created/updated/unchanged/failed), error, error_code, attempts,
-              first_sent_at, finished_at
-    attempts  batch_id, attempt, started_at, finished_at, outcome (ok/throttled/
-              server_error/dropped/bad_request/timeout/error/lookup, too_many: refused whole
-              for exceeding the server's per-call cap, quota: refused whole by a quota),
-              http_status, message, n_records, elapsed_ms
-
-Other tools may add tables of their own (rollback does).
+Its tables are described with their schema in :mod:`~twenty_migrate.run.runs`.
 """
 
 from __future__ import annotations
@@ -46,9 +28,7 @@ from typing import Any
 from twenty_migrate.plan.plan import ImportPlan
 from twenty_migrate.run.journal_reading import JournalReading
 from twenty_migrate.run.runs import (
-    BATCH_STATUSES,
     JOURNAL_FILE,
-    ROW_STATUSES,
     SCHEMA,
     SCHEMA_VERSION,
     BatchState,
@@ -78,15 +58,7 @@ _CREATE_ONLY = (
     "(upsert=False), so its changed values are not sent: use upsert=True to update the record"
 )
 
-__all__ = [
-    "BATCH_STATUSES",
-    "JOURNAL_FILE",
-    "ROW_STATUSES",
-    "BatchState",
-    "PendingRow",
-    "RowOutcome",
-    "RunJournal",
-]
+__all__ = ["RunJournal"]
 
 
 class RunJournal(JournalReading):

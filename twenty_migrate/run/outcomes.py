@@ -18,7 +18,8 @@ from typing import Any
 
 import pandas as pd
 
-from twenty_migrate.run.journal import PendingRow, RunJournal
+from twenty_migrate.run.journal import RunJournal
+from twenty_migrate.run.runs import PendingRow
 from twenty_migrate.twenty.errors import ImportFailed, TwentyAPIError
 
 __all__ = [

@@ -6,6 +6,26 @@
   :class:`BatchState`) and the few SQL statements shared by its writers.
 
 :class:`~twenty_migrate.RunJournal` is the API over one journal.
+
+Tables::
+
+    run       run_id, name, kind, fingerprint, plan (JSON), settings (JSON, never the API
+              key), base_url, status, created_at, started_at, finished_at, duration_s,
+              calls, throttled, retried, schema_version
+    batches   batch_id, seq, step, object, upsert, key, parent, status
+              (pending/sent/succeeded/failed/ambiguous/split), attempts, n_rows, updated_at
+    rows      object, _row, seq, step, batch_id, sent_id (the id assigned here), twenty_id
+              (the record's id in Twenty), payload (JSON), source (JSON), identity (the
+              row's unique key value, else its _row), fingerprint (hash of the payload),
+              existing (sent with the id of a record an earlier run created), status
+              (pending/created/updated/unchanged/failed), error, error_code, attempts,
+              first_sent_at, finished_at
+    attempts  batch_id, attempt, started_at, finished_at, outcome (ok/throttled/
+              server_error/dropped/bad_request/timeout/error/lookup, too_many: refused whole
+              for exceeding the server's per-call cap, quota: refused whole by a quota),
+              http_status, message, n_records, elapsed_ms
+
+Other tools may add tables of their own (rollback does).
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ from typing import Any, Protocol
 import httpx
 
 from twenty_migrate.plan.plan import MAX_BATCH_BYTES, RateBudget
-from twenty_migrate.run.journal import BatchState, PendingRow, RowOutcome, RunJournal
+from twenty_migrate.run.journal import RunJournal
 from twenty_migrate.run.outcomes import (
     match_records,
     named_rows,
@@ -33,6 +33,7 @@ from twenty_migrate.run.outcomes import (
     unique_paths,
 )
 from twenty_migrate.run.progress import Progress, ProgressArg, make_progress
+from twenty_migrate.run.runs import BatchState, PendingRow, RowOutcome
 from twenty_migrate.run.server_limits import (
     CallSize,
     apply_known_budget,

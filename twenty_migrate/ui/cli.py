@@ -241,7 +241,8 @@ def _cmd_rollback(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from twenty_migrate.verify.export import fetch_records, write_frame
+    from twenty_migrate.verify.export import write_frame
+    from twenty_migrate.verify.records import fetch_records
 
     with _connect_from_env(args) as client:
         frame = fetch_records(client, args.object, with_deleted=args.with_deleted)

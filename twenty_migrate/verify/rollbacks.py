@@ -32,7 +32,8 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 import pandas as pd
 
 from twenty_migrate.run.history import reusable_ids
-from twenty_migrate.run.journal import JOURNAL_FILE, RunJournal
+from twenty_migrate.run.journal import RunJournal
+from twenty_migrate.run.runs import JOURNAL_FILE
 from twenty_migrate.twenty.errors import JournalError, TwentyAPIError
 
 if TYPE_CHECKING:
