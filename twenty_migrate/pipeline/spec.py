@@ -6,7 +6,7 @@ on a schedule (``twenty-migrate validate migration.json``, ``twenty-migrate impo
 migration.json --only-changed``)::
 
     spec = tm.MigrationSpec.load("client/migration.json")
-    prepared = spec.prepare(client)        # load, clean, map, relations, validation
+    prepared = spec.prepare(client)        # load and clean the files, then tm.prepare them
     prepared.failures                      # every problem, row by row, before any call
     tm.Importer(client).run(prepared.plan) # the valid rows, in relation order
 
@@ -32,32 +32,24 @@ source and run again.
 
 from __future__ import annotations
 
-import html
 import json
 import os
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from twenty_migrate.pipeline.exclusions import (
-    EXCLUDED_COLUMNS,
-    RELATION_RULES,
-    blocking_failures,
-    keep_valid,
-)
-from twenty_migrate.plan.plan import ImportPlan
+from twenty_migrate.pipeline.exclusions import RELATION_RULES, blocking_failures, keep_valid
+from twenty_migrate.pipeline.prepare import SOURCE_ID_COLUMN, PreparedMigration
 from twenty_migrate.twenty.errors import ConfigError
 from twenty_migrate.values.payloads import ROW_COLUMN
 
 if TYPE_CHECKING:
-    from twenty_migrate.mapping.field_map import MappedFrame
-    from twenty_migrate.relations.resolve import ResolvedRelations
+    from twenty_migrate.mapping.field_map import FieldMap
     from twenty_migrate.twenty.client import TwentyClient
     from twenty_migrate.twenty.schema import WorkspaceSchema
-    from twenty_migrate.validation.validate import ValidationReport
 
 __all__ = [
     "RELATION_RULES",
@@ -71,9 +63,6 @@ __all__ = [
 
 SPEC_FORMAT = "twenty_migrate.migration"
 SPEC_VERSION = 1
-#: Column of the cleaned rows holding each row's ``source_id`` value (prefixed by its file
-#: name when several files feed one object, as ``_row`` is).
-SOURCE_ID_COLUMN = "_source_id"
 
 
 @dataclass(frozen=True)
@@ -226,7 +215,7 @@ class MigrationSpec:
         schema: WorkspaceSchema | None = None,
         check_existing: bool = True,
     ) -> PreparedMigration:
-        """Load, clean and map every source, resolve relations, validate, and plan.
+        """Load and clean every source, then :func:`~twenty_migrate.prepare` them together.
 
         Args:
             client: The workspace: its schema (unless given), and the records that
@@ -240,100 +229,49 @@ class MigrationSpec:
         Raises:
             ConfigError: A source file or mapping is missing, or no schema can be had.
         """
-        from twenty_migrate.pipeline.migration import plan_migration
-        from twenty_migrate.relations.resolve import resolve_relations
+        from twenty_migrate.pipeline.prepare import prepare
         from twenty_migrate.twenty.schema import fetch_schema
 
-        calls_before = client.stats.calls if client is not None else 0
         if schema is None:
             if client is None:
                 raise ConfigError("prepare() needs a client or a schema")
             schema = fetch_schema(client)
-        cleaned: dict[str, list[pd.DataFrame]] = {}
-        mapped: dict[str, list[MappedFrame]] = {}
-        targets: dict[str, list[pd.Series[Any]]] = {}
+        frames: dict[str, list[pd.DataFrame]] = {}
+        field_maps: dict[str, list[FieldMap | None]] = {}
+        targets: dict[str, str] = {}
         multiple = {
             s.object for s in self.sources if sum(o.object == s.object for o in self.sources) > 1
         }
-        source_keys: dict[str, str] = {}
+        source_ids: dict[str, str] = {}
         for source in self.sources:
             plural = schema.object(source.object).name_plural
             frame = self._read(source, prefix=source.object in multiple)
-            cleaned.setdefault(plural, []).append(frame)
             if source.source_id:
-                source_keys[plural] = SOURCE_ID_COLUMN
-            result = self._map(
-                source, frame.drop(columns=[SOURCE_ID_COLUMN], errors="ignore"), schema
-            )
-            mapped.setdefault(plural, []).append(result)
+                source_ids[plural] = SOURCE_ID_COLUMN
             if source.targets:
                 if source.targets not in frame.columns:
                     raise ConfigError(
                         f"{source.file}: no column {source.targets!r} for the targets of "
                         f"{source.object} (columns: {', '.join(map(str, frame.columns))})"
                     )
-                keys = frame.set_index(ROW_COLUMN)[source.targets]
-                targets.setdefault(plural, []).append(keys)
-        merged = {obj: _merge_mapped(parts) for obj, parts in mapped.items()}
-        duplicates: list[dict[str, Any]] = []
-        for obj, result in merged.items():
-            key = self._key(obj, result.data, schema)
-            if key is not None:
-                kept = _drop_duplicates(result.data, key, obj, duplicates)
-                merged[obj] = replace(result, data=kept)
-        data = {obj: m.data.reset_index(drop=True) for obj, m in merged.items()}
-        aligned = {
-            obj: pd.concat(parts)
-            .reindex(data[obj][ROW_COLUMN].to_numpy())
-            .set_axis(data[obj].index)
-            for obj, parts in targets.items()
-        }
-        relations = resolve_relations(
-            data,
+                targets[plural] = source.targets
+            frames.setdefault(plural, []).append(frame)
+            field_maps.setdefault(plural, []).append(self._field_map(source))
+        return prepare(
+            frames,
             schema,
+            field_maps=field_maps,
             client=client,
-            targets=aligned,
+            clean=False,  # each source was cleaned as its ``clean`` says
+            targets=targets,
+            source_ids=source_ids,
+            keys=self.keys,
             create_missing=self.create_missing,
-        )
-        reports = self._validate(
-            merged, data, relations, schema, client if check_existing else None
-        )
-        frames, excluded = keep_valid(relations, reports, strict_relations=self.strict_relations)
-        excluded = pd.concat(
-            [pd.DataFrame(duplicates, columns=EXCLUDED_COLUMNS), excluded], ignore_index=True
-        )
-        sources = {obj: pd.concat(parts, ignore_index=True) for obj, parts in cleaned.items()}
-        plan = None
-        if any(len(frame) for frame in frames.values()):
-            plan = plan_migration(
-                replace(relations, frames=frames),
-                schema,
-                keys=dict(self.keys) or None,
-                sources=sources,
-                name=self.name,
-                source_keys=source_keys,
-            )
-            if client is not None:  # the reads spent here count in the plan's estimate
-                plan = replace(plan, validation_reads=client.stats.calls - calls_before)
-        return PreparedMigration(
+            strict_relations=self.strict_relations,
+            check_existing=check_existing,
+            name=self.name,
             spec=self,
-            schema=schema,
-            cleaned=sources,
-            mapped=merged,
-            relations=relations,
-            reports=reports,
-            plan=plan,
-            excluded=excluded,
         )
-
-    def _key(self, obj: str, data: pd.DataFrame, schema: WorkspaceSchema) -> str | None:
-        """The field path that identifies a record of ``obj`` in these rows, if any."""
-        if obj in self.keys:
-            return self.keys[obj]
-        for group in schema.object(obj).unique_keys:
-            if len(group) == 1 and group[0] in data.columns and group[0] != "id":
-                return group[0]
-        return None
 
     def _read(self, source: SourceSpec, *, prefix: bool) -> pd.DataFrame:
         from twenty_migrate.clean.frame import clean_frame
@@ -358,162 +296,16 @@ class MigrationSpec:
             frame[SOURCE_ID_COLUMN] = ids
         return frame
 
-    def _map(self, source: SourceSpec, frame: pd.DataFrame, schema: WorkspaceSchema) -> MappedFrame:
+    def _field_map(self, source: SourceSpec) -> FieldMap | None:
+        """The source's field map file, or None: the suggestion is used."""
         from twenty_migrate.mapping.field_map import FieldMap
-        from twenty_migrate.mapping.suggest import suggest_mapping
 
-        obj = schema.object(source.object)
-        if source.mapping:
-            mapping_file = self.path(source.mapping)
-            if not mapping_file.is_file():
-                raise ConfigError(
-                    f"no mapping file {mapping_file} for {source.file}; save one from the "
-                    "notebook (FieldMap.save) or remove 'mapping' to use the suggestion"
-                )
-            field_map = FieldMap.load(mapping_file)
-        else:
-            field_map = suggest_mapping(frame, obj)
-        if source.targets in field_map.sources:
-            field_map = field_map.without(source.targets)
-        return field_map.apply(frame, obj)
-
-    def _validate(
-        self,
-        merged: Mapping[str, MappedFrame],
-        data: Mapping[str, pd.DataFrame],
-        relations: ResolvedRelations,
-        schema: WorkspaceSchema,
-        client: TwentyClient | None,
-    ) -> dict[str, ValidationReport]:
-        from twenty_migrate.validation.validate import validate
-
-        problems = relations.problems
-        reports: dict[str, ValidationReport] = {}
-        for obj, mapped in merged.items():
-            own = problems[problems["object"] == obj] if not problems.empty else problems
-            reports[obj] = validate(
-                replace(mapped, data=data[obj]),
-                schema.object(obj),
-                existing=client,
-                relations=own,
+        if not source.mapping:
+            return None
+        mapping_file = self.path(source.mapping)
+        if not mapping_file.is_file():
+            raise ConfigError(
+                f"no mapping file {mapping_file} for {source.file}; save one from the "
+                "notebook (FieldMap.save) or remove 'mapping' to use the suggestion"
             )
-        return reports
-
-
-def _drop_duplicates(
-    data: pd.DataFrame, key: str, obj: str, excluded: list[dict[str, Any]]
-) -> pd.DataFrame:
-    """One row per key (the first); each dropped row is reported with the row it repeats."""
-    from twenty_migrate.clean.frame import CleaningLog, drop_duplicate_rows
-
-    log = CleaningLog()
-    kept = drop_duplicate_rows(data, key, log=log)
-    for change in log.to_frame().to_dict("records"):
-        reason = f"{key}: same as another row ({change['note']}), which is imported instead"
-        excluded.append({"object": obj, "_row": change["_row"], "reason": reason})
-    return kept
-
-
-def _merge_mapped(parts: Sequence[MappedFrame]) -> MappedFrame:
-    if len(parts) == 1:
-        return parts[0]
-    data = pd.concat([p.data for p in parts], ignore_index=True)
-    problems = pd.concat([p.problems for p in parts], ignore_index=True)
-    notes = tuple(n for p in parts for n in p.notes)
-    return replace(parts[0], data=data, problems=problems, notes=notes)
-
-
-@dataclass(frozen=True, eq=False)
-class PreparedMigration:
-    """Everything :meth:`MigrationSpec.prepare` found, and the plan of the valid rows.
-
-    Attributes:
-        spec: The spec prepared.
-        schema: The workspace schema used.
-        cleaned: Per object, the source rows after cleaning (``_row`` first).
-        mapped: Per object, the mapped values and the values the mapping could not convert.
-        relations: Relations by natural key, resolved or reported.
-        reports: Per object, its validation report.
-        plan: The import plan of every row that passed, in relation order (None when
-            every row was left out: fix the rows in ``excluded`` first).
-        excluded: ``object, _row, reason`` of every row left out of the plan.
-    """
-
-    spec: MigrationSpec
-    schema: WorkspaceSchema
-    cleaned: dict[str, pd.DataFrame]
-    mapped: dict[str, MappedFrame]
-    relations: ResolvedRelations
-    reports: dict[str, ValidationReport]
-    plan: ImportPlan | None
-    excluded: pd.DataFrame
-
-    @property
-    def ok(self) -> bool:
-        """Whether every row read is in the plan (nothing invalid, nothing left out)."""
-        return self.excluded.empty
-
-    @property
-    def failures(self) -> pd.DataFrame:
-        """Every problem of every object, row by row (``object`` first)."""
-        frames = [r.failures.assign(object=obj) for obj, r in self.reports.items()]
-        merged = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-        if merged.empty:
-            return merged
-        return merged[["object", *[c for c in merged.columns if c != "object"]]]
-
-    def counts(self) -> pd.DataFrame:
-        """Per object: rows read (or made, for task and note targets), rows in the plan,
-        rows left out (``rows = planned + left_out``), problems found."""
-        steps = self.plan.steps if self.plan is not None else []
-        planned = {step.object: len(step) for step in steps}
-        left_out = self.excluded["object"].value_counts().to_dict()
-        records = []
-        for obj in dict.fromkeys([*self.reports, *self.relations.frames]):
-            read = self.cleaned.get(obj)
-            made = self.relations.frames.get(obj)  # task and note targets are made, not read
-            report = self.reports.get(obj)
-            records.append(
-                {
-                    "object": obj,
-                    "rows": len(read)
-                    if read is not None
-                    else len(made if made is not None else []),
-                    "planned": planned.get(obj, 0),
-                    "left_out": int(left_out.get(obj, 0)),
-                    "problems": len(report.failures) if report is not None else 0,
-                }
-            )
-        return pd.DataFrame(records, columns=["object", "rows", "planned", "left_out", "problems"])
-
-    def summary(self) -> str:
-        """A few lines: counts per object, relations, and where to look next."""
-        lines = [
-            f"Migration {self.spec.name!r}: "
-            f"{self.plan.n_rows if self.plan is not None else 0} rows planned, "
-            f"{len(self.excluded)} left out"
-        ]
-        for c in self.counts().to_dict("records"):
-            lines.append(
-                f"  {c['object']}: {c['rows']} rows, {c['planned']} planned, "
-                f"{c['left_out']} left out, {c['problems']} problems"
-            )
-        lines.append(self.relations.summary())
-        return "\n".join(lines)
-
-    __str__ = summary
-
-    def _repr_html_(self) -> str:
-        return f"<pre>{html.escape(self.summary())}</pre>" + self.counts().to_html(index=False)
-
-    def write_reports(self, directory: str | os.PathLike[str]) -> Path:
-        """Write ``failures.csv``, ``excluded.csv`` and one HTML report per object."""
-        from twenty_migrate.verify.export import write_frame
-
-        target = Path(directory)
-        target.mkdir(parents=True, exist_ok=True)
-        write_frame(self.failures, target / "failures.csv")
-        write_frame(self.excluded, target / "excluded.csv")
-        for obj, report in self.reports.items():
-            report.to_html(target / f"validation_{obj}.html")
-        return target
+        return FieldMap.load(mapping_file)

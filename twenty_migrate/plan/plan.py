@@ -51,6 +51,7 @@ from twenty_migrate.values.payloads import (
 )
 
 if TYPE_CHECKING:
+    from twenty_migrate.mapping.field_map import MappedFrame
     from twenty_migrate.twenty.discovery import ServerTraits
 
 __all__ = [
@@ -435,7 +436,7 @@ def _html_escape(text: str) -> str:
 
 
 def build_plan(
-    df: pd.DataFrame,
+    df: pd.DataFrame | MappedFrame,
     object: str,
     *,
     key: str | None = None,
@@ -446,7 +447,12 @@ def build_plan(
     source: pd.DataFrame | None = None,
     source_key: str | None = None,
 ) -> ImportPlan:
-    """A one-object plan from a mapped DataFrame (``_row`` plus field-path columns).
+    """A one-object plan from a mapped frame (``_row`` plus field-path columns).
+
+    ``df`` is a :class:`~twenty_migrate.MappedFrame` or its ``data``; natural-key columns
+    (``_ref.*``) are refused, as :func:`~twenty_migrate.plan_migration` refuses them: resolve
+    them first (:func:`~twenty_migrate.resolve_relations`, or :func:`~twenty_migrate.prepare`
+    for the whole path).
 
     ``source_key`` names the column (of ``df`` or ``source``) holding the source system's
     record id, which keeps each row's Twenty id stable (:class:`ObjectStep`).
@@ -455,5 +461,6 @@ def build_plan(
         >>> plan = build_plan(mapped, "people", key="emails.primaryEmail")
         >>> plan.to_frame().head()
     """
-    step = ObjectStep(object, df, key=key, upsert=upsert, source=source, source_key=source_key)
+    records = df if isinstance(df, pd.DataFrame) else df.data
+    step = ObjectStep(object, records, key=key, upsert=upsert, source=source, source_key=source_key)
     return ImportPlan([step], batch_size=batch_size, api=api, name=name)

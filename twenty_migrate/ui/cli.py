@@ -33,7 +33,8 @@ from twenty_migrate.twenty.errors import (
 )
 
 if TYPE_CHECKING:
-    from twenty_migrate.pipeline.spec import MigrationSpec, PreparedMigration
+    from twenty_migrate.pipeline.prepare import PreparedMigration
+    from twenty_migrate.pipeline.spec import MigrationSpec
     from twenty_migrate.plan.plan import ImportPlan
     from twenty_migrate.run.journal import RunJournal
     from twenty_migrate.run.progress import ProgressArg

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, TextIO
 
 import pandas as pd
 
-from twenty_migrate.pipeline.spec import MigrationSpec, PreparedMigration
+from twenty_migrate.pipeline.prepare import PreparedMigration
+from twenty_migrate.pipeline.spec import MigrationSpec
 from twenty_migrate.run.importer import Importer
 from twenty_migrate.run.journal import RunJournal
 from twenty_migrate.run.outcomes import ImportResult

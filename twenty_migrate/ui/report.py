@@ -26,7 +26,7 @@ from twenty_migrate.run.outcomes import ImportResult
 from twenty_migrate.verify.rollbacks import RunRef
 
 if TYPE_CHECKING:
-    from twenty_migrate.pipeline.spec import PreparedMigration
+    from twenty_migrate.pipeline.prepare import PreparedMigration
     from twenty_migrate.twenty.client import TwentyClient
     from twenty_migrate.verify.verify import Verification
 
@@ -184,7 +184,7 @@ def migration_report(
 
         schema = prepared.schema if prepared is not None else None
         verification = verify_run(client, list(refs), runs_dir=runs_dir, schema=schema)
-    name = title or (prepared.spec.name if prepared is not None else None)
+    name = title or (prepared.name if prepared is not None else None)
     return MigrationReport(
         title=str(name or summaries[0].get("name") or summaries[0]["run_id"]),
         generated_at=datetime.now(timezone.utc).replace(microsecond=0),

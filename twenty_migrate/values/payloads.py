@@ -194,10 +194,21 @@ def replace_refs(payload: Mapping[str, Any], ids: Mapping[str, str]) -> dict[str
 
 
 def check_paths(columns: Iterable[str]) -> None:
+    """Refuse columns that are not field paths Twenty can store.
+
+    A column starting with ``_`` is the toolkit's own (``_ref.companyId`` holds a related
+    record's natural key, not a field): sending it would write ``{"_ref": {...}}``.
+    """
     names = sorted(columns)
     for column in names:
         if not column or any(not part for part in column.split(".")):
             raise ValueError(f"invalid field path {column!r}")
+    internal = [c for c in names if c.startswith("_")]
+    if internal:
+        raise ValueError(
+            f"columns {internal} are not Twenty fields: natural-key columns (_ref.*) are "
+            "resolved by tm.resolve_relations (tm.prepare does it all), others dropped"
+        )
     for first, second in zip(names, names[1:], strict=False):
         if second.startswith(first + "."):
             raise ValueError(f"columns {first!r} and {second!r} overlap; keep one of them")

@@ -1,0 +1,357 @@
+"""The one way through the pipeline: :func:`prepare`.
+
+Clean → map → relations → validate → keep valid → plan, for every object of a migration at
+once. :meth:`MigrationSpec.prepare <twenty_migrate.MigrationSpec.prepare>`, the command
+line, the demo and the notebooks all come here; the step-by-step notebooks call the same
+stages one by one (:func:`~twenty_migrate.clean_frame`, :meth:`FieldMap.apply
+<twenty_migrate.FieldMap.apply>`, :func:`~twenty_migrate.resolve_relations`,
+:func:`~twenty_migrate.validate`, :func:`~twenty_migrate.keep_valid`,
+:func:`~twenty_migrate.plan_migration`)::
+
+    people = tm.load("contacts.csv")
+    prepared = tm.prepare({"people": people}, schema, client=client, name="acme")
+    prepared.failures      # every problem, row by row, before any call
+    prepared.excluded      # the rows left out of the plan, and why
+    tm.Importer(client).run(prepared.plan)
+"""
+
+from __future__ import annotations
+
+import html
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from twenty_migrate.pipeline.exclusions import EXCLUDED_COLUMNS, keep_valid
+from twenty_migrate.plan.plan import ImportPlan
+from twenty_migrate.twenty.errors import ConfigError
+from twenty_migrate.values.payloads import ROW_COLUMN
+
+if TYPE_CHECKING:
+    from twenty_migrate.mapping.field_map import FieldMap, MappedFrame
+    from twenty_migrate.pipeline.spec import MigrationSpec
+    from twenty_migrate.relations.resolve import ResolvedRelations
+    from twenty_migrate.twenty.client import TwentyClient
+    from twenty_migrate.twenty.schema import WorkspaceSchema
+    from twenty_migrate.validation.validate import ValidationReport
+
+__all__ = ["SOURCE_ID_COLUMN", "PreparedMigration", "prepare"]
+
+#: Column of the cleaned rows holding each row's source-system id (prefixed by its file
+#: name when several files of a spec feed one object, as ``_row`` is).
+SOURCE_ID_COLUMN = "_source_id"
+
+FramesArg = Mapping[str, "pd.DataFrame | Sequence[pd.DataFrame]"]
+FieldMapsArg = Mapping[str, "FieldMap | None | Sequence[FieldMap | None]"]
+
+
+def prepare(
+    frames: FramesArg,
+    schema: WorkspaceSchema,
+    *,
+    field_maps: FieldMapsArg | None = None,
+    client: TwentyClient | None = None,
+    clean: bool = True,
+    targets: Mapping[str, str] | None = None,
+    source_ids: Mapping[str, str] | None = None,
+    keys: Mapping[str, str] | None = None,
+    create_missing: bool = False,
+    strict_relations: bool = False,
+    check_existing: bool = True,
+    name: str | None = None,
+    spec: MigrationSpec | None = None,
+) -> PreparedMigration:
+    """Clean, map, link, validate and plan every object's rows; nothing is sent.
+
+    Args:
+        frames: Per Twenty object (plural name), its loaded rows (:func:`~twenty_migrate.load`:
+            a ``_row`` column), or several frames whose ``_row`` ids differ.
+        schema: The workspace schema (:func:`~twenty_migrate.fetch_schema`).
+        field_maps: Per object, its field map (one per frame when several); a missing one,
+            or None, is the suggestion (:func:`~twenty_migrate.suggest_mapping`): review it.
+        client: The workspace, for relations and unique keys found in Twenty; None works
+            offline, with relations resolved within the frames only.
+        clean: Run :func:`~twenty_migrate.clean_frame` on each frame first.
+        targets: For tasks and notes, the column naming the records each row is about.
+        source_ids: Per object, the column holding the source system's record id: each row
+            lands on the record derived from it, run after run.
+        keys: Unique field path per object that recognises a record (default: the object's
+            unique field present in the data); rows repeating a key are left out.
+        create_missing: Add stub companies for names found neither in the frames nor in
+            Twenty (:func:`~twenty_migrate.resolve_relations`).
+        strict_relations: Leave out rows with a missing or ambiguous relation.
+        check_existing: Look unique keys up in Twenty (one read per 60 rows) to report the
+            rows that will update a record; False saves the rate budget.
+        name: The migration's name: it labels runs and names the records' derived ids.
+        spec: The :class:`~twenty_migrate.MigrationSpec` these frames came from, if any.
+
+    Raises:
+        ConfigError: A frame lacks ``_row`` or a column named here, or an object is unknown.
+    """
+    from twenty_migrate.clean.frame import clean_frame
+    from twenty_migrate.mapping.suggest import suggest_mapping
+    from twenty_migrate.pipeline.migration import plan_migration
+    from twenty_migrate.relations.resolve import resolve_relations
+
+    calls_before = client.stats.calls if client is not None else 0
+    cleaned: dict[str, list[pd.DataFrame]] = {}
+    mapped: dict[str, list[MappedFrame]] = {}
+    target_keys: dict[str, list[pd.Series[Any]]] = {}
+    source_keys: dict[str, str] = {}
+    for requested, given in frames.items():
+        object_schema = schema.object(requested)
+        plural = object_schema.name_plural
+        parts = [given] if isinstance(given, pd.DataFrame) else list(given)
+        maps = _field_maps_for(requested, len(parts), field_maps)
+        target_column = (targets or {}).get(requested)
+        id_column = (source_ids or {}).get(requested)
+        for frame, field_map in zip(parts, maps, strict=True):
+            if ROW_COLUMN not in frame.columns:
+                raise ConfigError(
+                    f"the {requested} rows have no {ROW_COLUMN!r} column: load them with "
+                    "tm.load (or add stable row ids with tm.clean_frame)"
+                )
+            frame = clean_frame(frame) if clean else frame
+            if id_column is not None:
+                frame = _with_source_ids(frame, id_column, requested)
+                source_keys[plural] = SOURCE_ID_COLUMN
+            cleaned.setdefault(plural, []).append(frame)
+            own = frame.drop(columns=[SOURCE_ID_COLUMN], errors="ignore")
+            if field_map is None:
+                field_map = suggest_mapping(own, object_schema)
+            if target_column is not None and target_column in field_map.sources:
+                field_map = field_map.without(target_column)
+            mapped.setdefault(plural, []).append(field_map.apply(own, object_schema))
+            if target_column is not None and target_column in frame.columns:
+                target_keys.setdefault(plural, []).append(
+                    frame.set_index(ROW_COLUMN)[target_column]
+                )
+        if target_column is not None and plural not in target_keys:
+            raise ConfigError(
+                f"no column {target_column!r} for the targets of {requested} "
+                f"(columns: {', '.join(map(str, parts[0].columns))})"
+            )
+    merged = {obj: _merge_mapped(parts) for obj, parts in mapped.items()}
+    duplicates: list[dict[str, Any]] = []
+    for obj, result in merged.items():
+        key = _key(obj, result.data, schema, keys or {})
+        if key is not None:
+            kept = _drop_duplicates(result.data, key, obj, duplicates)
+            merged[obj] = replace(result, data=kept)
+    data = {obj: m.data.reset_index(drop=True) for obj, m in merged.items()}
+    aligned = {
+        obj: pd.concat(parts).reindex(data[obj][ROW_COLUMN].to_numpy()).set_axis(data[obj].index)
+        for obj, parts in target_keys.items()
+    }
+    relations = resolve_relations(
+        data, schema, client=client, targets=aligned, create_missing=create_missing
+    )
+    reports = _validate(merged, data, relations, schema, client if check_existing else None)
+    valid, excluded = keep_valid(relations, reports, strict_relations=strict_relations)
+    excluded = pd.concat(
+        [pd.DataFrame(duplicates, columns=EXCLUDED_COLUMNS), excluded], ignore_index=True
+    )
+    sources = {obj: pd.concat(parts, ignore_index=True) for obj, parts in cleaned.items()}
+    plan = None
+    if any(len(frame) for frame in valid.values()):
+        plan = plan_migration(
+            replace(relations, frames=valid),
+            schema,
+            keys=dict(keys or {}) or None,
+            sources=sources,
+            name=name,
+            source_keys=source_keys,
+        )
+        if client is not None:  # the reads spent here count in the plan's estimate
+            plan = replace(plan, validation_reads=client.stats.calls - calls_before)
+    return PreparedMigration(
+        name=name or (plan.label if plan is not None else "migration"),
+        schema=schema,
+        cleaned=sources,
+        mapped=merged,
+        relations=relations,
+        reports=reports,
+        plan=plan,
+        excluded=excluded,
+        spec=spec,
+    )
+
+
+def _field_maps_for(
+    obj: str, n_frames: int, field_maps: FieldMapsArg | None
+) -> list[FieldMap | None]:
+    given = (field_maps or {}).get(obj)
+    if given is None or not isinstance(given, Sequence):
+        return [given] * n_frames
+    if len(given) != n_frames:
+        raise ConfigError(f"{obj}: {len(given)} field maps for {n_frames} frames; give one each")
+    return list(given)
+
+
+def _with_source_ids(frame: pd.DataFrame, column: str, obj: str) -> pd.DataFrame:
+    """``frame`` with :data:`SOURCE_ID_COLUMN`: the ids of ``column``, trimmed, blanks None."""
+    if column == SOURCE_ID_COLUMN:
+        return frame
+    if column not in frame.columns:
+        raise ConfigError(
+            f"no column {column!r} for the source ids of {obj} "
+            f"(columns: {', '.join(map(str, frame.columns))})"
+        )
+    ids = frame[column].map(lambda v: v.strip() if isinstance(v, str) else v)
+    return frame.assign(**{SOURCE_ID_COLUMN: ids.where(ids.notna() & ids.ne(""), None)})
+
+
+def _key(
+    obj: str, data: pd.DataFrame, schema: WorkspaceSchema, keys: Mapping[str, str]
+) -> str | None:
+    """The field path that identifies a record of ``obj`` in these rows, if any."""
+    if obj in keys:
+        return keys[obj]
+    for group in schema.object(obj).unique_keys:
+        if len(group) == 1 and group[0] in data.columns and group[0] != "id":
+            return group[0]
+    return None
+
+
+def _validate(
+    merged: Mapping[str, MappedFrame],
+    data: Mapping[str, pd.DataFrame],
+    relations: ResolvedRelations,
+    schema: WorkspaceSchema,
+    client: TwentyClient | None,
+) -> dict[str, ValidationReport]:
+    from twenty_migrate.validation.validate import validate
+
+    problems = relations.problems
+    reports: dict[str, ValidationReport] = {}
+    for obj, result in merged.items():
+        own = problems[problems["object"] == obj] if not problems.empty else problems
+        reports[obj] = validate(
+            replace(result, data=data[obj]), schema.object(obj), existing=client, relations=own
+        )
+    return reports
+
+
+def _drop_duplicates(
+    data: pd.DataFrame, key: str, obj: str, excluded: list[dict[str, Any]]
+) -> pd.DataFrame:
+    """One row per key (the first); each dropped row is reported with the row it repeats."""
+    from twenty_migrate.clean.frame import CleaningLog, drop_duplicate_rows
+
+    log = CleaningLog()
+    kept = drop_duplicate_rows(data, key, log=log)
+    for change in log.to_frame().to_dict("records"):
+        reason = f"{key}: same as another row ({change['note']}), which is imported instead"
+        excluded.append({"object": obj, "_row": change["_row"], "reason": reason})
+    return kept
+
+
+def _merge_mapped(parts: Sequence[MappedFrame]) -> MappedFrame:
+    if len(parts) == 1:
+        return parts[0]
+    data = pd.concat([p.data for p in parts], ignore_index=True)
+    problems = pd.concat([p.problems for p in parts], ignore_index=True)
+    notes = tuple(n for p in parts for n in p.notes)
+    return replace(parts[0], data=data, problems=problems, notes=notes)
+
+
+@dataclass(frozen=True, eq=False)
+class PreparedMigration:
+    """Everything :func:`prepare` found, and the plan of the valid rows.
+
+    Attributes:
+        name: The migration's name.
+        schema: The workspace schema used.
+        cleaned: Per object, the source rows after cleaning (``_row`` first).
+        mapped: Per object, the mapped values and the values the mapping could not convert.
+        relations: Relations by natural key, resolved or reported.
+        reports: Per object, its validation report.
+        plan: The import plan of every row that passed, in relation order (None when
+            every row was left out: fix the rows in ``excluded`` first).
+        excluded: ``object, _row, reason`` of every row left out of the plan.
+        spec: The spec prepared, when it came from one.
+    """
+
+    name: str
+    schema: WorkspaceSchema
+    cleaned: dict[str, pd.DataFrame]
+    mapped: dict[str, MappedFrame]
+    relations: ResolvedRelations
+    reports: dict[str, ValidationReport]
+    plan: ImportPlan | None
+    excluded: pd.DataFrame
+    spec: MigrationSpec | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether every row read is in the plan (nothing invalid, nothing left out)."""
+        return self.excluded.empty
+
+    @property
+    def failures(self) -> pd.DataFrame:
+        """Every problem of every object, row by row (``object`` first)."""
+        frames = [r.failures.assign(object=obj) for obj, r in self.reports.items()]
+        merged = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        if merged.empty:
+            return merged
+        return merged[["object", *[c for c in merged.columns if c != "object"]]]
+
+    def counts(self) -> pd.DataFrame:
+        """Per object: rows read (or made, for task and note targets), rows in the plan,
+        rows left out (``rows = planned + left_out``), problems found."""
+        steps = self.plan.steps if self.plan is not None else []
+        planned = {step.object: len(step) for step in steps}
+        left_out = self.excluded["object"].value_counts().to_dict()
+        records = []
+        for obj in dict.fromkeys([*self.reports, *self.relations.frames]):
+            read = self.cleaned.get(obj)
+            made = self.relations.frames.get(obj)  # task and note targets are made, not read
+            report = self.reports.get(obj)
+            records.append(
+                {
+                    "object": obj,
+                    "rows": len(read)
+                    if read is not None
+                    else len(made if made is not None else []),
+                    "planned": planned.get(obj, 0),
+                    "left_out": int(left_out.get(obj, 0)),
+                    "problems": len(report.failures) if report is not None else 0,
+                }
+            )
+        return pd.DataFrame(records, columns=["object", "rows", "planned", "left_out", "problems"])
+
+    def summary(self) -> str:
+        """A few lines: counts per object, relations, and where to look next."""
+        lines = [
+            f"Migration {self.name!r}: "
+            f"{self.plan.n_rows if self.plan is not None else 0} rows planned, "
+            f"{len(self.excluded)} left out"
+        ]
+        for c in self.counts().to_dict("records"):
+            lines.append(
+                f"  {c['object']}: {c['rows']} rows, {c['planned']} planned, "
+                f"{c['left_out']} left out, {c['problems']} problems"
+            )
+        lines.append(self.relations.summary())
+        return "\n".join(lines)
+
+    __str__ = summary
+
+    def _repr_html_(self) -> str:
+        return f"<pre>{html.escape(self.summary())}</pre>" + self.counts().to_html(index=False)
+
+    def write_reports(self, directory: str | os.PathLike[str]) -> Path:
+        """Write ``failures.csv``, ``excluded.csv`` and one HTML report per object."""
+        from twenty_migrate.verify.export import write_frame
+
+        target = Path(directory)
+        target.mkdir(parents=True, exist_ok=True)
+        write_frame(self.failures, target / "failures.csv")
+        write_frame(self.excluded, target / "excluded.csv")
+        for obj, report in self.reports.items():
+            report.to_html(target / f"validation_{obj}.html")
+        return target
