@@ -33,6 +33,25 @@ def test_lazy_names_resolve_to_their_modules_objects():
         tm.nope  # noqa: B018
 
 
+def test_lazy_names_are_typed_for_checkers():
+    """A user's type checker sees each lazy name's real type (``tm.validate`` is a function
+    of a frame and an object schema, not ``object``): each is imported for checkers from the
+    module that serves it."""
+    import ast
+    import inspect
+
+    tree = ast.parse(inspect.getsource(tm))
+    typed = {
+        alias.asname or alias.name: node.module
+        for block in tree.body
+        if isinstance(block, ast.If) and "TYPE_CHECKING" in ast.unparse(block.test)
+        for node in block.body
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+    }
+    assert typed == tm._LAZY
+
+
 def test_import_is_light():
     """Importing the package must not pull in notebook, validation or emulator libraries."""
     heavy = ("tqdm", "ipywidgets", "great_expectations", "graphql", "phonenumbers")

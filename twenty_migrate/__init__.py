@@ -10,6 +10,8 @@ tm.write_log(result.run_id, "people_log.xlsx")  # every row: its Twenty id or Tw
 
 from __future__ import annotations
 
+import typing
+
 from twenty_migrate.plan.plan import Batch, ImportPlan, build_plan
 from twenty_migrate.plan.steps import ObjectStep, existing_ref
 from twenty_migrate.run.history import list_runs
@@ -65,6 +67,30 @@ from twenty_migrate.verify.records import fetch_records
 
 __version__ = "0.1.0"
 
+if typing.TYPE_CHECKING:  # what the lazily served names are, for type checkers and editors
+    from twenty_migrate.clean.frame import (
+        CleaningLog,
+        clean_frame,
+        drop_duplicate_rows,
+        normalize_countries,
+    )
+    from twenty_migrate.loading.load import list_sheets, load, load_many
+    from twenty_migrate.mapping.field_map import FieldMap, MappedFrame
+    from twenty_migrate.mapping.suggest import suggest_mapping
+    from twenty_migrate.pipeline.migration import (
+        PreflightReport,
+        RelationCycleError,
+        plan_migration,
+        preflight,
+    )
+    from twenty_migrate.pipeline.prepare import PreparedMigration, prepare
+    from twenty_migrate.pipeline.spec import MigrationSpec, SourceSpec, keep_valid
+    from twenty_migrate.relations.resolve import ResolvedRelations, resolve_relations
+    from twenty_migrate.sandbox import Sandbox
+    from twenty_migrate.ui.demo import sample_data_dir, sample_spec
+    from twenty_migrate.ui.report import MigrationReport, migration_report
+    from twenty_migrate.validation.validate import ValidationReport, build_suite, validate
+
 #: Names served on first use, so ``import twenty_migrate`` stays light (phone numbers,
 #: great-expectations and the like load only when their part of the pipeline is used).
 _LAZY = {
@@ -77,6 +103,7 @@ _LAZY = {
     "PreparedMigration": "twenty_migrate.pipeline.prepare",
     "RelationCycleError": "twenty_migrate.pipeline.migration",
     "ResolvedRelations": "twenty_migrate.relations.resolve",
+    "Sandbox": "twenty_migrate.sandbox",
     "SourceSpec": "twenty_migrate.pipeline.spec",
     "ValidationReport": "twenty_migrate.validation.validate",
     "build_suite": "twenty_migrate.validation.validate",
@@ -154,6 +181,7 @@ __all__ = [
     "RetryPolicy",
     "RollbackResult",
     "RunJournal",
+    "Sandbox",
     "SchemaError",
     "ServerError",
     "ServerTraits",

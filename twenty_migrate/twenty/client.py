@@ -156,6 +156,7 @@ class TwentyClient:
         )
         self._sender.on_throttle = self._note_throttle
         self.sandbox: Sandbox | None = None
+        """The sandbox this client talks to, when :func:`connect` started one."""
         if isinstance(traits_path, _Unset):
             traits_path = traits_path_for(self.base_url)
         self.traits_path: Path | None = Path(traits_path) if traits_path is not None else None
@@ -170,6 +171,11 @@ class TwentyClient:
     def from_env(cls, **overrides: Any) -> TwentyClient:
         """A client from the environment and ``.env``; keyword arguments win."""
         return cls(**overrides)
+
+    @property
+    def is_sandbox(self) -> bool:
+        """Whether this client talks to a local sandbox rather than a real workspace."""
+        return self.sandbox is not None
 
     @property
     def limiter(self) -> RateLimiter | None:
