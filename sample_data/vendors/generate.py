@@ -1109,7 +1109,14 @@ def truth(exports: Sequence[Export]) -> dict[str, Any]:
         "format": "twenty_migrate.vendor_truth",
         "version": 1,
         "seed": SEED,
-        "members": [person_email(first, last, MEMBER_DOMAIN) for first, last in MEMBERS],
+        "members": [
+            {
+                "firstName": first,
+                "lastName": last,
+                "email": person_email(first, last, MEMBER_DOMAIN),
+            }
+            for first, last in MEMBERS
+        ],
         "user_map": "users.csv",
         "files": files,
     }
@@ -1119,7 +1126,7 @@ def users_csv(exports: Sequence[Export]) -> str:
     """Source user (Salesforce user id, HubSpot or Pipedrive owner name) -> member email."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["vendor", "source_user", "member_email"])
+    writer.writerow(["vendor", "source", "member_email"])
     sf_users = next(e for e in exports if e.name == "salesforce/User.csv")
     members = {person_email(first, last, MEMBER_DOMAIN) for first, last in MEMBERS}
     for row in sf_users.rows:
