@@ -178,7 +178,7 @@ def edited_map(fmap: Any, truth: Mapping[str, str | None]) -> Any:
     """The suggestion with the hand edits that make it the truth (transforms kept)."""
     for column, target in truth.items():
         given = fmap.mapping.get(column)
-        if target is None or target == "source_id" or target.endswith(".targets"):
+        if target is None or target == "source_id":
             if given is not None:
                 fmap = fmap.without(column)
         elif given != target:
@@ -333,6 +333,7 @@ def run_import(truth: Mapping[str, Any], vendor: str, twenty_version: str | None
         score.set_aside = len(prepared.excluded)
         if not prepared.excluded.empty:  # "stage: 'Closed Won' is not an option..." -> stage
             fields = prepared.excluded["reason"].astype(str).str.split(":").str[0]
+            fields = fields.where(fields.str.fullmatch(r"[\w.]+"), "other (a row it needs)")
             score.set_aside_by_field = {str(k): int(v) for k, v in fields.value_counts().items()}
         if prepared.plan is None:
             return score

@@ -636,32 +636,34 @@ def hubspot(rng: random.Random, world: World) -> list[Export]:
         if kind == "Task" and activity_owner in member_names:
             owners_by_type["tasks"] += 1
         date = datetime_text(rng, year=2024)
-        activities.add(
-            {
-                "Activity Type": kind,
-                "Call Title": rng.choice(["Intro call", "Pricing call", ""])
-                if kind == "Call"
-                else "",
-                "Meeting Title": rng.choice(["Quarterly review", "Onsite demo"])
-                if kind == "Meeting"
-                else "",
-                "Task Title": rng.choice(["Send contract", "Follow up", "Book demo"])
-                if kind == "Task"
-                else "",
-                "Activity Body": rng.choice(
-                    [
-                        "",
-                        "Spoke with the buyer.",
-                        "<p>Agreed next steps:</p><ul><li>trial</li></ul>",
-                    ]
-                ),
-                "Activity Date": date[1],
-                "Task Due Date": date[0] if kind == "Task" and rng.random() < 0.8 else "",
-                "Activity Owner": activity_owner,
-                "Associated Contact Email": contact_email,
-                "Associated Company": company_name,
-            }
-        )
+        activity = {
+            "Activity Type": kind,
+            "Call Title": rng.choice(["Intro call", "Pricing call", ""]) if kind == "Call" else "",
+            "Meeting Title": rng.choice(["Quarterly review", "Onsite demo"])
+            if kind == "Meeting"
+            else "",
+            "Task Title": rng.choice(["Send contract", "Follow up", "Book demo"])
+            if kind == "Task"
+            else "",
+            "Activity Body": rng.choice(
+                [
+                    "",
+                    "Spoke with the buyer.",
+                    "<p>Agreed next steps:</p><ul><li>trial</li></ul>",
+                ]
+            ),
+            "Activity Date": date[1],
+            "Task Due Date": date[0] if kind == "Task" and rng.random() < 0.8 else "",
+            "Activity Owner": activity_owner,
+            "Associated Contact Email": contact_email,
+            "Associated Company": company_name,
+        }
+        titles = ("Call Title", "Meeting Title", "Task Title", "Activity Body")
+        if not any(activity[c] for c in titles):  # an empty engagement is no record to keep
+            activity["Activity Body"] = (
+                "No answer, left a voicemail." if kind == "Call" else "See the thread."
+            )
+        activities.add(activity)
     activities.relations = sum(relations_by_type.values())
     activities.owners = owners_by_type["tasks"]
     activities.split_counts = {  # type: ignore[attr-defined]
