@@ -171,7 +171,13 @@ class ImportScore:
     owners_expected: int = 0
     unsupported: list[str] = field(default_factory=list)
     set_aside_by_field: dict[str, int] = field(default_factory=dict)
+    #: Per object: the same counts (``landed``, ``records_expected``, ``set_aside``...).
+    per_object: dict[str, dict[str, int]] = field(default_factory=dict)
     error: str | None = None
+
+    def add(self, obj: str, key: str, value: int) -> None:
+        counts = self.per_object.setdefault(obj, {})
+        counts[key] = counts.get(key, 0) + value
 
 
 def edited_map(fmap: Any, truth: Mapping[str, str | None]) -> Any:
@@ -288,10 +294,21 @@ def user_map_rows(vendor: str) -> list[dict[str, str]]:
 def run_import(truth: Mapping[str, Any], vendor: str, twenty_version: str | None) -> ImportScore:
     score = ImportScore()
     for name in vendor_files(truth, vendor):
-        expected = truth["files"][name]["expected"]
+        entry = truth["files"][name]
+        expected = entry["expected"]
         score.records_expected += expected["records"]
         score.relations_expected += expected["relations"]
         score.owners_expected += expected["owners"]
+        if not entry["import"]:
+            continue
+        if "split" in entry:
+            by_object = entry["split"]["expected"]
+            for what in ("records", "relations", "owners"):
+                for obj_name, value in by_object[what].items():
+                    score.add(obj_name, f"{what}_expected", value)
+        else:
+            for what in ("records", "relations", "owners"):
+                score.add(entry["object"], f"{what}_expected", expected[what])
     members = [
         {"name": {"firstName": m["firstName"], "lastName": m["lastName"]}, "userEmail": m["email"]}
         for m in truth["members"]
@@ -335,15 +352,21 @@ def run_import(truth: Mapping[str, Any], vendor: str, twenty_version: str | None
             fields = prepared.excluded["reason"].astype(str).str.split(":").str[0]
             fields = fields.where(fields.str.fullmatch(r"[\w.]+"), "other (a row it needs)")
             score.set_aside_by_field = {str(k): int(v) for k, v in fields.value_counts().items()}
+            for obj_name, count in prepared.excluded["object"].value_counts().items():
+                score.add(str(obj_name), "set_aside", int(count))
         if prepared.plan is None:
             return score
         importer = tm.Importer(client, runs_dir=work / "runs", progress=None)
         result = importer.run(prepared.plan)
         score.rejected = len(result.failures)
+        if not result.failures.empty:
+            for obj_name, count in result.failures["object"].value_counts().items():
+                score.add(str(obj_name), "rejected", int(count))
         landed = {s.object: 0 for s in sources}
         for obj_name, counts in result.counts.items():
             if obj_name in landed:
                 landed[obj_name] = int(counts.get("created", 0)) + int(counts.get("updated", 0))
+                score.add(obj_name, "records", landed[obj_name])
         score.records_landed = sum(landed.values())
         count_links(client, schema, sorted(landed), score)
     return score
@@ -358,13 +381,13 @@ def count_links(client: Any, schema: Any, objects: Sequence[str], score: ImportS
             if join not in records.columns:
                 continue
             filled = int(records[join].notna().sum())
-            if target == "workspaceMember":
-                score.owners += filled
-            else:
-                score.relations += filled
+            kind = "owners" if target == "workspaceMember" else "relations"
+            score.add(obj_name, kind, filled)
         link_object = f"{obj.name_singular}Targets"
         if link_object in schema.objects:
-            score.relations += len(tm.fetch_records(client, link_object))
+            score.add(obj_name, "relations", len(tm.fetch_records(client, link_object)))
+    score.relations = sum(c.get("relations", 0) for c in score.per_object.values())
+    score.owners = sum(c.get("owners", 0) for c in score.per_object.values())
 
 
 # ------------------------------------------------------------------------------ report
@@ -404,6 +427,13 @@ def report_vendor(
         f"relations {imported.relations}/{imported.relations_expected}, "
         f"owners {imported.owners}/{imported.owners_expected}"
     )
+    for obj_name, c in imported.per_object.items():
+        print(
+            f"    {obj_name}: {c.get('records', 0)}/{c.get('records_expected', 0)} landed, "
+            f"set aside {c.get('set_aside', 0)}, rejected {c.get('rejected', 0)}, "
+            f"relations {c.get('relations', 0)}/{c.get('relations_expected', 0)}, "
+            f"owners {c.get('owners', 0)}/{c.get('owners_expected', 0)}"
+        )
     if imported.set_aside_by_field:
         reasons = ", ".join(f"{k} {v}" for k, v in imported.set_aside_by_field.items())
         print(f"  set aside, by the field that failed: {reasons}")
