@@ -391,7 +391,8 @@ def split_activities(
     read = {role: {c for cs in per_kind.values() for c in cs} for role, per_kind in used.items()}
     task_dues = {c for c in read["due"] if option_key(c) in _DUES["task"]}
     tasks = _frame(frame, task_rows, task_values, set().union(*read.values()))
-    notes = _frame(frame, note_rows, note_values, read["title"] | read["body"] | read["status"] | task_dues)
+    not_for_notes = read["title"] | read["body"] | read["status"] | task_dues
+    notes = _frame(frame, note_rows, note_values, not_for_notes)
     counts = (
         pd.DataFrame(
             {
