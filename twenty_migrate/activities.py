@@ -515,7 +515,13 @@ def _frame(
     clashing = [c for c in kept if str(c) in values]
     rest = source.iloc[positions][[c for c in kept if c not in clashing]].reset_index(drop=True)
     built = pd.DataFrame(
-        {ROW_COLUMN: source[ROW_COLUMN].to_numpy()[positions], **values},
+        {
+            ROW_COLUMN: source[ROW_COLUMN].to_numpy()[positions],
+            **{
+                name: pd.Series(cells, index=rest.index, dtype=object)
+                for name, cells in values.items()
+            },
+        },
         index=rest.index,
     )
     if clashing:  # a passed-through "Title" would compete with the built one
