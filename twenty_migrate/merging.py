@@ -674,7 +674,7 @@ def _rewrite(
         else:
             out.append(part)
     separator = _TARGET_SPLIT.search(cell)
-    joiner = f"{separator.group().strip()} " if separator else "; "
+    joiner = separator.group() if separator else "; "
     return (joiner.join(out) if changed else None), "; ".join(notes)
 
 
