@@ -172,14 +172,22 @@ _MIN_PHONE_DIGITS = 6
 _PHONE_DIGITS_COMPARED = 9
 
 
-def _confirm_key(column: str, value: Any) -> str | None:
-    """A comparable form of a confirming value: a phone's last digits, or folded words."""
-    if not isinstance(value, str) or not value.strip():
-        return None
-    if re.search(r"phone|mobile|\btel|fax", column, re.I):
-        digits = _DIGITS.sub("", value)
-        return digits[-_PHONE_DIGITS_COMPARED:] if len(digits) >= _MIN_PHONE_DIGITS else None
-    return name_key(value, ()) or None
+def _confirm_keys(column: str, values: pd.Series[Any]) -> np.ndarray[Any, Any]:
+    """Comparable forms of a confirming column: a phone's last digits, or folded words
+    (computed once per distinct value)."""
+    phone = re.search(r"phone|mobile|\btel|fax", column, re.I) is not None
+
+    def key(value: Any) -> str | None:
+        if not isinstance(value, str) or not value.strip():
+            return None
+        if phone:
+            digits = _DIGITS.sub("", value)
+            return digits[-_PHONE_DIGITS_COMPARED:] if len(digits) >= _MIN_PHONE_DIGITS else None
+        return name_key(value, ()) or None
+
+    codes, uniques = pd.factorize(values.to_numpy(dtype=object))
+    folded = np.array([key(u) for u in uniques] + [None], dtype=object)
+    return folded[codes]  # code -1 (a missing value) takes the trailing None
 
 
 def _agree(a: Any, b: Any) -> bool:
@@ -243,12 +251,11 @@ def find_duplicate_records(
     codes, uniques = pd.factorize(
         np.array([v if isinstance(v, str) else None for v in raw], dtype=object)
     )
-    folded = [name_key(u, stopwords) or None for u in uniques]
-    keys = np.array([folded[c] if c >= 0 else None for c in codes], dtype=object)
+    folded = np.array([name_key(u, stopwords) or None for u in uniques] + [None], dtype=object)
+    keys = folded[codes]  # code -1 (no name) takes the trailing None
     table = pd.DataFrame({"pos": np.arange(len(frame)), "key": keys})
     for column in confirm:
-        values = frame[column].to_numpy(dtype=object)
-        table[column] = [_confirm_key(column, v) for v in values]
+        table[column] = _confirm_keys(column, frame[column])
     table = table[table["key"].notna()]
 
     found: list[pd.DataFrame] = []
