@@ -248,18 +248,24 @@ def test_a_key_naming_another_surviving_row_is_left_as_written_and_reported():
 
 
 def test_mapped_frames_stay_mapped_frames_and_source_ids_can_be_given(schema):
-    mapped = FieldMap("companies", {"Name": "name", "City": "address.addressCity"}).apply(
-        pd.DataFrame({"Name": ["Acme", "Acme"], "City": ["Paris", "Paris"]}),
+    fmap = FieldMap(
+        "companies",
+        {"Name": "name", "City": "address.addressCity", "Staff": "employees"},
+    )
+    mapped = fmap.apply(
+        pd.DataFrame({"Name": ["Acme", "Acme"], "City": ["Paris", "Paris"], "Staff": ["9", "x"]}),
         schema.object("companies"),
     )
+    assert mapped.problems["_row"].tolist() == [2]
     ids = pd.Series(["001X", "001Y"])
 
     merged = merge_duplicates(
         {"companies": mapped}, find_duplicates({"companies": mapped}), source_ids={"companies": ids}
     )
 
-    assert isinstance(merged.frames["companies"], MappedFrame)
-    assert len(merged.frames["companies"]) == 1
+    kept = merged.frames["companies"]
+    assert isinstance(kept, MappedFrame)
+    assert len(kept) == 1 and kept.problems.empty  # the dropped row's problems went with it
     assert merged.alias_map("companies") == {"001Y": "001X"}
 
 

@@ -325,7 +325,11 @@ def merge_duplicates(
             data[obj] = _repoint(obj, data[obj], keys, schema, repointed)
     out: dict[str, pd.DataFrame | MappedFrame] = {}
     for obj, given in frames.items():
-        out[obj] = replace(given, data=data[obj]) if isinstance(given, MappedFrame) else data[obj]
+        if isinstance(given, MappedFrame):  # the dropped rows' conversion problems go too
+            left = given.problems[given.problems[ROW].isin(data[obj][ROW])]
+            out[obj] = replace(given, data=data[obj], problems=left)
+        else:
+            out[obj] = data[obj]
     return MergedDuplicates(
         frames=out,
         merged=pd.DataFrame(merged_rows, columns=MERGED_COLUMNS),
