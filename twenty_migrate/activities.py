@@ -43,9 +43,12 @@ routed to ``"skip"`` are not imported; :attr:`ActivitySplit.skipped` lists them.
 ``_row`` (the source row, kept), ``Title``, ``Body`` and, for tasks, ``Due Date`` and
 ``Status`` (Twenty's ``TODO``/``IN_PROGRESS``/``DONE`` when the source status reads as one
 of them, else the source text, which the mapping reports), which map to ``title``,
-``bodyV2``, ``dueAt`` and ``status``. Every other column is passed through unchanged: the
-references (``Associated Contact Email``, ``Associated Company``, ``WhoId``, ``WhatId``),
-owners, ids and the type column itself. The columns read for titles and bodies (and,
+``bodyV2``, ``dueAt`` and ``status`` (the task's fields in Twenty's
+``packages/twenty-server/src/modules/task/standard-objects/task.workspace-entity.ts``; a
+status that is not one of the workspace's options costs its cell, reported by the
+mapping). Every other column is passed through unchanged: the references (``Associated
+Contact Email``, ``Associated Company``, ``WhoId``, ``WhatId``), owners, ids and the type
+column itself. The columns read for titles and bodies (and,
 in the tasks frame, due dates and statuses) are left out, so no second column competes
 for a field. Notes keep their activity date (``Activity Date``, ``ActivityDate``):
 Twenty's notes have no date field, map it to a custom one if it matters.
