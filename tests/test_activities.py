@@ -109,6 +109,9 @@ def test_references_and_other_columns_pass_through_unchanged():
     assert not {"Task Due Date", "Task Status", "Activity Date"} & set(split.tasks.columns)
     assert "Activity Date" in split.notes.columns  # notes keep the date they happened
     assert split.columns["title"]["call"] == ["Call Title"]
+    split = split_activities(
+        source.assign(**{"Associated Contact": "Jo Bloggs", "Associated Company IDs": "77"})
+    )
     targets = split.targets()
     assert targets["tasks"].tolist() == ["jo@fernhill.example; Fernhill Bakery"] * 3
     assert targets["notes"].index.equals(split.notes.index)

@@ -204,9 +204,10 @@ class ActivitySplit:
 
         Args:
             columns: The columns naming related records by email, name or domain; default
-                the ``Associated ...`` columns that hold no ids (HubSpot's ``Associated
-                Contact Email``, ``Associated Company``...). Source-system ids
-                (``WhoId``, ``WhatId``) are not natural keys: map them to
+                HubSpot's ``Associated ...`` columns but ids and contact names (a person
+                is found by email): ``Associated Contact Email``, ``Associated Company``,
+                ``Associated Deal``. Source-system ids (``WhoId``, ``WhatId``,
+                ``Associated Company IDs``) are not natural keys: map them to
                 ``_sourceref.targets``.
             separator: Joins several keys of one row.
         """
@@ -214,8 +215,7 @@ class ActivitySplit:
             columns = [
                 str(c)
                 for c in self.tasks.columns.union(self.notes.columns, sort=False)
-                if option_key(str(c)).startswith("associated")
-                and not re.search(r"(?:^|\W)ids?$", str(c), re.I)
+                if _natural_key_column(str(c))
             ]
         out: dict[str, pd.Series[Any]] = {}
         for name, frame in (("tasks", self.tasks), ("notes", self.notes)):
@@ -430,6 +430,13 @@ def split_activities(
 
 
 # --------------------------------------------------------------------------- helpers
+def _natural_key_column(header: str) -> bool:
+    folded = option_key(header)
+    if not folded.startswith("associated") or re.search(r"(?:^|\W)ids?$", header, re.I):
+        return False
+    return not folded.startswith("associatedcontact") or "email" in folded
+
+
 def _text(value: Any) -> str:
     if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
         return ""
