@@ -11,7 +11,7 @@ import httpx
 import pytest
 from conftest import FakeClock, sandbox_client
 
-from twenty_migrate.pipeline.spec import PreparedMigration
+from twenty_migrate.pipeline.prepare import PreparedMigration
 from twenty_migrate.run.importer import Importer
 from twenty_migrate.run.journal import RunJournal
 from twenty_migrate.sandbox import Sandbox

@@ -68,6 +68,8 @@ from twenty_migrate.verify.records import fetch_records
 __version__ = "0.1.0"
 
 if typing.TYPE_CHECKING:  # what the lazily served names are, for type checkers and editors
+    from twenty_migrate.clean.activities import ActivitySplit, split_activities
+    from twenty_migrate.clean.duplicates import find_duplicate_records
     from twenty_migrate.clean.frame import (
         CleaningLog,
         clean_frame,
@@ -85,6 +87,7 @@ if typing.TYPE_CHECKING:  # what the lazily served names are, for type checkers 
     )
     from twenty_migrate.pipeline.prepare import PreparedMigration, prepare
     from twenty_migrate.pipeline.spec import MigrationSpec, SourceSpec, keep_valid
+    from twenty_migrate.relations.merging import MergedDuplicates, find_duplicates, merge_duplicates
     from twenty_migrate.relations.resolve import ResolvedRelations, resolve_relations
     from twenty_migrate.sandbox import Sandbox
     from twenty_migrate.ui.demo import sample_data_dir, sample_spec
@@ -94,9 +97,11 @@ if typing.TYPE_CHECKING:  # what the lazily served names are, for type checkers 
 #: Names served on first use, so ``import twenty_migrate`` stays light (phone numbers,
 #: great-expectations and the like load only when their part of the pipeline is used).
 _LAZY = {
+    "ActivitySplit": "twenty_migrate.clean.activities",
     "CleaningLog": "twenty_migrate.clean.frame",
     "FieldMap": "twenty_migrate.mapping.field_map",
     "MappedFrame": "twenty_migrate.mapping.field_map",
+    "MergedDuplicates": "twenty_migrate.relations.merging",
     "MigrationReport": "twenty_migrate.ui.report",
     "MigrationSpec": "twenty_migrate.pipeline.spec",
     "PreflightReport": "twenty_migrate.pipeline.migration",
@@ -107,20 +112,24 @@ _LAZY = {
     "SourceSpec": "twenty_migrate.pipeline.spec",
     "ValidationReport": "twenty_migrate.validation.validate",
     "build_suite": "twenty_migrate.validation.validate",
-    "keep_valid": "twenty_migrate.pipeline.spec",
-    "drop_duplicate_rows": "twenty_migrate.clean.frame",
-    "list_sheets": "twenty_migrate.loading.load",
-    "sample_data_dir": "twenty_migrate.ui.demo",
-    "sample_spec": "twenty_migrate.ui.demo",
     "clean_frame": "twenty_migrate.clean.frame",
+    "drop_duplicate_rows": "twenty_migrate.clean.frame",
+    "find_duplicate_records": "twenty_migrate.clean.duplicates",
+    "find_duplicates": "twenty_migrate.relations.merging",
+    "keep_valid": "twenty_migrate.pipeline.spec",
+    "list_sheets": "twenty_migrate.loading.load",
     "load": "twenty_migrate.loading.load",
     "load_many": "twenty_migrate.loading.load",
+    "merge_duplicates": "twenty_migrate.relations.merging",
     "migration_report": "twenty_migrate.ui.report",
     "normalize_countries": "twenty_migrate.clean.frame",
     "plan_migration": "twenty_migrate.pipeline.migration",
     "preflight": "twenty_migrate.pipeline.migration",
     "prepare": "twenty_migrate.pipeline.prepare",
     "resolve_relations": "twenty_migrate.relations.resolve",
+    "sample_data_dir": "twenty_migrate.ui.demo",
+    "sample_spec": "twenty_migrate.ui.demo",
+    "split_activities": "twenty_migrate.clean.activities",
     "suggest_mapping": "twenty_migrate.mapping.suggest",
     "validate": "twenty_migrate.validation.validate",
 }
@@ -144,6 +153,7 @@ def __dir__() -> list[str]:
 __all__ = [
     "APIConnectionError",
     "APIStatusError",
+    "ActivitySplit",
     "AuthenticationError",
     "BadRequestError",
     "Batch",
@@ -162,6 +172,7 @@ __all__ = [
     "JournalError",
     "MappedFrame",
     "MappingError",
+    "MergedDuplicates",
     "MigrationReport",
     "MigrationSpec",
     "NotFoundError",
@@ -204,6 +215,8 @@ __all__ = [
     "existing_ref",
     "fetch_records",
     "fetch_schema",
+    "find_duplicate_records",
+    "find_duplicates",
     "fixme_frame",
     "is_duplicate_error",
     "keep_valid",
@@ -212,6 +225,7 @@ __all__ = [
     "load",
     "load_many",
     "make_progress",
+    "merge_duplicates",
     "migration_report",
     "normalize_countries",
     "plan_migration",
@@ -224,6 +238,7 @@ __all__ = [
     "run_summary",
     "sample_data_dir",
     "sample_spec",
+    "split_activities",
     "suggest_mapping",
     "validate",
     "verify_run",

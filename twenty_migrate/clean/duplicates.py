@@ -1,4 +1,6 @@
-"""Find rows that probably name the same company or person: :func:`find_fuzzy_duplicates`.
+"""Find rows that probably name the same company or person: :func:`find_fuzzy_duplicates`
+(names alone) and :func:`find_duplicate_records` (names confirmed by a city or phone, for
+rows that no unique key tells apart).
 
 Names are reduced to a comparison key (accents, case, punctuation, word order and company
 forms such as "Inc" or "GmbH" ignored), equal keys are reported at once, and near keys are
@@ -12,7 +14,7 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import numpy as np
@@ -20,7 +22,13 @@ import pandas as pd
 
 from twenty_migrate.values.parsing import words
 
-__all__ = ["LEGAL_SUFFIXES", "find_fuzzy_duplicates", "name_key"]
+__all__ = [
+    "DUPLICATE_COLUMNS",
+    "LEGAL_SUFFIXES",
+    "find_duplicate_records",
+    "find_fuzzy_duplicates",
+    "name_key",
+]
 
 #: Company-form words ignored when comparing names for likely duplicates.
 LEGAL_SUFFIXES: frozenset[str] = frozenset(
@@ -145,3 +153,177 @@ def find_fuzzy_duplicates(
     return result.sort_values(
         ["score", "_row_a", "_row_b"], ascending=[False, True, True]
     ).reset_index(drop=True)
+
+
+#: Columns of :func:`find_duplicate_records`' report.
+DUPLICATE_COLUMNS = [
+    "_row_a",
+    "_row_b",
+    "value_a",
+    "value_b",
+    "score",
+    "matched_on",
+    "confidence",
+    "reason",
+]
+_DIGITS = re.compile(r"\D+")
+_MIN_PHONE_DIGITS = 6
+#: Phones are compared by their last digits, so a country code or trunk 0 does not matter.
+_PHONE_DIGITS_COMPARED = 9
+
+
+def _confirm_keys(column: str, values: pd.Series[Any]) -> np.ndarray[Any, Any]:
+    """Comparable forms of a confirming column: a phone's last digits, or folded words
+    (computed once per distinct value)."""
+    phone = re.search(r"phone|mobile|\btel|fax", column, re.I) is not None
+
+    def key(value: Any) -> str | None:
+        if not isinstance(value, str) or not value.strip():
+            return None
+        if phone:
+            digits = _DIGITS.sub("", value)
+            return digits[-_PHONE_DIGITS_COMPARED:] if len(digits) >= _MIN_PHONE_DIGITS else None
+        return name_key(value, ()) or None
+
+    codes, uniques = pd.factorize(values.to_numpy(dtype=object))
+    folded = np.array([key(u) for u in uniques] + [None], dtype=object)
+    return folded[codes]  # code -1 (a missing value) takes the trailing None
+
+
+def _agree(a: Any, b: Any) -> bool:
+    return isinstance(a, str) and a == b
+
+
+def _joined_names(df: pd.DataFrame, columns: Sequence[str]) -> pd.Series[Any]:
+    parts = [df[c].where(df[c].map(lambda v: isinstance(v, str)), "") for c in columns]
+    joined = parts[0].astype(str)
+    for part in parts[1:]:
+        joined = joined.str.cat(part.astype(str), sep=" ")
+    joined = joined.str.strip()
+    return joined.where(joined != "", None)
+
+
+def find_duplicate_records(
+    df: pd.DataFrame,
+    name: str | Sequence[str],
+    *,
+    confirm: Sequence[str] = (),
+    key: str | None = None,
+    threshold: float = 0.9,
+    window: int = 6,
+    stopwords: Collection[str] = LEGAL_SUFFIXES,
+) -> pd.DataFrame:
+    """Report pairs of rows that are probably one record although no unique key says so.
+
+    Names are compared as :func:`find_fuzzy_duplicates` compares them (same key, or a
+    difflib ratio of at least ``threshold``), and a pair counts only when one of the
+    ``confirm`` columns agrees as well (a city compared by its words, a phone by its last
+    nine digits). Pairs whose rows both have a ``key`` value (a domain, an email) are left out:
+    equal keys are one record in Twenty already, different keys are two.
+
+    Args:
+        df: The rows (cleaned or mapped), with ``_row`` when there is one.
+        name: The name column, or columns joined by a space (``["name.firstName",
+            "name.lastName"]``).
+        confirm: Columns of which one must agree (``["address.addressCity"]``); empty:
+            names alone, every pair reported with confidence ``low``.
+        key: The unique-key column (``"domainName.primaryLinkUrl"``), if any.
+        threshold: The lowest name similarity reported.
+        window: Sort-order neighbours compared (see :func:`find_fuzzy_duplicates`).
+        stopwords: Words ignored in names (company forms; pass ``()`` for people).
+
+    Returns:
+        A DataFrame ``_row_a, _row_b, value_a, value_b, score, matched_on, confidence,
+        reason``, highest confidence and score first. ``confidence`` is ``high`` for the
+        same name with one confirming column, or similar names with two; ``medium`` for
+        similar names with one; ``low`` for names alone.
+    """
+    names = [name] if isinstance(name, str) else list(name)
+    missing = [c for c in [*names, *confirm, *([key] if key else [])] if c not in df.columns]
+    if missing:
+        raise KeyError(
+            f"no columns {missing} to compare; the frame has {[str(c) for c in df.columns]}"
+        )
+    frame = df.reset_index(drop=True)
+    rows = frame["_row"] if "_row" in frame.columns else pd.Series(frame.index)
+    text = _joined_names(frame, names) if len(names) > 1 else frame[names[0]]
+    raw = text.to_numpy(dtype=object)
+    codes, uniques = pd.factorize(
+        np.array([v if isinstance(v, str) else None for v in raw], dtype=object)
+    )
+    folded = np.array([name_key(u, stopwords) or None for u in uniques] + [None], dtype=object)
+    keys = folded[codes]  # code -1 (no name) takes the trailing None
+    table = pd.DataFrame({"pos": np.arange(len(frame)), "key": keys})
+    for column in confirm:
+        table[column] = _confirm_keys(column, frame[column])
+    table = table[table["key"].notna()]
+
+    found: list[pd.DataFrame] = []
+    agreeing: list[list[str]] = [[c] for c in confirm] or [[]]  # one confirming column each
+    for extra in agreeing:
+        usable = table.dropna(subset=["key", *extra])
+        first = usable.groupby(["key", *extra], sort=False)["pos"].transform("first")
+        same = usable[usable["pos"] != first]
+        found.append(pd.DataFrame({"a": first[same.index], "b": same["pos"], "score": 1.0}))
+    distinct = pd.DataFrame({"key": table["key"].drop_duplicates().to_numpy()})
+    similar = find_fuzzy_duplicates(
+        distinct.assign(_row=distinct.index), "key", threshold, window=window, stopwords=()
+    )
+    similar = similar[similar["score"] < 1.0]
+    if len(similar):
+        pairs = pd.DataFrame(
+            {"key_a": similar["value_a"], "key_b": similar["value_b"], "score": similar["score"]}
+        )
+        for extra in agreeing:
+            side = table[["pos", "key", *extra]].dropna()
+            joined = pairs.merge(side.rename(columns={"pos": "a", "key": "key_a"}), on="key_a")
+            joined = joined.merge(
+                side.rename(columns={"pos": "b", "key": "key_b"}), on=["key_b", *extra]
+            )
+            found.append(joined[["a", "b", "score"]])
+    both = pd.concat(found, ignore_index=True)
+    if both.empty:
+        return pd.DataFrame(columns=DUPLICATE_COLUMNS)
+    first_rows = both[["a", "b"]].min(axis=1).astype(np.int64)
+    second_rows = both[["a", "b"]].max(axis=1).astype(np.int64)
+    report = (
+        pd.DataFrame({"a": first_rows, "b": second_rows, "score": both["score"]})
+        .groupby(["a", "b"], sort=False, as_index=False)["score"]
+        .max()
+    )
+    if key is not None:
+        keyed = frame[key].map(lambda v: isinstance(v, str) and bool(v.strip())).to_numpy()
+        report = report[~(keyed[report["a"]] & keyed[report["b"]])]
+    by_position = table.set_index("pos")
+    matched = [
+        [c for c in confirm if _agree(by_position.at[x, c], by_position.at[y, c])]
+        for x, y in zip(report["a"], report["b"], strict=True)
+    ]
+    confidence = [
+        "low" if not confirm else "high" if (s == 1.0 and m) or len(m) >= 2 else "medium"
+        for s, m in zip(report["score"], matched, strict=True)
+    ]
+    reason = [
+        ("same name" if s == 1.0 else f"similar names ({s:.2f})")
+        + (f" and same {', '.join(m)}" if m else "")
+        for s, m in zip(report["score"], matched, strict=True)
+    ]
+    result = pd.DataFrame(
+        {
+            "_row_a": rows.iloc[report["a"]].to_numpy(),
+            "_row_b": rows.iloc[report["b"]].to_numpy(),
+            "value_a": raw[report["a"]],
+            "value_b": raw[report["b"]],
+            "score": report["score"].astype(float).to_numpy(),
+            "matched_on": [", ".join(m) for m in matched],
+            "confidence": confidence,
+            "reason": reason,
+        }
+    )
+    order = result["confidence"].map({"high": 0, "medium": 1, "low": 2})
+    return (
+        result.assign(_order=order)
+        .sort_values(["_order", "score", "_row_a", "_row_b"], ascending=[True, False, True, True])
+        .drop(columns="_order")
+        .reset_index(drop=True)
+    )
