@@ -116,6 +116,11 @@ class MigrationSpec:
             Twenty (see :func:`~twenty_migrate.relations.resolve_relations`).
         strict_relations: Leave out rows with a missing or ambiguous relation, instead of
             importing them with that link empty (the problem is reported either way).
+        user_map: A CSV or Excel file, relative to the spec file, of source users -> the
+            workspace members' emails, applied to owner columns before email and name
+            matching (see :mod:`twenty_migrate.owners`).
+        strict_owners: Leave out rows whose owner matches no workspace member, instead of
+            importing them with the owner empty (reported either way, as a warning).
         base_dir: Folder the paths are relative to (the spec file's folder when loaded).
     """
 
@@ -124,6 +129,8 @@ class MigrationSpec:
     keys: Mapping[str, str] = field(default_factory=dict)
     create_missing: bool = False
     strict_relations: bool = False
+    user_map: str | None = None
+    strict_owners: bool = False
     base_dir: Path = field(default=Path("."), compare=False)
 
     def __post_init__(self) -> None:
@@ -146,6 +153,10 @@ class MigrationSpec:
         data.update(name=self.name, sources=sources, keys=dict(self.keys))
         data["create_missing"] = self.create_missing
         data["strict_relations"] = self.strict_relations
+        if self.user_map is not None:
+            data["user_map"] = self.user_map
+        if self.strict_owners:
+            data["strict_owners"] = True
         return data
 
     @classmethod
@@ -179,6 +190,8 @@ class MigrationSpec:
             keys=dict(data.get("keys") or {}),
             create_missing=bool(data.get("create_missing", False)),
             strict_relations=bool(data.get("strict_relations", False)),
+            user_map=str(data["user_map"]) if data.get("user_map") else None,
+            strict_owners=bool(data.get("strict_owners", False)),
             base_dir=Path(base_dir),
         )
 
@@ -294,11 +307,17 @@ class MigrationSpec:
             client=client,
             targets=aligned,
             create_missing=self.create_missing,
+            user_map=self.path(self.user_map) if self.user_map else None,
         )
         reports = self._validate(
             merged, data, relations, schema, client if check_existing else None
         )
-        frames, excluded = keep_valid(relations, reports, strict_relations=self.strict_relations)
+        frames, excluded = keep_valid(
+            relations,
+            reports,
+            strict_relations=self.strict_relations,
+            strict_owners=self.strict_owners,
+        )
         excluded = pd.concat(
             [pd.DataFrame(duplicates, columns=EXCLUDED_COLUMNS), excluded], ignore_index=True
         )

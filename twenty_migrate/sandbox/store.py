@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -29,7 +29,13 @@ from .filters import (
     sort_key_values,
     sort_rows,
 )
-from .metadata import SEEDED_WORKSPACE_MEMBERS, ObjectMeta, Registry, standard_registry
+from .metadata import (
+    SEEDED_WORKSPACE_MEMBERS,
+    ObjectMeta,
+    Registry,
+    member_records,
+    standard_registry,
+)
 from .persistence import Persistence
 from .quotas import Quotas, check_destroy_cap
 from .tables import Changes, Row, Table, clone_row
@@ -79,6 +85,9 @@ class Engine:
             Twenty release emulated) sets ``QUERY_MAX_RECORDS`` and the other write rules.
         db_path: SQLite file for write-through persistence (loaded at start).
         clock: returns the current time (UTC) for timestamps.
+        members: The workspace members to seed an empty workspace with (records in
+            Twenty's shape: ``name {firstName lastName}``, ``userEmail``, optional ``id`` and
+            ``userId``); None seeds :data:`~.metadata.SEEDED_WORKSPACE_MEMBERS`.
 
     Example:
         >>> engine = Engine()
@@ -93,8 +102,10 @@ class Engine:
         *,
         db_path: str | os.PathLike[str] | None = None,
         clock: Callable[[], datetime] | None = None,
+        members: Sequence[Mapping[str, Any]] | None = None,
     ) -> None:
         self.registry = registry if registry is not None else standard_registry()
+        self._members = SEEDED_WORKSPACE_MEMBERS if members is None else member_records(members)
         self.profile = self.registry.profile
         self.max_records = self.profile.query_max_records
         self.quotas = Quotas(self.profile)  # WORKSPACE_RECORD_LIMIT and the allowance switch
@@ -166,7 +177,7 @@ class Engine:
     def _seed(self) -> None:
         table = self._tables.get("workspaceMember")
         obj = self.registry.by_singular("workspaceMember")
-        if table is None or obj is None or table.rows:
+        if table is None or obj is None or table.rows or not self._members:
             return
         planner = WritePlanner(self, obj, self._now())
         actor: dict[str, Any] = {
@@ -176,7 +187,7 @@ class Engine:
             "context": {},
         }
         changes = planner.plan_create(
-            [dict(member) for member in SEEDED_WORKSPACE_MEMBERS], upsert=False, actor=actor
+            [dict(member) for member in self._members], upsert=False, actor=actor
         )
         self.commit(changes.changes)
 
