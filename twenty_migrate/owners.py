@@ -86,7 +86,7 @@ def salesforce_id18(text: Any) -> str | None:
 
         >>> salesforce_id18("005A0000001AbCd")
         '005A0000001AbCdIAK'
-        >>> salesforce_id18("005a0000001abcdiah")
+        >>> salesforce_id18("005a0000001abcdiak")
         '005A0000001AbCdIAK'
     """
     value = str(text).strip() if text is not None else ""
