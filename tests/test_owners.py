@@ -176,9 +176,16 @@ def test_fetch_members_lists_the_workspace(client):
 def test_the_user_map_comes_first_and_an_unmatched_owner_is_only_a_warning(client, schema):
     tasks = pd.DataFrame(
         {
-            "_row": [1, 2, 3, 4, 5],
-            "title": ["a", "b", "c", "d", "e"],
-            "_ref.assigneeId": [BOB_15, BOB_18, JANE_15, "005A0000009ZzZz", "Zoe Muller"],
+            "_row": [1, 2, 3, 4, 5, 6],
+            "title": ["a", "b", "c", "d", "e", "f"],
+            "_ref.assigneeId": [
+                BOB_15,
+                BOB_18,
+                JANE_15,
+                "005A0000009ZzZz",
+                "Zoe Muller",
+                "Bob S. (BOB@acme.example)",
+            ],
         }
     )
     user_map = {BOB_18: "bob@acme.example", JANE_15: "jane.cooper@acme.example"}
@@ -188,12 +195,13 @@ def test_the_user_map_comes_first_and_an_unmatched_owner_is_only_a_warning(clien
     assert assignees[1] == assignees[2] == tm.existing_ref(ids["bob@acme.example"])
     assert assignees[3] == tm.existing_ref(ids["jane.cooper@acme.example"])
     assert assignees[5] == tm.existing_ref(ids["zoe@acme.example"])
+    assert assignees[6] == tm.existing_ref(ids["bob@acme.example"])  # the email in the text
     assert pd.isna(assignees[4])
     problem = rel.problems.set_index("_row").loc[4]
     assert problem["status"] == OWNER_UNMATCHED
     assert "user map" in problem["message"]
     counts = rel.counts.set_index("column").loc["assigneeId"]
-    assert (counts["in_twenty"], counts["missing"]) == (4, 1)
+    assert (counts["in_twenty"], counts["missing"]) == (5, 1)
 
 
 def _write_export(folder, *, user_map: str, strict_owners: bool = False) -> MigrationSpec:

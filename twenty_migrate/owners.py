@@ -112,9 +112,19 @@ def salesforce_id18(text: Any) -> str | None:
     return value + suffix
 
 
+_EMAIL_IN_TEXT = re.compile(r"[^\s<>()\[\],;]+@[^\s<>()\[\],;]+")
+
+
 def _email(text: str) -> str | None:
+    """The email of ``text``: an address, ``Name <address>``, or ``Name (address)``."""
     email = canonical_email(text)
-    return email if "@" in email and " " not in email else None
+    if "@" in email and " " not in email:
+        return email
+    found = _EMAIL_IN_TEXT.findall(text)
+    if len(found) == 1:
+        email = canonical_email(found[0])
+        return email if "@" in email else None
+    return None
 
 
 def _user_key(text: Any) -> str | None:
@@ -404,7 +414,11 @@ def resolve_owner_job(job: _Job, resolver: _Resolver, users: UserLookup | None) 
                 "(source -> the member's email)",
             )
             continue
-        asked.append(mapped if mapped is not None else " ".join(text.casefold().split()))
+        if mapped is None and key.startswith("email:"):
+            mapped_or_key = key[len("email:") :]  # "Jane (jane@x.com)" is looked up by email
+        else:
+            mapped_or_key = mapped or " ".join(text.casefold().split())
+        asked.append(mapped_or_key)
         asked_for.append((u, mapped))
     found = resolver.resolve(asked, job.targets) if asked else []
     for (u, mapped), outcome in zip(asked_for, found, strict=True):
