@@ -395,7 +395,10 @@ def resolve_owner_job(job: _Job, resolver: _Resolver, users: UserLookup | None) 
     keys = [_user_key(t) if isinstance(t, str) else None for t in texts]
     codes, uniques = pd.factorize(pd.Series(keys, dtype=object))
     job.codes, job.uniques = codes, uniques
-    spelled = {int(c): str(t) for c, t in zip(codes, texts, strict=True) if c >= 0}
+    spelled: dict[int, str] = {}  # how each owner's first row wrote it
+    for code, text in zip(codes, texts, strict=True):
+        if code >= 0:
+            spelled.setdefault(int(code), str(text))
     target = job.targets[0]
     outcomes: list[_Outcome | None] = [None] * len(uniques)
     asked: list[str] = []

@@ -270,7 +270,7 @@ def resolve_relations(
             jobs.append(_Job(plural, join, frame[ROW].to_numpy(), frame[column], [target]))
     users = user_lookup(user_map)
     for job in jobs:
-        if is_owner_job(job):  # owners: the user map first; never ambiguous or missing
+        if is_owner_job(job):  # the user map first; an unmatched owner is only a warning
             resolve_owner_job(job, resolver, users)
         else:
             job.outcomes = resolver.resolve(job.unique_keys(), job.targets)
