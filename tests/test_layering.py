@@ -43,8 +43,8 @@ STAGES: dict[str, frozenset[str]] = {
     "loading": frozenset({"twenty", "values", "clean"}),
     "mapping": frozenset({"twenty", "values", "clean"}),
     "plan": frozenset({"twenty", "values"}),
-    "relations": frozenset({"twenty", "values", "clean", "mapping", "plan"}),
-    "validation": frozenset({"twenty", "values", "mapping"}),
+    "relations": frozenset({"twenty", "values", "clean", "loading", "mapping", "plan"}),
+    "validation": frozenset({"twenty", "values", "mapping", "relations"}),
     "run": frozenset({"twenty", "values", "plan"}),
     "verify": frozenset({"twenty", "values", "plan", "run"}),
     "pipeline": frozenset(

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from twenty_migrate.sandbox.engine.store import Engine, Page
+from twenty_migrate.sandbox.engine.paging import Page
+from twenty_migrate.sandbox.engine.store import Engine
 from twenty_migrate.sandbox.errors import SandboxError
 from twenty_migrate.sandbox.metadata.model import SEEDED_WORKSPACE_MEMBERS
 from twenty_migrate.sandbox.metadata.standard_objects import standard_registry

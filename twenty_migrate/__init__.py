@@ -88,6 +88,7 @@ if typing.TYPE_CHECKING:  # what the lazily served names are, for type checkers 
     from twenty_migrate.pipeline.prepare import PreparedMigration, prepare
     from twenty_migrate.pipeline.spec import MigrationSpec, SourceSpec, keep_valid
     from twenty_migrate.relations.merging import MergedDuplicates, find_duplicates, merge_duplicates
+    from twenty_migrate.relations.owners import fetch_members, load_user_map, suggest_user_map
     from twenty_migrate.relations.resolve import ResolvedRelations, resolve_relations
     from twenty_migrate.sandbox import Sandbox
     from twenty_migrate.ui.demo import sample_data_dir, sample_spec
@@ -114,12 +115,14 @@ _LAZY = {
     "build_suite": "twenty_migrate.validation.validate",
     "clean_frame": "twenty_migrate.clean.frame",
     "drop_duplicate_rows": "twenty_migrate.clean.frame",
+    "fetch_members": "twenty_migrate.relations.owners",
     "find_duplicate_records": "twenty_migrate.clean.duplicates",
     "find_duplicates": "twenty_migrate.relations.merging",
     "keep_valid": "twenty_migrate.pipeline.spec",
     "list_sheets": "twenty_migrate.loading.load",
     "load": "twenty_migrate.loading.load",
     "load_many": "twenty_migrate.loading.load",
+    "load_user_map": "twenty_migrate.relations.owners",
     "merge_duplicates": "twenty_migrate.relations.merging",
     "migration_report": "twenty_migrate.ui.report",
     "normalize_countries": "twenty_migrate.clean.frame",
@@ -131,6 +134,7 @@ _LAZY = {
     "sample_spec": "twenty_migrate.ui.demo",
     "split_activities": "twenty_migrate.clean.activities",
     "suggest_mapping": "twenty_migrate.mapping.suggest",
+    "suggest_user_map": "twenty_migrate.relations.owners",
     "validate": "twenty_migrate.validation.validate",
 }
 
@@ -213,6 +217,7 @@ __all__ = [
     "doctor",
     "drop_duplicate_rows",
     "existing_ref",
+    "fetch_members",
     "fetch_records",
     "fetch_schema",
     "find_duplicate_records",
@@ -224,6 +229,7 @@ __all__ = [
     "list_sheets",
     "load",
     "load_many",
+    "load_user_map",
     "make_progress",
     "merge_duplicates",
     "migration_report",
@@ -240,6 +246,7 @@ __all__ = [
     "sample_spec",
     "split_activities",
     "suggest_mapping",
+    "suggest_user_map",
     "validate",
     "verify_run",
     "write_fixme",

@@ -20,11 +20,14 @@ if TYPE_CHECKING:
     from twenty_migrate.relations.resolve import ResolvedRelations
     from twenty_migrate.validation.validate import ValidationReport
 
-__all__ = ["EXCLUDED_COLUMNS", "RELATION_RULES", "blocking_failures", "keep_valid"]
+__all__ = ["EXCLUDED_COLUMNS", "OWNER_RULES", "RELATION_RULES", "blocking_failures", "keep_valid"]
 
 #: Validation rules about relations by natural key. By default they do not keep a row out:
 #: it is imported with that link empty, and the problem stays in the report.
 RELATION_RULES = frozenset({"unresolved_relation", "ambiguous_relation"})
+#: Validation rule of an owner no workspace member matches (a warning): it keeps a row out
+#: only with ``strict_owners``.
+OWNER_RULES = frozenset({"unmatched_owner"})
 #: Name ending of the objects linking a task or note to its records (``taskTargets``).
 TARGETS_SUFFIX = "Targets"
 #: Columns of :attr:`PreparedMigration.excluded`.
@@ -33,10 +36,12 @@ EXCLUDED_COLUMNS = ["object", "_row", "reason"]
 
 def blocking_failures(failures: pd.DataFrame, relation_rules: frozenset[str]) -> pd.DataFrame:
     """The failures that keep a row out of the plan: errors, except relation problems unless
-    ``relation_rules`` names them (a record can be imported without an unresolved link)."""
+    ``relation_rules`` names them (a record can be imported without an unresolved link),
+    and the warnings of :data:`OWNER_RULES` that ``relation_rules`` names."""
     errors = failures["severity"] == "error"
-    relation = failures["rule"].isin(RELATION_RULES) & ~failures["rule"].isin(relation_rules)
-    return failures[errors & ~relation]
+    named = failures["rule"].isin(relation_rules)
+    relation = failures["rule"].isin(RELATION_RULES) & ~named
+    return failures[(errors & ~relation) | (named & failures["rule"].isin(OWNER_RULES))]
 
 
 def keep_valid(
@@ -44,6 +49,7 @@ def keep_valid(
     reports: Mapping[str, ValidationReport],
     *,
     strict_relations: bool = False,
+    strict_owners: bool = False,
 ) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
     """The rows to import, and the rows left out with the reason for each.
 
@@ -51,7 +57,8 @@ def keep_valid(
 
     * its validation report has an error for it (:func:`blocking_failures`): a missing or
       ambiguous relation counts only with ``strict_relations``, otherwise the row is
-      imported with that link empty and the problem stays in the report;
+      imported with that link empty and the problem stays in the report; an owner matching
+      no workspace member (a warning) counts only with ``strict_owners``;
     * it points at a row left out (a relation column holding that row's ``_row``), so a
       contact never loses the company it names; this applies transitively, until no kept
       row points at a row left out (cells naming records already in Twenty,
@@ -65,6 +72,8 @@ def keep_valid(
             (:func:`~twenty_migrate.resolve_relations`).
         reports: Per object, its validation report (:func:`~twenty_migrate.validate`).
         strict_relations: Leave out rows with an unresolved or ambiguous relation too.
+        strict_owners: Leave out rows whose owner matches no workspace member too
+            (otherwise they are imported with the owner empty, and a warning).
 
     Returns:
         ``(frames, excluded)``: every object of ``relations.frames`` with only the rows to
@@ -75,7 +84,9 @@ def keep_valid(
         frames, excluded = keep_valid(rel, reports)
         plan = plan_migration(replace(rel, frames=frames), schema)
     """
-    relation_rules = RELATION_RULES if strict_relations else frozenset()
+    relation_rules = (RELATION_RULES if strict_relations else frozenset()) | (
+        OWNER_RULES if strict_owners else frozenset()
+    )
     # object -> _row -> reason, in the order rows are left out
     why: dict[str, dict[Any, str]] = {obj: {} for obj in relations.frames}
 

@@ -34,6 +34,7 @@ from twenty_migrate.values.payloads import ROW_COLUMN
 if TYPE_CHECKING:
     from twenty_migrate.mapping.field_map import FieldMap, MappedFrame
     from twenty_migrate.pipeline.spec import MigrationSpec
+    from twenty_migrate.relations.owners import UserMapSource
     from twenty_migrate.relations.resolve import ResolvedRelations
     from twenty_migrate.twenty.client import TwentyClient
     from twenty_migrate.twenty.schema import WorkspaceSchema
@@ -61,6 +62,8 @@ def prepare(
     keys: Mapping[str, str] | None = None,
     create_missing: bool = False,
     strict_relations: bool = False,
+    user_map: UserMapSource | None = None,
+    strict_owners: bool = False,
     check_existing: bool = True,
     name: str | None = None,
     spec: MigrationSpec | None = None,
@@ -84,6 +87,9 @@ def prepare(
         create_missing: Add stub companies for names found neither in the frames nor in
             Twenty (:func:`~twenty_migrate.resolve_relations`).
         strict_relations: Leave out rows with a missing or ambiguous relation.
+        user_map: Source users -> workspace members' emails (a file, frame or dict:
+            :func:`~twenty_migrate.load_user_map`), applied to owner columns first.
+        strict_owners: Leave out rows whose owner matches no workspace member.
         check_existing: Look unique keys up in Twenty (one read per 60 rows) to report the
             rows that will update a record; False saves the rate budget.
         name: The migration's name: it labels runs and names the records' derived ids.
@@ -148,10 +154,17 @@ def prepare(
         for obj, parts in target_keys.items()
     }
     relations = resolve_relations(
-        data, schema, client=client, targets=aligned, create_missing=create_missing
+        data,
+        schema,
+        client=client,
+        targets=aligned,
+        create_missing=create_missing,
+        user_map=user_map,
     )
     reports = _validate(merged, data, relations, schema, client if check_existing else None)
-    valid, excluded = keep_valid(relations, reports, strict_relations=strict_relations)
+    valid, excluded = keep_valid(
+        relations, reports, strict_relations=strict_relations, strict_owners=strict_owners
+    )
     excluded = pd.concat(
         [pd.DataFrame(duplicates, columns=EXCLUDED_COLUMNS), excluded], ignore_index=True
     )

@@ -105,6 +105,11 @@ class MigrationSpec:
             Twenty (see :func:`~twenty_migrate.resolve_relations`).
         strict_relations: Leave out rows with a missing or ambiguous relation, instead of
             importing them with that link empty (the problem is reported either way).
+        user_map: A CSV or Excel file, relative to the spec file, of source users -> the
+            workspace members' emails, applied to owner columns before email and name
+            matching (see :func:`~twenty_migrate.load_user_map`).
+        strict_owners: Leave out rows whose owner matches no workspace member, instead of
+            importing them with the owner empty (reported either way, as a warning).
         base_dir: Folder the paths are relative to (the spec file's folder when loaded).
     """
 
@@ -113,6 +118,8 @@ class MigrationSpec:
     keys: Mapping[str, str] = field(default_factory=dict)
     create_missing: bool = False
     strict_relations: bool = False
+    user_map: str | None = None
+    strict_owners: bool = False
     base_dir: Path = field(default=Path("."), compare=False)
 
     def __post_init__(self) -> None:
@@ -135,6 +142,10 @@ class MigrationSpec:
         data.update(name=self.name, sources=sources, keys=dict(self.keys))
         data["create_missing"] = self.create_missing
         data["strict_relations"] = self.strict_relations
+        if self.user_map is not None:
+            data["user_map"] = self.user_map
+        if self.strict_owners:
+            data["strict_owners"] = True
         return data
 
     @classmethod
@@ -168,6 +179,8 @@ class MigrationSpec:
             keys=dict(data.get("keys") or {}),
             create_missing=bool(data.get("create_missing", False)),
             strict_relations=bool(data.get("strict_relations", False)),
+            user_map=str(data["user_map"]) if data.get("user_map") else None,
+            strict_owners=bool(data.get("strict_owners", False)),
             base_dir=Path(base_dir),
         )
 
@@ -268,6 +281,8 @@ class MigrationSpec:
             keys=self.keys,
             create_missing=self.create_missing,
             strict_relations=self.strict_relations,
+            user_map=self.path(self.user_map) if self.user_map else None,
+            strict_owners=self.strict_owners,
             check_existing=check_existing,
             name=self.name,
             spec=self,

@@ -33,6 +33,8 @@ How a key is matched, never guessed:
   (status ``missing`` or ``ambiguous``; ``column`` is the join column, or ``_ref.targets``),
   and the join column is left empty. Placeholder keys (``Self-employed``, ``N/A``...) are
   not relations and only counted as ``ignored``.
+* **Owners** (relations to workspace members) go through the ``user_map`` first, and one
+  matching no member has status ``owner unmatched`` (:mod:`twenty_migrate.relations.owners`).
 * **Targets.** Each key of a ``_ref.targets`` cell that resolves becomes one row of the
   object's target object (``taskTargets``: ``_row`` ``"<task _row>:<n>"``, ``taskId``, and
   the join column Twenty names for the record: ``personId`` or ``targetPersonId``...). An
@@ -69,6 +71,13 @@ from twenty_migrate.relations.matching import (
 )
 from twenty_migrate.relations.matching import (
     _company_key as _company_key,  # still importable from here
+)
+from twenty_migrate.relations.owners import (
+    OWNER_UNMATCHED,
+    UserMapSource,
+    is_owner_job,
+    resolve_owner_job,
+    user_lookup,
 )
 from twenty_migrate.twenty.errors import SchemaError
 from twenty_migrate.twenty.schema import WorkspaceSchema
@@ -128,9 +137,10 @@ class ResolvedRelations:
         refs: Per object, its relation columns and the object each points to, as
             :class:`~twenty_migrate.ObjectStep` takes them.
         problems: One row per unresolved key of a row: ``_row, object, column, key, status,
-            message, candidates`` (status ``missing`` or ``ambiguous``).
+            message, candidates`` (status ``missing`` or ``ambiguous``, or ``owner
+            unmatched`` for an owner no workspace member matches).
         counts: Per relation: keys, resolved ``in_run`` / ``in_twenty`` / ``stubbed``,
-            ``missing``, ``ambiguous``, ``ignored``.
+            ``missing`` (unmatched owners included), ``ambiguous``, ``ignored``.
         stubs: Rows added for missing parents: ``object, _row, name, keys, rows``.
         lookup_calls: Calls spent looking keys up in Twenty.
     """
@@ -194,6 +204,7 @@ def resolve_relations(
     create_missing: bool | Collection[str] = False,
     ignore: Collection[str] = IGNORED_KEYS,
     batch: int = LOOKUP_BATCH,
+    user_map: UserMapSource | None = None,
 ) -> ResolvedRelations:
     """Resolve the natural keys of every ``_ref.*`` column (and task/note targets).
 
@@ -211,6 +222,11 @@ def resolve_relations(
             (those with a TEXT ``name``). Needs ``client``.
         ignore: Keys meaning "none" (placeholders), compared case-insensitively.
         batch: Keys per lookup call.
+        user_map: Owners' source users -> workspace member emails, applied before the
+            email and name matching of owner columns (``_ref.accountOwnerId``,
+            ``_ref.assigneeId``...): a CSV or Excel file, a DataFrame or a dict (see
+            :func:`~twenty_migrate.relations.owners.load_user_map`). An owner matching no member is
+            reported with status ``owner unmatched`` and its field left empty.
 
     Returns:
         A :class:`ResolvedRelations`.
@@ -254,8 +270,12 @@ def resolve_relations(
                 obj.field(join)  # raises SchemaError naming the fields
             target = resolver.target(obj.relations[join])
             jobs.append(_Job(plural, join, frame[ROW].to_numpy(), frame[column], [target]))
+    users = user_lookup(user_map)
     for job in jobs:
-        job.outcomes = resolver.resolve(job.unique_keys(), job.targets)
+        if is_owner_job(job):  # the user map first; an unmatched owner is only a warning
+            resolve_owner_job(job, resolver, users)
+        else:
+            job.outcomes = resolver.resolve(job.unique_keys(), job.targets)
 
     # 2. stubs for missing parents (their rows are added once the frames are filled)
     stubs = _make_stubs(jobs, data, stub_objects, schema)
@@ -377,7 +397,7 @@ class _Job:
 
     def problems(self) -> pd.DataFrame:
         statuses = self.column_of("status")
-        bad = np.isin(statuses, ("missing", "ambiguous"))
+        bad = np.isin(statuses, ("missing", "ambiguous", OWNER_UNMATCHED))
         return pd.DataFrame(
             {
                 "_row": self.rows[bad],
@@ -393,6 +413,7 @@ class _Job:
 
     def count(self) -> dict[str, Any]:
         n = pd.Series(self.column_of("status")).value_counts().to_dict()
+        n["missing"] = n.get("missing", 0) + n.get(OWNER_UNMATCHED, 0)
         names = ("in_run", "in_twenty", "stubbed", "missing", "ambiguous", "ignored")
         statuses = ("run", "twenty", "stub", "missing", "ambiguous", "ignored")
         return {

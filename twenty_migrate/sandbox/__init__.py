@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -76,6 +76,13 @@ class Sandbox:
         db_path: SQLite file to keep records (and custom metadata) across restarts.
         record_limit: ``WORKSPACE_RECORD_LIMIT``, the live records the workspace may hold
             (409 past it, on profiles with quotas); None for no limit.
+        members: The workspace's members (its users), each a dict in Twenty's shape:
+            ``{"name": {"firstName": "Ada", "lastName": "Lovelace"}, "userEmail":
+            "ada@example.com"}`` (``id`` and ``userId`` optional). None gives the three
+            default members (Tim Apple, Jony Ive, Phil Schiler);
+            ``[]`` none. Served read-only at ``/rest/workspaceMembers`` and GraphQL
+            ``workspaceMembers``; record owners (``accountOwnerId``, ``assigneeId``...)
+            point at them.
         seed: Seed of the random faults.
         clock: Monotonic clock in seconds (rate limits, request log).
         wall_clock: Epoch seconds, for the era-4 ``X-RateLimit-Reset`` header.
@@ -107,6 +114,7 @@ class Sandbox:
         drop_rate: float = 0.0,
         db_path: str | os.PathLike[str] | None = None,
         record_limit: int | None = None,
+        members: Sequence[Mapping[str, Any]] | None = None,
         seed: int = 0,
         clock: Callable[[], float] | None = None,
         wall_clock: Callable[[], float] | None = None,
@@ -125,7 +133,7 @@ class Sandbox:
         self.api_key = api_key
         clock = clock or time.monotonic
         self.registry: Registry = standard_registry(self.profile)
-        self.engine = Engine(self.registry, db_path=db_path)
+        self.engine = Engine(self.registry, db_path=db_path, members=members)
         self.quotas = self.engine.quotas
         self.quotas.set_record_limit(record_limit)
         self.graphql = GraphQLAPI(self.engine)

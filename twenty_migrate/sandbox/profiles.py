@@ -70,6 +70,9 @@ class TwentyProfile:
             ``{plural}GroupBy`` exist (duplicates, REST and GraphQL, always do).
         rate_limit_headers_on_success: ``X-RateLimit-*`` headers on every answer, not only
             on a 429.
+        opportunity_owner: Opportunities have the standard ``owner`` relation to a
+            workspace member (join column ``ownerId``). Companies' ``accountOwner`` and
+            tasks' ``assignee`` exist on every profile.
     """
 
     name: str
@@ -88,6 +91,7 @@ class TwentyProfile:
     rest_fields_param: bool = False
     rest_merge_and_group_by: bool = False
     rate_limit_headers_on_success: bool = False
+    opportunity_owner: bool = True
 
     def __post_init__(self) -> None:
         if self.query_max_records < 1:
@@ -145,6 +149,14 @@ PROFILE_1X = TwentyProfile(
     rest_fields_param=False,
     rest_merge_and_group_by=False,
     rate_limit_headers_on_success=False,
+    # [uncertain] company.accountOwner and task.assignee are in every release
+    # (workspace-member.workspace-entity.ts: accountOwnerForCompanies, assignedTasks). The
+    # opportunity owner is not in the older standard objects read
+    # (workspace-sync-metadata/constants/standard-field-ids.ts OPPORTUNITY_STANDARD_FIELD_IDS,
+    # and twenty-standard-application compute-opportunity-standard-flat-field-metadata.util.ts
+    # of the plain-target era), and is in the newest; the release that added it is not
+    # known, so this profile keeps it (replace(opportunity_owner=False) for an older 1.x).
+    opportunity_owner=True,
 )
 
 PROFILE_2_4X = TwentyProfile(
@@ -179,6 +191,9 @@ PROFILE_2_4X = TwentyProfile(
     # [uncertain] usage-limit/utils/build-rate-limit-response-headers.util.ts is called only
     # by the 429 exception handler: successful answers carry no X-RateLimit-* headers.
     rate_limit_headers_on_success=False,
+    # twenty-standard-application compute-opportunity-standard-flat-field-metadata.util.ts:
+    # owner -> workspaceMember (ownedOpportunities), joinColumnName ownerId.
+    opportunity_owner=True,
 )
 
 PROFILES: tuple[TwentyProfile, ...] = (PROFILE_1X, PROFILE_2_4X)

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from twenty_migrate.relations.owners import OWNER_UNMATCHED
 from twenty_migrate.twenty.schema import ObjectSchema
 from twenty_migrate.validation.columns import EXISTING_PREFIX, ROW, Prepared
 from twenty_migrate.validation.scan import domain_keys, is_domain_field, link_keys
@@ -295,10 +296,14 @@ def relation_failures(prepared: Prepared, relations: Any) -> list[pd.DataFrame]:
         return []
     positions = _positions(prepared, mine[ROW])
     rules = np.where(mine["status"] == "ambiguous", "ambiguous_relation", "unresolved_relation")
+    # An owner no member matches costs the field, not the record: a warning.
+    owner = (mine["status"] == OWNER_UNMATCHED).to_numpy()
+    rules = np.where(owner, "unmatched_owner", rules)
     messages = [
         f"{m} (candidates: {c})" if isinstance(c, str) and c else str(m)
         for m, c in zip(mine["message"], mine["candidates"], strict=True)
     ]
     frame = failure_frame(positions, None, rules.astype(object), mine["key"], messages, "error")
     frame["column"] = mine["column"].to_numpy(object)
+    frame["severity"] = np.where(owner, "warning", "error").astype(object)
     return [frame[positions >= 0]]

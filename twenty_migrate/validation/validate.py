@@ -648,7 +648,8 @@ def validate(
             (``{"companyId": {ids}}``) lists the target ids that exist; with a client, join
             ids are looked up too.
         relations: The relation resolver's problems (or its ``ResolvedRelations``), folded
-            in as ``unresolved_relation`` / ``ambiguous_relation`` errors.
+            in as ``unresolved_relation`` / ``ambiguous_relation`` errors, and owners no
+            workspace member matches as ``unmatched_owner`` warnings.
         refs: Join columns that hold ``_row`` ids of an earlier step (the plan's ``refs``);
             taken from ``relations`` when it is a ``ResolvedRelations``.
         upsert: Whether the import upserts (the default): a row matching an existing record

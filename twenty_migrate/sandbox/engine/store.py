@@ -11,8 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
@@ -28,12 +27,17 @@ from twenty_migrate.sandbox.engine.filters import (
     sort_key_values,
     sort_rows,
 )
+from twenty_migrate.sandbox.engine.paging import Page, _check_filter_ids, _check_page_args
 from twenty_migrate.sandbox.engine.persistence import Persistence
 from twenty_migrate.sandbox.engine.quotas import Quotas, check_destroy_cap
 from twenty_migrate.sandbox.engine.tables import Changes, Row, Table, clone_row
 from twenty_migrate.sandbox.engine.writes import WritePlanner
 from twenty_migrate.sandbox.errors import SandboxError, bad_request, inspect_js, not_found
-from twenty_migrate.sandbox.metadata.model import SEEDED_WORKSPACE_MEMBERS, ObjectMeta
+from twenty_migrate.sandbox.metadata.model import (
+    SEEDED_WORKSPACE_MEMBERS,
+    ObjectMeta,
+    member_records,
+)
 from twenty_migrate.sandbox.metadata.registry import Registry
 from twenty_migrate.sandbox.metadata.standard_objects import standard_registry
 
@@ -52,25 +56,8 @@ _QUERY_CACHE_SIZE = 16
 ObjectRef = ObjectMeta | str
 
 
-@dataclass
-class Page:
-    """One page of a find-many."""
-
-    records: list[dict[str, Any]]
-    cursors: list[str]
-    has_next_page: bool
-    has_previous_page: bool
-    start_cursor: str | None
-    end_cursor: str | None
-    total_count: int
-
-
 def _utc_now() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def _args_conflict(message: str, code: str = "ARGS_CONFLICT") -> SandboxError:
-    return bad_request(message, code=code)
 
 
 class Engine:
@@ -81,6 +68,9 @@ class Engine:
             Twenty release emulated) sets ``QUERY_MAX_RECORDS`` and the other write rules.
         db_path: SQLite file for write-through persistence (loaded at start).
         clock: returns the current time (UTC) for timestamps.
+        members: The workspace members to seed an empty workspace with (records in
+            Twenty's shape: ``name {firstName lastName}``, ``userEmail``, optional ``id`` and
+            ``userId``); None seeds :data:`~.metadata.SEEDED_WORKSPACE_MEMBERS`.
 
     Example:
         >>> engine = Engine()
@@ -95,8 +85,10 @@ class Engine:
         *,
         db_path: str | os.PathLike[str] | None = None,
         clock: Callable[[], datetime] | None = None,
+        members: Sequence[Mapping[str, Any]] | None = None,
     ) -> None:
         self.registry = registry if registry is not None else standard_registry()
+        self._members = SEEDED_WORKSPACE_MEMBERS if members is None else member_records(members)
         self.profile = self.registry.profile
         self.max_records = self.profile.query_max_records
         self.quotas = Quotas(self.profile)  # WORKSPACE_RECORD_LIMIT and the allowance switch
@@ -168,7 +160,7 @@ class Engine:
     def _seed(self) -> None:
         table = self._tables.get("workspaceMember")
         obj = self.registry.by_singular("workspaceMember")
-        if table is None or obj is None or table.rows:
+        if table is None or obj is None or table.rows or not self._members:
             return
         planner = WritePlanner(self, obj, self._now())
         actor: dict[str, Any] = {
@@ -178,7 +170,7 @@ class Engine:
             "context": {},
         }
         changes = planner.plan_create(
-            [dict(member) for member in SEEDED_WORKSPACE_MEMBERS], upsert=False, actor=actor
+            [dict(member) for member in self._members], upsert=False, actor=actor
         )
         self.commit(changes.changes)
 
@@ -558,43 +550,3 @@ class Engine:
                 self._db = None
             if self._on_metadata_change in self.registry.listeners:
                 self.registry.listeners.remove(self._on_metadata_change)
-
-
-def _check_page_args(
-    first: int | None, last: int | None, after: str | None, before: str | None
-) -> None:
-    if first is not None and last is not None:
-        raise _args_conflict("Cannot provide both first and last")
-    if before is not None and after is not None:
-        raise _args_conflict("Cannot provide both before and after")
-    if before is not None and first is not None:
-        raise _args_conflict("Cannot provide both before and first")
-    if after is not None and last is not None:
-        raise _args_conflict("Cannot provide both after and last")
-    if first is not None and first < 0:
-        raise _args_conflict("First argument must be non-negative", "INVALID_ARGS_FIRST")
-    if last is not None and last < 0:
-        raise _args_conflict("Last argument must be non-negative", "INVALID_ARGS_LAST")
-
-
-def _check_filter_ids(flt: Any) -> None:
-    """Every ``id`` given in an ``id`` filter of a bulk write must be a UUID."""
-    if isinstance(flt, list):
-        for item in flt:
-            _check_filter_ids(item)
-        return
-    if not isinstance(flt, dict):
-        return
-    for key, value in flt.items():
-        if key == "id" and isinstance(value, dict):
-            given = value.get("in")
-            values: list[Any] = list(given) if isinstance(given, list) else []
-            if "eq" in value:
-                values.append(value["eq"])
-            for item in values:
-                if not is_uuid(item):
-                    raise bad_request(
-                        f'Value "{item}" is not a valid UUID', code="INVALID_QUERY_INPUT"
-                    )
-        elif key in ("and", "or", "not"):
-            _check_filter_ids(value)

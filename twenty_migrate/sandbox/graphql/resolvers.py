@@ -17,7 +17,8 @@ from twenty_migrate.sandbox.engine.filters import encode_cursor, order_spec
 from twenty_migrate.sandbox.metadata.model import FieldMeta, ObjectMeta
 
 if TYPE_CHECKING:
-    from twenty_migrate.sandbox.engine.store import Engine, Page
+    from twenty_migrate.sandbox.engine.paging import Page
+    from twenty_migrate.sandbox.engine.store import Engine
 
 # Twenty's QUERY_MAX_RECORDS_FROM_RELATION: nested one-to-many connections return at most
 # this many records.

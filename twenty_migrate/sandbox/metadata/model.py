@@ -10,7 +10,7 @@ persists custom metadata through them).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from datetime import datetime, timezone
@@ -49,6 +49,7 @@ __all__ = [
     "copy_json",
     "creatable_field_types",
     "field_types",
+    "member_records",
     "metadata_id",
     "system_fields",
 ]
@@ -399,3 +400,49 @@ SEEDED_WORKSPACE_MEMBERS: tuple[JSON, ...] = (
         "colorScheme": "Light",
     },
 )
+_MEMBER_NAMESPACE = uuid.UUID("5d0c4f6e-2b7a-4c1e-8f3d-9a6b1e2c7d40")
+
+
+def member_records(members: Sequence[Mapping[str, Any]]) -> tuple[JSON, ...]:
+    """Workspace member records to seed, in Twenty's shape, with stable ids.
+
+    Each member needs a ``userEmail`` and a ``name`` (``{"firstName", "lastName"}``); its
+    ``id`` and ``userId`` default to ids derived from the email, so a restarted sandbox
+    seeds the same members.
+
+    Raises:
+        ValueError: A member without an email, or an email given twice.
+    """
+    out: list[JSON] = []
+    seen: set[str] = set()
+    for number, given in enumerate(members, start=1):
+        if not isinstance(given, Mapping):
+            raise ValueError(
+                f"member {number} must be a dict such as {{'name': {{'firstName': 'Ada', "
+                f"'lastName': 'Lovelace'}}, 'userEmail': 'ada@example.com'}}, not {given!r}"
+            )
+        email = str(given.get("userEmail") or "").strip()
+        if "@" not in email:
+            raise ValueError(f"member {number} needs a 'userEmail' (an email address): {given!r}")
+        if email.lower() in seen:
+            raise ValueError(f"member {number}: the email {email!r} is given twice")
+        seen.add(email.lower())
+        name = given.get("name") or {}
+        if not isinstance(name, Mapping):
+            raise ValueError(
+                f"member {number}: 'name' must be {{'firstName': ..., 'lastName': ...}}"
+            )
+        record: JSON = {
+            "locale": "en",
+            "colorScheme": "Light",
+            **given,
+            "userEmail": email,
+            "name": {
+                "firstName": str(name.get("firstName") or ""),
+                "lastName": str(name.get("lastName") or ""),
+            },
+        }
+        record.setdefault("id", str(uuid.uuid5(_MEMBER_NAMESPACE, f"member:{email.lower()}")))
+        record.setdefault("userId", str(uuid.uuid5(_MEMBER_NAMESPACE, f"user:{email.lower()}")))
+        out.append(record)
+    return tuple(out)

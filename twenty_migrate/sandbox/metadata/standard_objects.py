@@ -331,14 +331,15 @@ def build_standard_registry(
         "Linked Opportunities",
     )
     b.relate("opportunity", "company", "Company", "company", "opportunities", "Opportunities")
-    b.relate(
-        "opportunity",
-        "owner",
-        "Owner",
-        "workspaceMember",
-        "ownedOpportunities",
-        "Owned opportunities",
-    )
+    if reg.profile.opportunity_owner:
+        b.relate(
+            "opportunity",
+            "owner",
+            "Owner",
+            "workspaceMember",
+            "ownedOpportunities",
+            "Owned opportunities",
+        )
     b.relate("task", "assignee", "Assignee", "workspaceMember", "assignedTasks", "Assigned tasks")
     b.relate("taskTarget", "task", "Task", "task", "taskTargets", "Relations", on_delete="CASCADE")
     b.relate("noteTarget", "note", "Note", "note", "noteTargets", "Relations", on_delete="CASCADE")
