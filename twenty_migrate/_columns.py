@@ -289,9 +289,10 @@ def prepare(data: pd.DataFrame, obj: ObjectSchema, refs: Collection[str]) -> Pre
             continue
         if p.field.type == "PHONES":
             if p.path not in prepared.keys:
-                _, stored = scan_phones(data, p.field.name, want_keys=True)
-                for column in stored.columns if stored is not None else ():
-                    prepared.keys[column] = stored[column]
+                stored = scan_phones(data, p.field.name, want_keys=True)[1]
+                if stored is not None:
+                    for column in stored.columns:
+                        prepared.keys[column] = stored[column]
             continue
         series = data[p.path]
         if p.field.type == "EMAILS" and p.sub == "primaryEmail":

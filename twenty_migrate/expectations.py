@@ -36,18 +36,24 @@ from twenty_migrate.schema import FieldSchema
 
 with warnings.catch_warnings():  # GX's own imports raise deprecation warnings
     warnings.simplefilter("ignore")
-    from great_expectations.execution_engine import PandasExecutionEngine
+    from great_expectations.execution_engine.pandas_execution_engine import (
+        PandasExecutionEngine,
+    )
     from great_expectations.expectations.expectation import (
         ColumnMapExpectation,
         MulticolumnMapExpectation,
     )
-    from great_expectations.expectations.metrics import (
-        ColumnMapMetricProvider,
+    from great_expectations.expectations.metrics.map_metric_provider.column_condition_partial import (  # noqa: E501
         column_condition_partial,
     )
-    from great_expectations.expectations.metrics.map_metric_provider import (
-        MulticolumnMapMetricProvider,
+    from great_expectations.expectations.metrics.map_metric_provider.column_map_metric_provider import (  # noqa: E501
+        ColumnMapMetricProvider,
+    )
+    from great_expectations.expectations.metrics.map_metric_provider.multicolumn_condition_partial import (  # noqa: E501
         multicolumn_condition_partial,
+    )
+    from great_expectations.expectations.metrics.map_metric_provider.multicolumn_map_metric_provider import (  # noqa: E501
+        MulticolumnMapMetricProvider,
     )
 
 __all__ = [
@@ -118,43 +124,43 @@ def _phone_list_hits(series: pd.Series, field_name: str) -> dict[str, Hits]:
 
 
 # --------------------------------------------------------------------------- metrics
-class ColumnValuesAcceptedByTwenty(ColumnMapMetricProvider):  # type: ignore[misc]
+class ColumnValuesAcceptedByTwenty(ColumnMapMetricProvider):
     """Whether Twenty accepts each value of a column (the check of its field type)."""
 
     condition_metric_name = "column_values.twenty_accepts"
     condition_value_keys = _VALUE_KEYS
 
-    @column_condition_partial(engine=PandasExecutionEngine)  # type: ignore[misc]
+    @column_condition_partial(engine=PandasExecutionEngine)
     def _pandas(cls, column: pd.Series, **kwargs: Any) -> pd.Series:
         hits = _value_hits(column.reset_index(drop=True), kwargs)
         return _mask({"": hits}, column.index)
 
 
-class ColumnValuesTwentyPhoneLists(ColumnMapMetricProvider):  # type: ignore[misc]
+class ColumnValuesTwentyPhoneLists(ColumnMapMetricProvider):
     """Whether Twenty accepts each ``additionalPhones`` list."""
 
     condition_metric_name = "column_values.twenty_phone_lists"
     condition_value_keys = ("field_name",)
 
-    @column_condition_partial(engine=PandasExecutionEngine)  # type: ignore[misc]
+    @column_condition_partial(engine=PandasExecutionEngine)
     def _pandas(cls, column: pd.Series, field_name: str, **kwargs: Any) -> pd.Series:
         return _mask(_phone_list_hits(column, field_name), column.index)
 
 
-class MulticolumnValuesTwentyPhones(MulticolumnMapMetricProvider):  # type: ignore[misc]
+class MulticolumnValuesTwentyPhones(MulticolumnMapMetricProvider):
     """Whether Twenty accepts each row's primary phone (number, country, calling code)."""
 
     condition_metric_name = "multicolumn_values.twenty_phones"
     condition_domain_keys = ("column_list", "row_condition", "condition_parser", "ignore_row_if")
     condition_value_keys = ("field_name",)
 
-    @multicolumn_condition_partial(engine=PandasExecutionEngine)  # type: ignore[misc]
+    @multicolumn_condition_partial(engine=PandasExecutionEngine)  # type: ignore[untyped-decorator]
     def _pandas(cls, column_list: pd.DataFrame, field_name: str, **kwargs: Any) -> pd.Series:
         return _mask(_phone_hits(column_list, field_name), column_list.index)
 
 
 # --------------------------------------------------------------------------- expectations
-class ExpectColumnValuesToBeAcceptedByTwenty(ColumnMapExpectation):  # type: ignore[misc]
+class ExpectColumnValuesToBeAcceptedByTwenty(ColumnMapExpectation):
     """Every value of the column is one Twenty accepts for its field type (or composite part).
 
     Args:
@@ -201,7 +207,7 @@ class ExpectColumnValuesToBeTwentyCurrencyCodes(ExpectColumnValuesToBeAcceptedBy
     sub: Optional[str] = "currencyCode"  # noqa: UP045 - pydantic v1 field
 
 
-class ExpectColumnValuesToBeTwentyPhoneLists(ColumnMapExpectation):  # type: ignore[misc]
+class ExpectColumnValuesToBeTwentyPhoneLists(ColumnMapExpectation):
     """Every ``additionalPhones`` value is a list of phones Twenty accepts.
 
     Args:
@@ -215,7 +221,7 @@ class ExpectColumnValuesToBeTwentyPhoneLists(ColumnMapExpectation):  # type: ign
     success_keys: ClassVar[Tuple[str, ...]] = ("mostly", "field_name")  # noqa: UP006
 
 
-class ExpectColumnsToBeTwentyPhones(MulticolumnMapExpectation):  # type: ignore[misc]
+class ExpectColumnsToBeTwentyPhones(MulticolumnMapExpectation):
     """Every row's primary phone is one Twenty accepts: the number parses (libphonenumber),
     in its country or with its calling code, and the codes agree.
 
