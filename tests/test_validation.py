@@ -30,7 +30,6 @@ from twenty_migrate.twenty.errors import ConfigError, MappingError, ValidationFa
 from twenty_migrate.twenty.schema import ObjectSchema, WorkspaceSchema, fetch_schema
 from twenty_migrate.ui import demo
 from twenty_migrate.validation.validate import (
-    CHECK_PREFIX,
     FAILURE_COLUMNS,
     KEY_PREFIX,
     ValidationReport,
@@ -384,7 +383,7 @@ def test_build_suite_is_a_gx_suite_of_twentys_checks(gadgets):
     assert isinstance(suite, gx.ExpectationSuite) and suite.name == "gadget checks"
     kinds = {(e.expectation_type, e.configuration.kwargs.get("column")) for e in suite.expectations}
     assert {
-        ("expect_column_values_to_be_null", CHECK_PREFIX + "tier"),
+        ("expect_column_values_to_be_accepted_by_twenty", "code"),
         ("expect_column_values_to_not_be_null", "code"),
         ("expect_column_values_to_be_in_set", "tier"),
         ("expect_column_values_to_be_unique", KEY_PREFIX + "serial"),
@@ -431,9 +430,9 @@ def test_gx_runs_the_suite_and_its_unexpected_rows_are_the_failures(gadgets):
     results = report.gx_result.results
     assert len(results) == len(report.suite.expectations) and not report.gx_result.success
     [failed] = [r for r in results if not r.success]
-    assert failed.expectation_config.kwargs["column"] == CHECK_PREFIX + "score"
+    assert failed.expectation_config.kwargs["column"] == "score"
     assert failed.result["unexpected_index_list"] == [1]  # the row's position
-    assert failed.result["unexpected_list"] == ["invalid_number"]
+    assert failed.result["unexpected_list"] == ["2"]
     assert report.failures["_row"].tolist() == ["b"]
 
 
@@ -470,7 +469,7 @@ def test_a_suite_of_only_user_expectations_runs_with_twentys_checks(gadgets):
 
 def test_a_suite_reading_an_absent_column_is_refused(gadgets):
     suite = build_suite(pd.DataFrame({"_row": [1], "code": ["a"], "tier": ["GOLD"]}), gadgets)
-    with pytest.raises(ConfigError, match="'_check.tier'"):
+    with pytest.raises(ConfigError, match="'tier'"):
         validate(pd.DataFrame({"_row": [1], "code": ["a"]}), gadgets, suite=suite)
 
 

@@ -93,7 +93,12 @@ if typing.TYPE_CHECKING:  # what the lazily served names are, for type checkers 
     from twenty_migrate.sandbox import Sandbox
     from twenty_migrate.ui.demo import sample_data_dir, sample_spec
     from twenty_migrate.ui.report import MigrationReport, migration_report
-    from twenty_migrate.validation.validate import ValidationReport, build_suite, validate
+    from twenty_migrate.validation.validate import (
+        ValidationReport,
+        build_suite,
+        load_suite,
+        validate,
+    )
 
 #: Names served on first use, so ``import twenty_migrate`` stays light (phone numbers,
 #: great-expectations and the like load only when their part of the pipeline is used).
@@ -122,6 +127,7 @@ _LAZY = {
     "list_sheets": "twenty_migrate.loading.load",
     "load": "twenty_migrate.loading.load",
     "load_many": "twenty_migrate.loading.load",
+    "load_suite": "twenty_migrate.validation.validate",
     "load_user_map": "twenty_migrate.relations.owners",
     "merge_duplicates": "twenty_migrate.relations.merging",
     "migration_report": "twenty_migrate.ui.report",
@@ -229,6 +235,7 @@ __all__ = [
     "list_sheets",
     "load",
     "load_many",
+    "load_suite",
     "load_user_map",
     "make_progress",
     "merge_duplicates",

@@ -1,10 +1,10 @@
-"""The frame's columns as field paths of the object, each scanned once: :func:`prepare`.
+"""The frame's columns as field paths of the object, and their unique keys: :func:`prepare`.
 
 :func:`frame_of` takes the rows and their ``_row`` ids; :func:`resolve_paths` names the
 field and composite part each column writes (and refuses the columns Twenty would
-refuse); each column gets the check of its type; :func:`prepare` scans them all into
-:class:`Prepared`: the failing cells per column and, for unique keys, the values as
-Twenty compares them.
+refuse); each column gets the check of its type; :func:`prepare` gathers them in
+:class:`Prepared` with, for unique keys, the values as Twenty compares them. The
+expectations of :mod:`twenty_migrate.validation.expectations` run the checks.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from twenty_migrate.twenty.schema import (
 )
 from twenty_migrate.validation.phone_rules import scan_phones
 from twenty_migrate.validation.scan import (
-    Hits,
     all_ok,
     domain_keys,
     is_domain_field,
@@ -33,7 +32,6 @@ from twenty_migrate.validation.scan import (
     parsed_fast,
     plain_keys,
     regex_fast,
-    scan_column,
     scan_email,
     sent_value,
 )
@@ -261,13 +259,12 @@ def composite_value(frame: pd.DataFrame, name: str, position: int) -> dict[str, 
 # --------------------------------------------------------------------------- preparation
 @dataclass
 class Prepared:
-    """The rows (RangeIndex), their paths, and what each check found."""
+    """The rows (RangeIndex), their paths, and their unique keys as Twenty compares them."""
 
     data: pd.DataFrame
     obj: ObjectSchema
     paths: dict[str, ColumnPath]
     refs: frozenset[str]
-    hits: dict[str, pd.DataFrame] = field(default_factory=dict)
     keys: dict[str, pd.Series[Any]] = field(default_factory=dict)
     groups: list[tuple[str, ...]] = field(default_factory=list)
 
@@ -286,54 +283,31 @@ def unique_groups(obj: ObjectSchema, paths: Collection[str]) -> list[tuple[str, 
 
 
 def prepare(data: pd.DataFrame, obj: ObjectSchema, refs: Collection[str]) -> Prepared:
-    """Scan every column of ``data`` once: its failing cells and unique-key values."""
+    """The paths of ``data``'s columns and the values of its unique keys as Twenty compares
+    them (the values themselves are checked by the suite's expectations)."""
     paths = resolve_paths([str(c) for c in data.columns], obj)
     prepared = Prepared(data, obj, paths, frozenset(refs))
     prepared.groups = unique_groups(obj, paths)
     unique_paths = {p for g in prepared.groups for p in g}
-    hits: dict[str, Hits] = {}
-    done: set[str] = set()
     for p in paths.values():
-        if p.field.type == "PHONES" and p.field.name not in done:
-            done.add(p.field.name)
-            want = any(q.startswith(p.field.name + ".") for q in unique_paths)
-            found, stored = scan_phones(data, p.field.name, want_keys=want)
-            for column, column_hits in found.items():
-                hits.setdefault(column, Hits()).extend(column_hits)
-            if stored is not None:
-                for column in stored.columns:
-                    prepared.keys[column] = stored[column]
+        if p.path not in unique_paths:
+            continue
         if p.field.type == "PHONES":
+            if p.path not in prepared.keys:
+                stored = scan_phones(data, p.field.name, want_keys=True)[1]
+                if stored is not None:
+                    for column in stored.columns:
+                        prepared.keys[column] = stored[column]
             continue
         series = data[p.path]
         if p.field.type == "EMAILS" and p.sub == "primaryEmail":
-            found_email, keys = scan_email(series, p.path)
-            hits.setdefault(p.path, Hits()).extend(found_email)
-            if p.path in unique_paths:
-                prepared.keys[p.path] = keys
-            continue
-        check, fast = _column_check(p, prepared.refs)
-        hits.setdefault(p.path, Hits()).extend(scan_column(series, check, fast))
-        if p.path in unique_paths:
-            if p.field.type == "LINKS" and is_domain_field(p.field.settings):
-                prepared.keys[p.path] = domain_keys(series)
-            elif p.field.type == "LINKS":
-                prepared.keys[p.path] = link_keys(series)
-            elif p.path == "id":
-                prepared.keys[p.path] = plain_keys(series).str.lower()
-            else:
-                prepared.keys[p.path] = plain_keys(series)
-    prepared.hits = {path: found.frame() for path, found in hits.items()}
+            prepared.keys[p.path] = scan_email(series, p.path)[1]
+        elif p.field.type == "LINKS" and is_domain_field(p.field.settings):
+            prepared.keys[p.path] = domain_keys(series)
+        elif p.field.type == "LINKS":
+            prepared.keys[p.path] = link_keys(series)
+        elif p.path == "id":
+            prepared.keys[p.path] = plain_keys(series).str.lower()
+        else:
+            prepared.keys[p.path] = plain_keys(series)
     return prepared
-
-
-def check_column(prepared: Prepared, path: str) -> Any:
-    """The ``_check.<path>`` column: the rule each cell breaks, or empty."""
-    found = prepared.hits.get(path)
-    codes = np.full(len(prepared.data), -1, dtype=np.int16)
-    rules: list[str] = ["invalid"]
-    if found is not None and not found.empty:
-        rule_codes, uniques = pd.factorize(found["rule"])
-        codes[found["pos"].to_numpy(dtype=np.int64)] = rule_codes
-        rules = [str(rule) for rule in uniques]
-    return pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(rules))

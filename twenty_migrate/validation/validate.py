@@ -25,19 +25,23 @@ amount), a value the map could not convert (it would be lost), an unresolved rel
 the map's warnings, failures of an expectation that allows some with ``mostly``). Rows
 with only warnings are :attr:`ValidationReport.valid`.
 
-**How.** Each value check is computed for a whole column at once (vectorised, and once
-per distinct value for the rest) into a ``_check.<path>`` column holding the rule a cell
-breaks. A great_expectations suite (:func:`build_suite`) expects those columns to be empty,
-beside GX's own expectations where GX can say it exactly: required fields not null, select
-values in the options, unique keys unique (on ``_key.<path>`` columns: the values as
-Twenty compares them). GX runs the suite on an ephemeral context; its unexpected rows are
-the failures. Add your own expectations to the suite and pass it back to :func:`validate`.
+**How.** A great_expectations suite (:func:`build_suite`) says every rule: GX's own
+expectations where GX says it exactly (required fields not null, select values in the
+options, unique keys unique on ``_key.<path>`` columns holding the values as Twenty
+compares them, UUIDs and dates matching their shape, numbers finite), and Twenty's own
+expectations (:mod:`twenty_migrate.validation.expectations`: emails, phones, links, currency codes,
+the other types' checks) for the rest. GX runs the suite on an ephemeral context, made
+the first time (importing GX takes seconds, so ``import twenty_migrate`` does not); its
+unexpected rows are the failures, and the rule that failed names Twenty's message for
+each of them. Add your own expectations to the suite and pass it back to :func:`validate`;
+:meth:`ValidationReport.save_suite` writes it as GX's JSON, :func:`load_suite` reads it.
 """
 
 from __future__ import annotations
 
 import html
 import json
+import sys
 import threading
 import warnings
 from collections.abc import Collection, Mapping
@@ -52,8 +56,9 @@ from twenty_migrate.twenty.errors import ConfigError, ValidationFailed
 from twenty_migrate.twenty.schema import ObjectSchema
 from twenty_migrate.validation.columns import (
     ROW,
+    ColumnPath,
     Prepared,
-    check_column,
+    _column_check,
     composite_value,
     frame_of,
     options_for,
@@ -71,9 +76,9 @@ from twenty_migrate.validation.failures import (
     problem_failures,
     relation_failures,
 )
-from twenty_migrate.validation.scan import UNSENDABLE, as_text, sent_value
+from twenty_migrate.validation.scan import UNSENDABLE, all_ok, as_text, scan_column, sent_value
 from twenty_migrate.values.payloads import MISSING
-from twenty_migrate.values.rules import COMPOSITE_MARK, inspect_js
+from twenty_migrate.values.rules import COMPOSITE_MARK, FAST_YEAR, UUID_PATTERN, inspect_js
 
 if TYPE_CHECKING:
     import os
@@ -81,20 +86,20 @@ if TYPE_CHECKING:
     from twenty_migrate.mapping.field_map import MappedFrame
 
 __all__ = [
-    "CHECK_PREFIX",
     "FAILURE_COLUMNS",
     "KEY_PREFIX",
     "ValidationReport",
     "build_suite",
+    "load_suite",
     "validate",
 ]
 
 #: Columns of :attr:`ValidationReport.failures`.
 FAILURE_COLUMNS = ["_row", "column", "rule", "value", "message", "severity"]
-#: Prefix of the columns holding the rule a cell breaks (validated by the suite).
-CHECK_PREFIX = "_check."
 #: Prefix of the columns holding unique-key values as Twenty compares them.
 KEY_PREFIX = "_key."
+#: Prefix of the columns holding select values as text (when a column holds other values).
+TEXT_PREFIX = "_text."
 #: Failure rows written by :meth:`ValidationReport.to_html` (the frame has them all).
 HTML_MAX_ROWS = 5000
 #: Result format of the GX run. Row positions, not ``unexpected_index_column_names``:
@@ -130,6 +135,13 @@ _DESCRIBE = {
     "RICH_TEXT": "markdown or a BlockNote document",
     "ACTOR": "a source Twenty knows",
 }
+#: The largest finite number: GX's "between" then refuses exactly the infinite ones.
+_FINITE = sys.float_info.max
+#: Composite types whose parts have expectations of their own in :mod:`.expectations`.
+_OWN_CLASSES = {
+    "EMAILS": "ExpectColumnValuesToBeTwentyEmails",
+    "LINKS": "ExpectColumnValuesToBeTwentyLinks",
+}
 
 
 def _gx() -> Any:
@@ -145,25 +157,122 @@ def _gx() -> Any:
     return gx
 
 
+def _twenty_expectations() -> Any:
+    """:mod:`~twenty_migrate.validation.expectations`: imports GX, registers Twenty's rules."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from twenty_migrate.validation import expectations
+
+    return expectations
+
+
 def _meta(kind: str, column: str, **extra: Any) -> dict[str, Any]:
     return {_SUITE_MARK: {"kind": kind, "column": column, **extra}}
 
 
+def _is_text(series: pd.Series[Any]) -> bool:
+    return isinstance(series.dtype, pd.StringDtype)
+
+
+def _is_number(series: pd.Series[Any]) -> bool:
+    return series.dtype.kind in "iuf" and not isinstance(series.dtype, pd.CategoricalDtype)
+
+
+def _value_expectations(p: ColumnPath, series: pd.Series[Any], refs: Collection[str]) -> list[Any]:
+    """The expectations of one column's values: GX's own where it says Twenty's rule
+    exactly for this column's type, else Twenty's (:mod:`.expectations`)."""
+    expect, own = _gx().expectations, _twenty_expectations()
+    what = "a record id" if p.is_join or p.path == "id" else _DESCRIBE.get(p.field.type, "")
+    common: dict[str, Any] = {
+        "column": p.path,
+        "description": f"Twenty accepts every {p.path} value ({what})",
+        "meta": _meta("check", p.path),
+    }
+    is_ref = p.is_join and p.path in refs
+    vtype, ftype = p.value_type, p.field.type
+    if _is_text(series) and vtype == "UUID" and not is_ref:
+        return [expect.ExpectColumnValuesToMatchRegex(regex=rf"^{UUID_PATTERN}\Z", **common)]
+    if _is_text(series) and vtype == "DATE":  # the shape, then the calendar
+        shape = expect.ExpectColumnValuesToMatchRegex(
+            regex=rf"^{FAST_YEAR}-[0-9]{{2}}-[0-9]{{2}}\Z", **common
+        )
+        calendar = expect.ExpectColumnValuesToMatchStrftimeFormat(
+            strftime_format="%Y-%m-%d", **common
+        )
+        return [shape, calendar]
+    if _is_number(series) and vtype in ("NUMBER", "POSITION", "NUMERIC"):
+        finite = expect.ExpectColumnValuesToBeBetween(
+            min_value=-_FINITE, max_value=_FINITE, **common
+        )
+        return [finite]
+    settings: dict[str, Any] = {"field_name": p.field.name, "sub": p.sub}
+    if ftype == "MULTI_SELECT":
+        settings["options"] = p.field.option_values
+    if p.is_required and ftype == "TEXT":
+        settings["required"] = True
+    if p.is_join:
+        settings.update(is_join=True, is_ref=is_ref)
+    if ftype == "CURRENCY" and p.sub == "currencyCode":
+        return [own.ExpectColumnValuesToBeTwentyCurrencyCodes(**settings, **common)]
+    if ftype in _OWN_CLASSES:
+        return [getattr(own, _OWN_CLASSES[ftype])(**settings, **common)]
+    if _is_text(series) and not settings.get("required") and not p.is_join:
+        _, fast = _column_check(p, refs)
+        if fast is all_ok:
+            return []  # every text is accepted (select options: GX's in-set below)
+    return [own.ExpectColumnValuesToBeAcceptedByTwenty(field_type=ftype, **settings, **common)]
+
+
+def _phone_expectations(object_schema: ObjectSchema, paths: Mapping[str, ColumnPath]) -> list[Any]:
+    """Each PHONES field's primary phone (its parts judged together) and its other phones."""
+    own = _twenty_expectations()
+    out: list[Any] = []
+    for f in object_schema.fields.values():
+        if f.type != "PHONES":
+            continue
+        parts = [f"{f.name}.{part}" for part in own.PHONE_PARTS]
+        description = f"Twenty accepts every {f.name} value ({_DESCRIBE['PHONES']})"
+        if any(part in paths for part in parts):
+            out.append(
+                own.ExpectColumnsToBeTwentyPhones(
+                    column_list=parts, field_name=f.name, description=description,
+                    meta=_meta("check", f.name),
+                )
+            )  # fmt: skip
+        others = f"{f.name}.additionalPhones"
+        if others in paths:
+            out.append(
+                own.ExpectColumnValuesToBeTwentyPhoneLists(
+                    column=others, field_name=f.name, description=description,
+                    meta=_meta("check", others),
+                )
+            )  # fmt: skip
+    return out
+
+
 def build_suite(
-    mapped: MappedFrame | pd.DataFrame, object_schema: ObjectSchema, *, name: str | None = None
+    mapped: MappedFrame | pd.DataFrame,
+    object_schema: ObjectSchema,
+    *,
+    name: str | None = None,
+    refs: Collection[str] = (),
 ) -> Any:
     """The great_expectations suite of Twenty's checks for these columns of ``object_schema``.
 
-    One expectation per column that Twenty checks (``_check.<path>`` columns must be empty,
-    filled in by :func:`validate`), required fields not null, select values in their
-    options, and unique keys unique within the file (``_key.<path>`` columns: the values
-    as Twenty compares them). Add your own expectations and pass the suite to
-    :func:`validate`.
+    GX's own expectations where they say Twenty's rule exactly: required fields not null,
+    select values in their options, unique keys unique within the file (on ``_key.<path>``
+    columns: the values as Twenty compares them), UUIDs and dates matching their shape,
+    numbers finite. Twenty's own rules (emails, phones, links, currency codes, and the
+    other types' checks) are expectations of :mod:`twenty_migrate.validation.expectations`. Add your
+    own expectations and pass the suite to :func:`validate`; save it with
+    :meth:`ValidationReport.save_suite` and read it back with :func:`load_suite`.
 
     Args:
         mapped: The mapped rows (a MappedFrame or a DataFrame of ``_row`` + field paths).
+            Their dtypes choose between GX's expectations and Twenty's for a column.
         object_schema: The object written to, from ``schema.object(...)``.
         name: The suite's name (default ``twenty_migrate.<object>``).
+        refs: Join columns that hold ``_row`` ids of an earlier step (the plan's ``refs``).
 
     Returns:
         A ``great_expectations.ExpectationSuite``.
@@ -173,28 +282,31 @@ def build_suite(
 
     Example:
         suite = tm.build_suite(mapped, people)
-        suite.add_expectation(gx.expectations.ExpectColumnValuesToMatchRegex(
-            column="emails.primaryEmail", regex=r"@(?!gmail\\.com$)"))
+        suite.add_expectation(gx.expectations.ExpectColumnValueLengthsToBeBetween(
+            column="jobTitle", max_value=50))
         report = tm.validate(mapped, people, suite=suite)
     """
     gx = _gx()
-    _batch_definition()  # suites need an active context
+    _context()  # suites need an active context
     frame = frame_of(mapped)
     paths = resolve_paths([str(c) for c in frame.columns], object_schema)
     suite = gx.ExpectationSuite(
         name=name or f"twenty_migrate.{object_schema.name_plural}",
-        meta={_SUITE_MARK: {"object": object_schema.name_plural, "paths": list(paths)}},
+        meta={
+            _SUITE_MARK: {
+                "object": object_schema.name_plural,
+                "paths": list(paths),
+                "refs": sorted(refs),
+            }
+        },
     )
     expect = gx.expectations
     for p in paths.values():
-        what = "a record id" if p.is_join or p.path == "id" else _DESCRIBE.get(p.field.type, "")
-        suite.add_expectation(
-            expect.ExpectColumnValuesToBeNull(
-                column=CHECK_PREFIX + p.path,
-                description=f"Twenty accepts every {p.path} value ({what})",
-                meta=_meta("check", p.path),
-            )
-        )
+        if p.field.type != "PHONES":
+            for expectation in _value_expectations(p, frame[p.path], refs):
+                suite.add_expectation(expectation)
+    for expectation in _phone_expectations(object_schema, paths):
+        suite.add_expectation(expectation)
     for p in required_paths(object_schema):
         suite.add_expectation(
             expect.ExpectColumnValuesToNotBeNull(
@@ -208,7 +320,7 @@ def build_suite(
         if options is not None:
             suite.add_expectation(
                 expect.ExpectColumnValuesToBeInSet(
-                    column=p.path,
+                    column=p.path if _is_text(frame[p.path]) else TEXT_PREFIX + p.path,
                     value_set=options,
                     description=f"{p.path} holds option values of {p.field.name}",
                     meta=_meta("options", p.path),
@@ -234,17 +346,44 @@ def build_suite(
     return suite
 
 
+def load_suite(path: str | os.PathLike[str]) -> Any:
+    """Read a suite saved by :meth:`ValidationReport.save_suite` (GX's JSON of a suite).
+
+    Raises:
+        ConfigError: the file is not a saved GX suite.
+    """
+    gx = _gx()
+    _twenty_expectations()  # registers Twenty's expectation types before GX reads them
+    _context()
+    try:
+        saved = json.loads(Path(path).read_text(encoding="utf-8"))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return gx.ExpectationSuite(
+                name=saved["name"],
+                expectations=saved.get("expectations") or [],
+                meta=saved.get("meta"),
+                notes=saved.get("notes"),
+            )
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(
+            f"{path} is not a saved suite ({exc}); save one with report.save_suite(path)"
+        ) from exc
+
+
 _GX_LOCK = threading.Lock()
-_GX_STATE: dict[str, Any] = {}
+#: This process's ephemeral GX context, made on the first validation.
+_GX_CONTEXT: list[Any] = []
+_SOURCE, _ASSET, _BATCH = "twenty_migrate", "rows", "all rows"
 
 
-def _batch_definition() -> Any:
-    """The whole-dataframe batch definition of this process's ephemeral GX context.
+def _context() -> Any:
+    """This process's ephemeral GX context, with a pandas source of whole dataframes.
 
     Made once: suites need an active context, and GX keeps the last one made current.
     """
     with _GX_LOCK:
-        if "batch" not in _GX_STATE:
+        if not _GX_CONTEXT:
             gx = _gx()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -255,10 +394,10 @@ def _batch_definition() -> Any:
                 if previous is not None:  # leave the user's own GX context current
                     _set_context(previous)
                 context.variables.progress_bars = ProgressBarsConfig(globally=False)
-                source = context.data_sources.add_pandas("twenty_migrate")
-                asset = source.add_dataframe_asset("rows")
-                _GX_STATE["batch"] = asset.add_batch_definition_whole_dataframe("all rows")
-        return _GX_STATE["batch"]
+                source = context.data_sources.add_pandas(_SOURCE)
+                source.add_dataframe_asset(_ASSET).add_batch_definition_whole_dataframe(_BATCH)
+            _GX_CONTEXT.append(context)
+        return _GX_CONTEXT[0]
 
 
 def _current_context() -> Any:
@@ -279,10 +418,11 @@ def _set_context(context: Any) -> None:
 
 def _run_suite(frame: pd.DataFrame, suite: Any) -> Any:
     """Run ``suite`` on ``frame`` with GX."""
-    definition = _batch_definition()
+    context = _context()
     with _GX_LOCK, warnings.catch_warnings():
         warnings.simplefilter("ignore")  # GX's own deprecation noise is not the user's
-        batch = definition.get_batch(batch_parameters={"dataframe": frame})
+        asset = context.data_sources.get(_SOURCE).get_asset(_ASSET)
+        batch = asset.get_batch_definition(_BATCH).get_batch(batch_parameters={"dataframe": frame})
         return batch.validate(suite, result_format=RESULT_FORMAT)
 
 
@@ -301,20 +441,25 @@ def _gx_frame(prepared: Prepared, suite: Any) -> pd.DataFrame:
     """``_row`` and the columns the suite reads (GX hashes whatever it is given)."""
     data = prepared.data
     required = {p.path for p in required_paths(prepared.obj)}
+    phone_parts = {
+        f"{f.name}.{part}"
+        for f in prepared.obj.fields.values()
+        if f.type == "PHONES"
+        for part in ("primaryPhoneNumber", "primaryPhoneCountryCode", "primaryPhoneCallingCode")
+    }
     columns: dict[str, Any] = {ROW: data[ROW]}
     for name in _suite_columns(suite):
-        if name.startswith(CHECK_PREFIX) and name[len(CHECK_PREFIX) :] in prepared.paths:
-            columns[name] = check_column(prepared, name[len(CHECK_PREFIX) :])
-        elif name.startswith(KEY_PREFIX) and name[len(KEY_PREFIX) :] in prepared.keys:
+        if name.startswith(KEY_PREFIX) and name[len(KEY_PREFIX) :] in prepared.keys:
             # Categorical: GX hashes the frame it is given, and codes hash fast.
             codes, uniques = pd.factorize(prepared.keys[name[len(KEY_PREFIX) :]])
             columns[name] = pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(uniques))
-        elif name in prepared.paths and options_for(prepared.paths[name]) is not None:
-            columns[name] = as_text(data[name])[0]  # non-text cells have their own check
+        elif name.startswith(TEXT_PREFIX) and name[len(TEXT_PREFIX) :] in data.columns:
+            # Select values as text: other cells have their own check (not text)
+            columns[name] = as_text(data[name[len(TEXT_PREFIX) :]])[0]
         elif name in data.columns:
             columns[name] = data[name]
-        elif name in required:
-            columns[name] = np.full(len(data), None, dtype=object)
+        elif name in required or name in phone_parts:
+            columns[name] = pd.Series([None] * len(data), dtype="str")
         else:
             raise ConfigError(
                 f"the suite expects a column {name!r} that these rows do not have; build "
@@ -336,9 +481,46 @@ def _exception(info: Any) -> str | None:
     return None
 
 
-def _from_results(prepared: Prepared, result: Any) -> list[pd.DataFrame]:
+def _check_failures(
+    prepared: Prepared, frame: pd.DataFrame, config: Any, positions: np.ndarray[Any, Any]
+) -> pd.DataFrame:
+    """Twenty's rule and message for each row GX found failing a value expectation.
+
+    The rule that failed is asked again, on these rows only, which of their cells it
+    refuses and with which of Twenty's messages.
+    """
+    path = str(config.meta[_SUITE_MARK]["column"])
+    rows = frame.iloc[positions]
+    found = _twenty_expectations().failing_cells(config.type, config.kwargs, rows)
+    if found is None:  # GX's own expectation of a column: the check of its field type
+        check, _ = _column_check(prepared.paths[path], prepared.refs)
+        found = {path: scan_column(rows[path].reset_index(drop=True), check)}
+    parts: list[pd.DataFrame] = []
+    explained = np.zeros(len(positions), dtype=bool)
+    for column, hits in found.items():
+        cells = hits.frame()
+        at = cells["pos"].to_numpy(dtype=np.int64)
+        explained[at] = True
+        where = positions[at]
+        parts.append(
+            failure_frame(where, column, cells["rule"].to_numpy(object),
+                          cell_values(prepared, column, where),
+                          cells["message"].to_numpy(object), "error")
+        )  # fmt: skip
+    if not explained.all():  # GX's verdict stands even where the rule finds nothing
+        where = positions[~explained]
+        column = path if path in prepared.data.columns else str(config.kwargs.get("column", path))
+        parts.append(
+            failure_frame(where, column, config.type, cell_values(prepared, column, where),
+                          str(config.description or config.type), "error")
+        )  # fmt: skip
+    return pd.concat(parts, ignore_index=True)
+
+
+def _from_results(prepared: Prepared, frame: pd.DataFrame, result: Any) -> list[pd.DataFrame]:
     """One failure per unexpected row of each expectation."""
     parts: list[pd.DataFrame] = []
+    checks: list[pd.DataFrame] = []
     for outcome in result.results:
         config = outcome.expectation_config
         problem = _exception(outcome.exception_info)
@@ -356,17 +538,7 @@ def _from_results(prepared: Prepared, result: Any) -> list[pd.DataFrame]:
         kind, path = mine["kind"], mine["column"]
         positions = np.asarray(positions or [], dtype=np.int64)
         if kind == "check":
-            hits = prepared.hits[path].set_index("pos").loc[positions]
-            parts.append(
-                failure_frame(
-                    positions,
-                    path,
-                    hits["rule"].to_numpy(object),
-                    cell_values(prepared, path, positions),
-                    hits["message"].to_numpy(object),
-                    "error",
-                )
-            )
+            checks.append(_check_failures(prepared, frame, config, positions))
         elif kind == "required":
             message = f"Field {path} is not nullable and has no default value."
             parts.append(failure_frame(positions, path, "required", [None] * len(positions),
@@ -379,6 +551,8 @@ def _from_results(prepared: Prepared, result: Any) -> list[pd.DataFrame]:
             )
         elif kind == "unique":
             parts.append(duplicate_failures(prepared, list(mine["group"]), positions))
+    if checks:  # one failure per cell: a date failing its shape fails its calendar too
+        parts.append(pd.concat(checks, ignore_index=True).drop_duplicates(["pos", "column"]))
     return parts
 
 
@@ -523,6 +697,16 @@ class ValidationReport:
             f"report.valid or fix report.invalid.\n{self.describe()}",
             report=self,
         )
+
+    def save_suite(self, path: str | os.PathLike[str]) -> Path:
+        """Write the suite that ran as GX's JSON (read it back with :func:`load_suite`).
+
+        Edit it or add expectations, then ``tm.validate(mapped, obj, suite=load_suite(path))``.
+        """
+        target = Path(path)
+        saved = self.suite.to_json_dict()
+        target.write_text(json.dumps(saved, indent=2, ensure_ascii=False) + "\n", "utf-8")
+        return target
 
     # ------------------------------------------------------------------ HTML
     def _cells_html(self, limit: int) -> str:
@@ -673,17 +857,22 @@ def validate(
     if refs is None and relations is not None and hasattr(relations, "refs"):
         refs = relations.refs.get(object_schema.name_plural) or {}
     prepared = prepare(data, object_schema, list(refs or ()))
-    own = build_suite(data, object_schema)
+    own = build_suite(data, object_schema, refs=prepared.refs)
+    marked = (getattr(suite, "meta", None) or {}).get(_SUITE_MARK)
     if suite is None:
         suite = own
-    elif _SUITE_MARK not in (suite.meta or {}):
+    elif marked is None or sorted(marked.get("refs") or ()) != sorted(prepared.refs):
+        # The user's own expectations run with Twenty's checks for these join columns.
         for expectation in suite.expectations:
+            if _SUITE_MARK in (expectation.meta or {}):
+                continue
             copy = expectation.copy(deep=True)
             copy.id = None
             own.add_expectation(copy)
         suite = own
-    result = _run_suite(_gx_frame(prepared, suite), suite)
-    parts = _from_results(prepared, result)
+    frame = _gx_frame(prepared, suite)
+    result = _run_suite(frame, suite)
+    parts = _from_results(prepared, frame, result)
     if not isinstance(mapped, pd.DataFrame):
         parts.extend(problem_failures(prepared, getattr(mapped, "problems", None)))
     if relations is not None:
