@@ -18,7 +18,8 @@ import twenty_migrate as tm
 from twenty_migrate.sandbox import Sandbox
 from twenty_migrate.twenty.client import TwentyClient
 from twenty_migrate.twenty.schema import ObjectSchema, WorkspaceSchema, fetch_schema
-from twenty_migrate.validation.validate import FAILURE_COLUMNS, build_suite, load_suite, validate
+from twenty_migrate.validation.suites import build_suite, load_suite
+from twenty_migrate.validation.validate import FAILURE_COLUMNS, validate
 
 with warnings.catch_warnings():  # GX's own imports raise deprecation warnings
     warnings.simplefilter("ignore", DeprecationWarning)

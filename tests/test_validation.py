@@ -29,11 +29,11 @@ from twenty_migrate.twenty.client import TwentyClient
 from twenty_migrate.twenty.errors import ConfigError, MappingError, ValidationFailed
 from twenty_migrate.twenty.schema import ObjectSchema, WorkspaceSchema, fetch_schema
 from twenty_migrate.ui import demo
+from twenty_migrate.validation.suites import build_suite
 from twenty_migrate.validation.validate import (
     FAILURE_COLUMNS,
     KEY_PREFIX,
     ValidationReport,
-    build_suite,
     validate,
 )
 from twenty_migrate.values.payloads import MISSING, to_json_value, unflatten

@@ -93,12 +93,8 @@ if typing.TYPE_CHECKING:  # what the lazily served names are, for type checkers 
     from twenty_migrate.sandbox import Sandbox
     from twenty_migrate.ui.demo import sample_data_dir, sample_spec
     from twenty_migrate.ui.report import MigrationReport, migration_report
-    from twenty_migrate.validation.validate import (
-        ValidationReport,
-        build_suite,
-        load_suite,
-        validate,
-    )
+    from twenty_migrate.validation.suites import build_suite, load_suite
+    from twenty_migrate.validation.validate import ValidationReport, validate
 
 #: Names served on first use, so ``import twenty_migrate`` stays light (phone numbers,
 #: great-expectations and the like load only when their part of the pipeline is used).
@@ -117,7 +113,7 @@ _LAZY = {
     "Sandbox": "twenty_migrate.sandbox",
     "SourceSpec": "twenty_migrate.pipeline.spec",
     "ValidationReport": "twenty_migrate.validation.validate",
-    "build_suite": "twenty_migrate.validation.validate",
+    "build_suite": "twenty_migrate.validation.suites",
     "clean_frame": "twenty_migrate.clean.frame",
     "drop_duplicate_rows": "twenty_migrate.clean.frame",
     "fetch_members": "twenty_migrate.relations.owners",
@@ -127,7 +123,7 @@ _LAZY = {
     "list_sheets": "twenty_migrate.loading.load",
     "load": "twenty_migrate.loading.load",
     "load_many": "twenty_migrate.loading.load",
-    "load_suite": "twenty_migrate.validation.validate",
+    "load_suite": "twenty_migrate.validation.suites",
     "load_user_map": "twenty_migrate.relations.owners",
     "merge_duplicates": "twenty_migrate.relations.merging",
     "migration_report": "twenty_migrate.ui.report",

@@ -1,7 +1,7 @@
 """Great Expectations expectations for Twenty's own rules on a value.
 
 GX says what it can say itself (not null, in set, unique, a regex, a date format, a
-range; see :func:`twenty_migrate.validation.validate.build_suite`). What it cannot say, these
+range; see :func:`twenty_migrate.validation.suites.build_suite`). What it cannot say, these
 expectations do, each a GX 1.x ``ColumnMapExpectation`` with its own metric:
 
 - :class:`ExpectColumnValuesToBeTwentyEmails`: ``primaryEmail`` / ``additionalEmails``;
@@ -18,7 +18,7 @@ Their conditions run the client's one copy of each rule (``_rules``, ``_phone_ru
 :func:`failing_cells` names the rule and Twenty's message of the rows GX found failing.
 This module imports great_expectations: import it lazily (``tm.expectations`` does).
 Loading a saved suite that uses them needs this module imported first
-(:func:`twenty_migrate.validation.validate.load_suite` does it).
+(:func:`twenty_migrate.validation.suites.load_suite` does it).
 """
 
 # No ``from __future__ import annotations``: GX's pydantic models read these annotations.
