@@ -490,9 +490,3 @@ def test_countries_default_columns_aliases_and_idempotence():
         normalize_countries(df, aliases={"Bavaria": "Narnia"})
     with pytest.raises(KeyError, match="columns not in the DataFrame"):
         normalize_countries(df, ["Land"])
-
-
-def test_normalize_countries_is_exported():
-    import twenty_migrate as tm
-
-    assert tm.normalize_countries is normalize_countries

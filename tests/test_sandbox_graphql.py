@@ -9,6 +9,7 @@ import pytest
 
 from twenty_migrate.sandbox.engine.store import Engine
 from twenty_migrate.sandbox.errors import SandboxError
+from twenty_migrate.sandbox.graphql import api as api_module
 from twenty_migrate.sandbox.graphql.api import GraphQLAPI, check_complexity
 from twenty_migrate.sandbox.graphql.schema import build_core_schema, root_field_name
 from twenty_migrate.sandbox.metadata.standard_objects import standard_registry
@@ -118,15 +119,28 @@ def test_schema_names_follow_twenty() -> None:
         assert schema.get_type(type_name) is not None, type_name
 
 
-def test_schema_is_cached_per_registry_version(gql: Api) -> None:
-    version, schema = gql.api.core_schema()
-    assert gql.api.core_schema() == (version, schema)
+def test_schema_is_built_once_per_registry_version(
+    gql: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built: list[int] = []
+    real_build = api_module.build_core_schema
+
+    def counting_build(registry: Any) -> Any:
+        built.append(registry.version)
+        return real_build(registry)
+
+    monkeypatch.setattr(api_module, "build_core_schema", counting_build)
+    query = "{ people { totalCount } }"
+    gql.ok(query)
+    gql.ok(query)
+    version, _ = gql.api.core_schema()
+    assert built == [version]
     gql.engine.registry.create_object(
         {"nameSingular": "pet", "namePlural": "pets", "labelSingular": "Pet", "labelPlural": "Pets"}
     )
-    new_version, new_schema = gql.api.core_schema()
-    assert new_version > version and new_schema is not schema
-    assert new_schema.query_type is not None and "pets" in new_schema.query_type.fields
+    assert gql.ok("{ pets { totalCount } }") == {"pets": {"totalCount": 0}}
+    new_version, _ = gql.api.core_schema()
+    assert new_version > version and built == [version, new_version]
 
 
 def test_object_whose_type_name_clashes_is_left_out(gql: Api) -> None:
@@ -602,13 +616,21 @@ def test_unexpected_exceptions_are_masked(gql: Api, monkeypatch: pytest.MonkeyPa
     assert whole["errors"][0]["message"] == "Unexpected error."
 
 
-def test_documents_are_cached_by_query_text(gql: Api) -> None:
+def test_a_query_sent_again_is_parsed_and_validated_once(
+    gql: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parsed: list[str] = []
+    validated: list[Any] = []
+    real_parse, real_validate = api_module.parse, api_module.validate
+    monkeypatch.setattr(api_module, "parse", lambda q: parsed.append(q) or real_parse(q))
+    monkeypatch.setattr(
+        api_module, "validate", lambda s, d: validated.append(d) or real_validate(s, d)
+    )
     query = "{ people { totalCount } }"
-    gql.ok(query)
-    cache = gql.api._core_documents
-    entry = cache.get(query)
-    gql.ok(query)
-    assert cache.get(query) is entry
+    assert gql.ok(query) == gql.ok(query) == {"people": {"totalCount": 0}}
+    assert parsed == [query] and len(validated) == 1
+    gql.ok("{ companies { totalCount } }")
+    assert len(parsed) == 2 and len(validated) == 2
 
 
 def test_sixty_record_creates_in_a_row_each_create_sixty(gql: Api) -> None:
