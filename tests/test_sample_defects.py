@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import pandas as pd
@@ -82,16 +83,25 @@ def email_key(value: str) -> str:
     return value.removeprefix("mailto:").strip().lower()
 
 
-def run_emails() -> set[str]:
-    people = pd.read_csv(DATA / "people.csv", dtype=str, keep_default_na=False)["Email"]
+@cache
+def raw(file: str) -> pd.DataFrame:
+    """A sample CSV file as written, every cell text."""
+    return pd.read_csv(DATA / file, dtype=str, keep_default_na=False)
+
+
+@cache
+def run_emails() -> frozenset[str]:
+    """The addresses of every person the run imports (people.csv and the trade-show leads)."""
+    people = raw("people.csv")["Email"]
     leads = pd.read_excel(DATA / "people.xlsx", sheet_name="Leads", dtype=str)["E-mail"]
     cells = [*people, *leads.dropna()]  # a cell may hold two addresses: "a@x; b@x"
-    return {email_key(v) for cell in cells for v in re.split(r"[;,]", cell) if v.strip()}
+    return frozenset(email_key(v) for cell in cells for v in re.split(r"[;,]", cell) if v.strip())
 
 
-def run_company_names() -> set[str]:
-    names = pd.read_csv(DATA / "companies.csv", dtype=str, keep_default_na=False)["Company Name"]
-    return {" ".join(n.split()).casefold() for n in names if n.strip()}
+@cache
+def run_company_names() -> frozenset[str]:
+    names = raw("companies.csv")["Company Name"]
+    return frozenset(" ".join(n.split()).casefold() for n in names if n.strip())
 
 
 def exists_in_run(cell: str) -> bool:
@@ -105,8 +115,7 @@ def exists_in_run(cell: str) -> bool:
 
 
 def raw_cell(file: str, row: str, column: str) -> str:
-    frame = pd.read_csv(DATA / file, dtype=str, keep_default_na=False)
-    return str(frame.iloc[int(row.rpartition(":")[2]) - 1][column])
+    return str(raw(file).iloc[int(row.rpartition(":")[2]) - 1][column])
 
 
 def dropped_as_repeats(prepared: PreparedMigration) -> dict[str, str]:
@@ -268,7 +277,7 @@ def duplicate_groups(file: str, label: str) -> list[set[str]]:
     if file.endswith(".xlsx"):
         frame = pd.read_excel(DATA / file, sheet_name="Leads", dtype=str).fillna("")
     else:
-        frame = pd.read_csv(DATA / file, dtype=str, keep_default_na=False)
+        frame = raw(file)
     numbers = range(1, len(frame) + 1)
     if label.endswith("exact_duplicate"):
         same = frame.apply(lambda row: "\x1f".join(row), axis=1).tolist()
