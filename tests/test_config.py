@@ -203,9 +203,3 @@ def test_require_connection_says_what_to_do():
         "https://a.com",
         KEY,
     )
-
-
-def test_settings_are_frozen():
-    settings = Settings()
-    with pytest.raises(AttributeError):
-        settings.batch_size = 10  # type: ignore[misc]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -709,8 +708,9 @@ def test_mapped_frame_explains_itself(people):
     assert "<table" in mapped._repr_html_()
 
 
-def test_apply_is_fast_on_many_rows(people):
-    n = 200_000
+def test_apply_converts_every_row_of_a_larger_frame(people):
+    # Speed on 200k rows: benchmarks/components.py.
+    n = 3_000
     rng = np.random.default_rng(3)
     area = rng.choice([212, 415, 617, 312, 206, 512], n)
     exchange, line = rng.integers(200, 999, n), rng.integers(0, 9999, n)
@@ -729,9 +729,10 @@ def test_apply_is_fast_on_many_rows(people):
         "people",
         {"Name": "name", "Email": "emails", "Phone": "phones", "Title": "jobTitle"},
     )
-    started = time.perf_counter()
     mapped = fmap.apply(df, people)
-    elapsed = time.perf_counter() - started
-    assert elapsed < 15, f"{elapsed:.1f}s for {n} rows"
-    assert mapped.data["emails.primaryEmail"][0] == "user0@example.com"
+    assert len(mapped.data) == n
+    assert mapped.problems.empty
+    assert mapped.data["emails.primaryEmail"].tolist() == [f"user{i}@example.com" for i in range(n)]
     assert mapped.data["name.lastName"].isin(["Lovelace", "Hopper", "Doe"]).all()
+    assert mapped.data["phones.primaryPhoneNumber"].str.fullmatch(r"\d{10}").all()
+    assert mapped.data["jobTitle"].isin(["CEO", "CTO", "VP Sales"]).all()

@@ -6,7 +6,6 @@ import pytest
 
 from twenty_migrate.sandbox.errors import SandboxError
 from twenty_migrate.sandbox.metadata.model import (
-    SEEDED_WORKSPACE_MEMBERS,
     FieldMeta,
     ObjectMeta,
     RelationMeta,
@@ -375,8 +374,3 @@ def test_update_and_delete_custom_metadata(registry):
 def test_name_from_label():
     assert name_from_label("Main Contacts") == "mainContacts"
     assert name_from_label("pets") == "pets"
-
-
-def test_seeded_members_are_well_formed():
-    assert len(SEEDED_WORKSPACE_MEMBERS) == 3
-    assert all(set(m["name"]) == {"firstName", "lastName"} for m in SEEDED_WORKSPACE_MEMBERS)
