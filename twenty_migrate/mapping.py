@@ -40,7 +40,7 @@ import html
 import json
 import os
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -56,7 +56,7 @@ from twenty_migrate.values import canonical_email, is_valid_email
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ["REF_PREFIX", "FieldMap", "MappedFrame", "suggest_mapping"]
+__all__ = ["REF_PREFIX", "FieldMap", "MappedFrame", "Suggestion", "suggest_mapping"]
 
 #: Prefix of the columns that hold natural keys of related records (see the module doc).
 REF_PREFIX = "_ref."
@@ -106,6 +106,71 @@ class _Target:
         return f"{self.field.name}.{self.sub}" if self.sub else self.field.name
 
 
+#: What a :class:`Suggestion` decided for its column.
+SUGGESTION_STATUSES = ("mapped", "source_id", "create", "unmapped")
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """Why a source column was (or was not) mapped, and how sure the suggestion is.
+
+    Args:
+        column: The source column.
+        path: The Twenty path it maps to; for ``create``, the field preflight should
+            create; for ``unmapped``, the path it would take if it could (or None).
+        reason: Why, in words (``"Salesforce API name Account.BillingCity"``).
+        confidence: 0 to 1; :meth:`FieldMap.review` lists the least sure first.
+        status: ``mapped``, ``source_id`` (the record's own id in the source system),
+            ``create`` (a custom field to create in preflight, then suggest again) or
+            ``unmapped``.
+        field_type: For ``create``: the Twenty type to create (``"TEXT"``, ``"NUMBER"``).
+        options: Select options the target field should have: label -> option value
+            (a vendor's pipeline stages); preflight adds the missing ones.
+    """
+
+    column: str
+    path: str | None
+    reason: str
+    confidence: float
+    status: str = "mapped"
+    field_type: str | None = None
+    options: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.status not in SUGGESTION_STATUSES:
+            raise MappingError(
+                f"suggestion status {self.status!r} is not one of {list(SUGGESTION_STATUSES)}"
+            )
+        object.__setattr__(self, "options", dict(self.options))
+        object.__setattr__(self, "confidence", round(float(self.confidence), 2))
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "column": self.column,
+            "path": self.path,
+            "status": self.status,
+            "confidence": self.confidence,
+            "reason": self.reason,
+        }
+        if self.field_type:
+            data["field_type"] = self.field_type
+        if self.options:
+            data["options"] = dict(self.options)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Suggestion:
+        return cls(
+            str(data["column"]),
+            None if data.get("path") is None else str(data["path"]),
+            str(data.get("reason") or ""),
+            float(data.get("confidence", 0.0)),
+            str(data.get("status") or "mapped"),
+            data.get("field_type"),
+            dict(data.get("options") or {}),
+        )
+
+
 @dataclass(frozen=True)
 class FieldMap:
     """Which source column feeds which Twenty field path, plus per-field transforms.
@@ -116,6 +181,10 @@ class FieldMap:
         transforms: field path (or field name) -> conversion settings, e.g.
             ``{"stage": {"Closed Won": "CUSTOMER"}, "closeDate": {"dayfirst": True}}``.
         notes: remarks from :func:`suggest_mapping` (why columns were or were not mapped).
+        source_id: the column holding the source system's own record id (``"Id"``,
+            ``"Record ID"``), the rows' external key when the migration spec names none.
+        suggestions: per source column, what :func:`suggest_mapping` decided and why
+            (see :meth:`review`); edits by hand replace a column's entry.
 
     Example:
         fmap = FieldMap("people", {"Email": "emails.primaryEmail", "Name": "name"})
@@ -126,11 +195,19 @@ class FieldMap:
     mapping: Mapping[str, str]
     transforms: Mapping[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    source_id: str | None = None
+    suggestions: tuple[Suggestion, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "mapping", dict(self.mapping))
         object.__setattr__(self, "transforms", dict(self.transforms))
         object.__setattr__(self, "notes", tuple(self.notes))
+        object.__setattr__(self, "suggestions", tuple(self.suggestions))
+        if self.source_id is not None and self.source_id in self.mapping:
+            raise MappingError(
+                f"{self.source_id!r} is the source id column, so it cannot also be mapped to "
+                f"{self.mapping[self.source_id]!r}; drop one of them"
+            )
         for source, path in self.mapping.items():
             if not isinstance(source, str) or not isinstance(path, str) or not path:
                 raise MappingError(f"mapping entries must be text: {source!r} -> {path!r}")
@@ -151,7 +228,14 @@ class FieldMap:
         transforms = dict(self.transforms)
         if transform is not None:
             transforms[path] = transform
-        return FieldMap(self.object_name, {**self.mapping, source: path}, transforms, self.notes)
+        chosen = Suggestion(source, path, "set by hand", 1.0)
+        return replace(
+            self,
+            mapping={**self.mapping, source: path},
+            transforms=transforms,
+            source_id=None if self.source_id == source else self.source_id,
+            suggestions=self._suggestions_with(chosen),
+        )
 
     def without(self, *sources: str) -> FieldMap:
         """A copy without these source columns."""
@@ -159,11 +243,43 @@ class FieldMap:
         if unknown:
             raise MappingError(f"{unknown} are not mapped; mapped columns: {self.sources}")
         mapping = {s: p for s, p in self.mapping.items() if s not in sources}
-        return FieldMap(self.object_name, mapping, self.transforms, self.notes)
+        suggestions = tuple(s for s in self.suggestions if s.column not in sources) + tuple(
+            Suggestion(s, None, "left out by hand", 1.0, "unmapped") for s in sources
+        )
+        return replace(self, mapping=mapping, suggestions=suggestions)
 
     def with_transform(self, path: str, spec: Any) -> FieldMap:
         """A copy with the transform of ``path`` (or field name) set to ``spec``."""
-        return FieldMap(self.object_name, self.mapping, {**self.transforms, path: spec}, self.notes)
+        return replace(self, transforms={**self.transforms, path: spec})
+
+    def with_source_id(self, column: str | None) -> FieldMap:
+        """A copy whose source id column is ``column`` (None: no source ids)."""
+        mapping = {s: p for s, p in self.mapping.items() if s != column}
+        suggestions = self.suggestions
+        if column is not None:
+            chosen = Suggestion(column, None, "source id set by hand", 1.0, "source_id")
+            suggestions = self._suggestions_with(chosen)
+        return replace(self, mapping=mapping, source_id=column, suggestions=suggestions)
+
+    def _suggestions_with(self, chosen: Suggestion) -> tuple[Suggestion, ...]:
+        return tuple(s for s in self.suggestions if s.column != chosen.column) + (chosen,)
+
+    def review(self) -> pd.DataFrame:
+        """The suggestion's decision per column, least sure first: what to check by hand.
+
+        Columns: ``column``, ``status`` (mapped, source_id, create, unmapped), ``path``,
+        ``confidence`` (0 to 1) and ``reason``.
+
+        Example:
+            fmap = tm.suggest_mapping(df, schema.object("people"))
+            fmap.review().head(10)      # the ten decisions most worth a look
+        """
+        columns = ["column", "status", "path", "confidence", "reason"]
+        rows = [{c: getattr(s, c) for c in columns} for s in self.suggestions]
+        frame = pd.DataFrame(rows, columns=columns)
+        if frame.empty:
+            return frame
+        return frame.sort_values("confidence", kind="stable").reset_index(drop=True)
 
     # ------------------------------------------------------------------ files
     def to_dict(self) -> dict[str, Any]:
@@ -175,6 +291,8 @@ class FieldMap:
             "mapping": dict(self.mapping),
             "transforms": dict(self.transforms),
             "notes": list(self.notes),
+            "source_id": self.source_id,
+            "suggestions": [s.to_dict() for s in self.suggestions],
         }
 
     @classmethod
@@ -192,6 +310,8 @@ class FieldMap:
             dict(data.get("mapping") or {}),
             dict(data.get("transforms") or {}),
             tuple(data.get("notes") or ()),
+            None if data.get("source_id") is None else str(data["source_id"]),
+            tuple(Suggestion.from_dict(s) for s in data.get("suggestions") or ()),
         )
 
     def save(self, path: str | os.PathLike[str]) -> Path:
@@ -227,6 +347,8 @@ class FieldMap:
         lines = [f"FieldMap({self.object_name!r}, {len(self.mapping)} columns)"]
         for source, path in self.mapping.items():
             lines.append(f"  {source:<{width}} -> {path}")
+        if self.source_id:
+            lines.append(f"  source ids: {self.source_id!r}")
         if self.transforms:
             lines.append(f"  transforms: {json.dumps(self.transforms, ensure_ascii=False)}")
         return "\n".join(lines)
