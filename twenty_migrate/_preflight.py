@@ -322,6 +322,17 @@ class _Checker:
                     values.setdefault(str(value), str(label))
             guess = _type_for(sub, self.schema) if sub else ("SELECT" if values else "TEXT")
             self.need_field(obj, name, guess or "TEXT", values)
+        for suggestion in fmap.suggestions:  # fields and options the suggestion proposed
+            if suggestion.path is None or suggestion.path.startswith(REF_PREFIX):
+                continue
+            name = suggestion.path.partition(".")[0]
+            if suggestion.status == "create":
+                self.need_field(obj, name, suggestion.field_type or "TEXT", {})
+            if suggestion.options:
+                values = {}
+                for label, value in suggestion.options.items():
+                    values.setdefault(str(value), str(label))
+                self.need_field(obj, name, "SELECT", values)
 
     def check_frame(self, obj: str, frame: pd.DataFrame) -> None:
         obj = self.plural(obj)

@@ -24,10 +24,15 @@ file holds bytes Windows-1252 does not define). The delimiter is one of ``, ; TA
 :class:`csv.Sniffer` proposes, and a sample must then split into the same number of
 fields on most rows. Pass ``encoding=`` or ``delimiter=`` to override either.
 
-**Headers.** Header cells are trimmed. A blank header becomes ``column_<n>`` (n is the
-1-based position) or, when its column is empty too, is dropped; a repeated header gets
-``" 2"``, ``" 3"`` ... appended (``Email``, ``Email 2``). What was renamed, dropped or
-guessed is logged on ``twenty_migrate.loading`` and listed in ``df.attrs["notes"]``.
+**Headers.** The header is the first row, unless a title or notes sit above the table:
+then the first row that reads like a header (several labels, as wide as the table; only
+short rows above it) is used, and the note says so and how to choose another
+(``header_row=``). ``df.attrs["header_row"]`` is the row (line) used. Header cells are
+trimmed. A blank header becomes ``column_<n>`` (n is the 1-based position) or, when its
+column is empty too, is dropped; a repeated header gets ``" (2)"``, ``" (3)"`` ...
+appended (``Email``, ``Email (2)``), listed in ``df.attrs["duplicate_headers"]`` (copy ->
+header), and the mapping suggestion leaves such copies unmapped. What was renamed, dropped
+or guessed is logged on ``twenty_migrate.loading`` and listed in ``df.attrs["notes"]``.
 
 Example:
     df = load("sample_data/people.csv")                 # _row, Contact ID, First Name, ...
@@ -52,9 +57,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from twenty_migrate._header_row import SCAN_ROWS, find_header_row
 from twenty_migrate._readers import (
     _EMPTY,
     _clean_headers,
+    duplicate_headers,
     _json_frame,
     _open_xls,
     _open_xlsx,
@@ -137,7 +144,8 @@ def load(
         encoding: Text files: skip detection and decode with this codec (``"cp1252"``).
         delimiter: Text files: skip detection and split on this string.
         header_row: 1-based row (line) of the header. Default: the first line of a text
-            file, the first non-empty row of a sheet.
+            file, the first non-empty row of a sheet, or the first row that reads like a
+            header below a title or notes (the note in ``df.attrs["notes"]`` says which).
         row_id_start: ``_row`` of the first data row.
         source: Tag the rows with their file: ``_row`` becomes ``"<label>:<n>"`` and a
             ``_source`` column holds the label (``True``: the file name; a string: that).
@@ -174,6 +182,9 @@ def load(
             raise ValueError(f"{file.name} is an Excel workbook: drop encoding= and delimiter=")
         rows, attrs["sheet"] = _xlsx_rows(file, sheet) if kind == "xlsx" else _xls_rows(file, sheet)
         frame, blank = _rows_frame(rows, header_row, file.name, notes)
+        attrs["header_row"] = header_row or _rows_header(rows)
+        if header_row is None and attrs["header_row"] > 1 + _blank_top(rows):
+            notes.append(_header_note(attrs["header_row"], "row"))
     else:
         if delimiter is not None:
             raise ValueError(f"{file.name} is JSON: drop delimiter=")
@@ -186,6 +197,7 @@ def load(
         if "empty rows dropped" not in note:  # usual (trailing blank lines): logged as info
             logger.warning("%s: %s", file.name, note)
     attrs["notes"] = notes
+    attrs["duplicate_headers"] = duplicate_headers(list(map(str, frame.columns)), notes)
     frame.attrs = attrs
     return frame
 
@@ -457,8 +469,15 @@ def _read_text(
         sample = codecs.getincrementaldecoder(encoding)().decode(raw, final=complete)
     except UnicodeDecodeError as exc:
         raise _decode_error(file, encoding, exc) from None
-    skip = int(header_row) - 1 if header_row else 0
-    body = _after_lines(sample.lstrip("\ufeff"), skip)
+    text = sample.lstrip("\ufeff")
+    prefer = "\t" if file.suffix.lower() in (".tsv", ".tab") else None
+    if header_row is None:
+        header_row = _text_header_row(text, delimiter, prefer, complete)
+        if header_row > 1:
+            notes.append(_header_note(header_row, "line"))
+    attrs["header_row"] = int(header_row)
+    skip = int(header_row) - 1
+    body = _after_lines(text, skip)
     if not body.strip():
         raise ValueError(
             f"{file.name} is empty"
@@ -467,7 +486,6 @@ def _read_text(
             "header_row"
         )
     if delimiter is None:
-        prefer = "\t" if file.suffix.lower() in (".tsv", ".tab") else None
         delimiter = detect_delimiter(body, prefer=prefer, complete=complete)
     elif not delimiter or "\n" in delimiter or "\r" in delimiter or '"' in delimiter:
         raise ValueError(f"delimiter must be a character such as ',' or ';', not {delimiter!r}")
@@ -504,6 +522,61 @@ def _read_text(
     except pd.errors.EmptyDataError:
         raise ValueError(f"{file.name} is empty: there is no header row to read") from None
     return frame, blank
+
+
+def _rows_header(rows: list[list[str]]) -> int:
+    """The 1-based sheet row :func:`find_header_row` picks (1 for an empty sheet)."""
+    index = find_header_row(rows)
+    return 1 if index is None else index + 1
+
+
+def _blank_top(rows: list[list[str]]) -> int:
+    """Blank rows above the first filled one (skipped silently, as always)."""
+    return next((i for i, r in enumerate(rows) if any(str(c).strip() for c in r)), 0)
+
+
+def _text_header_row(text: str, delimiter: str | None, prefer: str | None, complete: bool) -> int:
+    """The 1-based line of the header: the first, unless a title or notes sit above it."""
+    candidates = [delimiter] if delimiter else [detect_delimiter(text, prefer=prefer)]
+    if not delimiter:
+        candidates += [d for d in DELIMITERS if d != candidates[0]]
+    best: tuple[int, int] | None = None  # (header cells, line)
+    for candidate in candidates:
+        rows, ends = _first_records(text, candidate)
+        index = find_header_row(rows)
+        if index is None:
+            continue
+        cells = sum(1 for c in rows[index] if c.strip())
+        if index == 0 and cells >= 2 and candidate == candidates[0]:
+            return 1  # the usual file: the header on the first line
+        line = ends[index - 1] + 1 if index else 1
+        if index and (best is None or cells > best[0]):
+            best = (cells, line)
+    return best[1] if best else 1
+
+
+def _first_records(text: str, delimiter: str) -> tuple[list[list[str]], list[int]]:
+    """The first records of ``text`` and the line each one ends on."""
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    rows: list[list[str]] = []
+    ends: list[int] = []
+    try:
+        for row in reader:
+            rows.append(row)
+            ends.append(reader.line_num)
+            if len(rows) >= SCAN_ROWS:
+                break
+    except csv.Error:
+        pass  # a broken quote further down: judge by the rows read so far
+    return rows, ends
+
+
+def _header_note(row: int, unit: str) -> str:
+    return (
+        f"the header is on {unit} {row}: the {unit}s above it look like a title or notes "
+        f"and are skipped; _row 1 is the first {unit} under the header. If that is wrong, "
+        f"pass header_row=<the header's {unit} number>"
+    )
 
 
 def _after_lines(text: str, n: int) -> str:
