@@ -276,9 +276,10 @@ class FieldMap:
         """
         columns = ["column", "status", "path", "confidence", "reason"]
         rows = [{c: getattr(s, c) for c in columns} for s in self.suggestions]
-        frame = pd.DataFrame(rows, columns=columns)
+        frame = pd.DataFrame(rows, columns=columns, dtype=object)
         if frame.empty:
             return frame
+        frame["confidence"] = frame["confidence"].astype(float)
         return frame.sort_values("confidence", kind="stable").reset_index(drop=True)
 
     # ------------------------------------------------------------------ files

@@ -366,7 +366,12 @@ class _Suggester:
             self.taken[path] = column
 
     def try_paths(
-        self, column: str, candidates: Sequence[str], reason: str, confidence: float
+        self,
+        column: str,
+        candidates: Sequence[str],
+        reason: str,
+        confidence: float,
+        explained: bool = False,
     ) -> bool:
         """Map ``column`` to the first free candidate its values do not refuse."""
         refused: str | None = None
@@ -393,7 +398,7 @@ class _Suggester:
                     )
                 )
                 return True
-            if path.startswith(REF_PREFIX) and "natural key" not in reason:
+            if path.startswith(REF_PREFIX) and not explained:
                 related = self.obj.relations.get(path[len(REF_PREFIX) :], "record")
                 reason = f"{reason}; names the related {related}, resolved to ids later"
             self.decide(Suggestion(column, path, reason, confidence))
@@ -419,7 +424,8 @@ class _Suggester:
                 reason = f"{entry.reason}: {self.source_id!r} already holds the source ids"
                 self.decide(Suggestion(column, None, reason, CONFIDENCE["taken"], "unmapped"))
             return
-        if not self.try_paths(column, entry.paths, entry.reason, CONFIDENCE["vendor"]):
+        explained = bool(entry.note)
+        if not self.try_paths(column, entry.paths, entry.reason, CONFIDENCE["vendor"], explained):
             missing = ", ".join(entry.paths)
             self.decide(
                 Suggestion(
@@ -446,8 +452,9 @@ class _Suggester:
         field_type, path = self._type_for_new_field(column, name)
         reason = (
             f"Salesforce custom field {column}: {self.obj.name_plural} has no field {name!r}; "
-            f"preflight proposes creating it as {field_type} ({label!r}), then suggest again "
-            f"(another type: fields={{{self.obj.name_plural!r}: {{{name!r}: FieldSpec(...)}}}})"
+            f"preflight proposes creating it as {field_type} ({label!r}), then suggest again; "
+            f"for another type pass fields={{{self.obj.name_plural!r}: {{{name!r}: "
+            "FieldSpec('NUMBER')}} to preflight"
         )
         self.decide(Suggestion(column, path, reason, CONFIDENCE["create"], "create", field_type))
 
@@ -639,7 +646,9 @@ def suggest(df: pd.DataFrame, object_schema: ObjectSchema) -> FieldMap:
     def vendor_order(column: str) -> tuple[int, int]:
         entry = entries[column]
         better_key = any(w in entry.note for w in ("by domain", "by email", "own id"))
-        return (0 if better_key else 1, 1 if option_key(column) in _LATE_HEADERS else 0)
+        key = option_key(column)
+        late = key in _LATE_HEADERS or any(w in key for w in ("mobile", "home", "other"))
+        return (0 if better_key else 1, 1 if late else 0)
 
     for column in sorted(entries, key=vendor_order):
         work.by_vendor(column, entries[column])
