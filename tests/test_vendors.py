@@ -219,7 +219,7 @@ def test_every_dictionary_path_exists_in_the_standard_schema(schema):
         for path in entry.paths:
             if path == SOURCE_ID:
                 continue
-            if path.startswith(SOURCE_REF_PREFIX) or path.startswith("_ref."):
+            if path.startswith((SOURCE_REF_PREFIX, "_ref.")):
                 join = path.split(".", 1)[1]
                 assert join == "targets" or join in obj.relations, (entry, path)
                 if join == "targets":
@@ -310,17 +310,15 @@ def test_review_lists_the_least_sure_first(schema):
     assert review["confidence"].is_monotonic_increasing
     assert review["column"].iloc[0] == "Shoe Size"  # nothing matched: look first
     assert review["column"].iloc[1] == "Column 9"  # judged by its values alone
-    assert review.loc[review["column"] == "Column 9", "path"].item() == (
-        "emails.additionalEmails"
-    )
+    assert review.loc[review["column"] == "Column 9", "path"].item() == ("emails.additionalEmails")
     assert review["column"].iloc[-1] in ("Record ID", "First Name", "Email")
     assert review.loc[review["column"] == "Record ID", "status"].item() == "source_id"
 
 
 def test_field_map_json_keeps_reasons_and_reads_old_files(tmp_path, schema):
-    fmap = suggest_mapping(frame(["Id", "Name", "StageName", "Region__c"]), schema.object(
-        "opportunities"
-    ))
+    fmap = suggest_mapping(
+        frame(["Id", "Name", "StageName", "Region__c"]), schema.object("opportunities")
+    )
     path = fmap.save(tmp_path / "opps.json")
     loaded = FieldMap.load(path)
     assert loaded == fmap and loaded.source_id == "Id"
@@ -359,9 +357,9 @@ def test_duplicate_headers_stay_unmapped_with_a_reason(schema):
     assert fmap.mapping == {"Email": "emails.primaryEmail", "Phone": "phones.primaryPhoneNumber"}
     copy = next(s for s in fmap.suggestions if s.column == "Email (2)")
     assert copy.status == "unmapped" and "second column headed 'Email'" in copy.reason
-    undeclared = suggest_mapping(df.rename(columns={"Email (2)": "Phone (2)"}).drop(
-        columns="Email"
-    ), schema.object("people"))
+    undeclared = suggest_mapping(
+        df.rename(columns={"Email (2)": "Phone (2)"}).drop(columns="Email"), schema.object("people")
+    )
     assert "Phone (2)" not in undeclared.mapping
 
 
@@ -373,7 +371,9 @@ def test_custom_field_names():
 
 
 def test_stage_options_per_vendor():
-    vendor, labels = stage_options(["Prospecting", "Closed Won", "closed won", "Negotiation/Review"])
+    vendor, labels = stage_options(
+        ["Prospecting", "Closed Won", "closed won", "Negotiation/Review"]
+    )
     assert vendor == "salesforce"
     assert labels["Proposal/Price Quote"] == "PROPOSAL_PRICE_QUOTE"
     assert labels["Id. Decision Makers"] == "ID_DECISION_MAKERS"

@@ -61,13 +61,13 @@ from twenty_migrate._header_row import SCAN_ROWS, find_header_row
 from twenty_migrate._readers import (
     _EMPTY,
     _clean_headers,
-    duplicate_headers,
     _json_frame,
     _open_xls,
     _open_xlsx,
     _rows_frame,
     _xls_rows,
     _xlsx_rows,
+    duplicate_headers,
 )
 from twenty_migrate._readers import RECORD_KEYS as RECORD_KEYS  # still importable from here
 from twenty_migrate.payloads import ROW_COLUMN

@@ -27,6 +27,14 @@ import pandas as pd
 from twenty_migrate.errors import MappingError
 from twenty_migrate.mapping import DEFAULT_SUBFIELD, REF_PREFIX, FieldMap, Suggestion, _resolve
 from twenty_migrate.schema import ObjectSchema
+from twenty_migrate.values import (
+    canonical_email,
+    domain_key,
+    is_valid_email,
+    option_key,
+    split_list,
+    words,
+)
 from twenty_migrate.vendors import (
     SOURCE_ID,
     SOURCE_REF_PREFIX,
@@ -36,14 +44,6 @@ from twenty_migrate.vendors import (
     detect_vendor,
     stage_options,
     vendor_field,
-)
-from twenty_migrate.values import (
-    canonical_email,
-    domain_key,
-    is_valid_email,
-    option_key,
-    split_list,
-    words,
 )
 
 __all__ = ["CONFIDENCE", "HEADER_SYNONYMS", "suggest", "value_kind"]
@@ -336,7 +336,7 @@ class _Suggester:
         if path.startswith((REF_PREFIX, SOURCE_REF_PREFIX)):
             return None
         field = self.obj.fields.get(path.split(".")[0])
-        if field is None or path.endswith("CountryCode") or path.endswith("currencyCode"):
+        if field is None or path.endswith(("CountryCode", "currencyCode")):
             return None
         expected = _EXPECTED_KIND.get(field.type)
         if field.type == "LINKS" and path.endswith("Label"):
@@ -407,7 +407,9 @@ class _Suggester:
             self.decide(Suggestion(column, None, refused, CONFIDENCE["kinds"], "unmapped"))
             return True
         if busy:
-            self.decide(Suggestion(column, None, f"{reason}; {busy}", CONFIDENCE["taken"], "unmapped"))
+            self.decide(
+                Suggestion(column, None, f"{reason}; {busy}", CONFIDENCE["taken"], "unmapped")
+            )
             return True
         return False
 
@@ -522,9 +524,10 @@ class _Suggester:
             if float(sample.map(lambda v: "linkedin." in v.lower()).mean()) >= VALUE_SHARE:
                 options["url"] = ("linkedinLink.primaryLinkUrl",)
                 label = "LinkedIn URLs"
-            elif float(
-                sample.map(lambda v: bool(re.search(r"(twitter|x)\.com/", v.lower()))).mean()
-            ) >= VALUE_SHARE:
+            elif (
+                float(sample.map(lambda v: bool(re.search(r"(twitter|x)\.com/", v.lower()))).mean())
+                >= VALUE_SHARE
+            ):
                 options["url"] = ("xLink.primaryLinkUrl",)
                 label = "X/Twitter URLs"
             else:

@@ -406,7 +406,13 @@ DEFAULT_STAGES: dict[str, tuple[tuple[str, str], ...]] = {
     ),
     "pipedrive": tuple(
         (s, s)
-        for s in ("Lead In", "Contact Made", "Demo Scheduled", "Proposal Made", "Negotiations Started")
+        for s in (
+            "Lead In",
+            "Contact Made",
+            "Demo Scheduled",
+            "Proposal Made",
+            "Negotiations Started",
+        )
     ),
 }
 

@@ -277,9 +277,7 @@ class MappingEditor(_Widget):
     @property
     def field_map(self) -> FieldMap:
         """The map as edited: the chosen paths, and the transforms they still use."""
-        from twenty_migrate.mapping import FieldMap
-
-        from twenty_migrate.mapping import Suggestion
+        from twenty_migrate.mapping import FieldMap, Suggestion
 
         mapping = {c: d.value for c, d in self.dropdowns.items() if d.value != SKIP}
         used = set(mapping.values()) | {p.split(".")[0] for p in mapping.values()}
@@ -339,19 +337,19 @@ def _confidence_text(field_map: FieldMap, column: str) -> str:
 
 def _review_html(field_map: FieldMap) -> str:
     """The suggestion's decisions, least sure first, with their reasons."""
-    review = field_map.review()
-    if review.empty:
+    ordered = sorted(field_map.suggestions, key=lambda s: s.confidence)  # as review() does
+    if not ordered:
         return "<br>".join(html.escape(n) for n in field_map.notes)
     rows = []
-    for item in review.itertuples(index=False):
+    for item in ordered:
         target = item.path or "-"
         if item.status != "mapped":
             target = f"{item.status}: {target}"
         style = ' style="background:#fff3cd"' if item.confidence < REVIEW_BELOW else ""
         rows.append(
-            f"<tr{style}><td>{html.escape(str(item.column))}</td>"
-            f"<td>{html.escape(str(target))}</td><td>{item.confidence:.0%}</td>"
-            f"<td>{html.escape(str(item.reason))}</td></tr>"
+            f"<tr{style}><td>{html.escape(item.column)}</td>"
+            f"<td>{html.escape(target)}</td><td>{item.confidence:.0%}</td>"
+            f"<td>{html.escape(item.reason)}</td></tr>"
         )
     head = "<tr><th>column</th><th>suggested</th><th>confidence</th><th>why</th></tr>"
     return (
