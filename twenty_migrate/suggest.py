@@ -319,8 +319,6 @@ class _Suggester:
             return target
         if field.type == "FULL_NAME" and "." not in target:
             return None if f"{name}.*" in self.taken else target
-        if field.type == "FULL_NAME" and f"{name}.*" in self.taken:
-            return None
         return None if target in self.taken else target
 
     def _applicable(self, column: str, path: str) -> str | None:

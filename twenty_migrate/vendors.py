@@ -285,7 +285,9 @@ _HUBSPOT: _Table = {
     ],
     ("activities", "tasks"): [
         ("Record ID|Activity ID|Task ID", _OWN, ""),
-        ("Task Title|Call Title|Meeting Title|Subject", "title", ""),
+        ("Task Title|Call Title|Meeting Title|Subject", "title",
+         "each activity's title is in the column of its type; with several such columns, "
+         "combine them into one first"),
         ("Task Due Date|Due Date|Meeting Start Time|Activity Date", "dueAt", ""),
         ("Notes/Description|Task Notes|Call Notes|Meeting Description|Body",
          "bodyV2.markdown", ""),
