@@ -471,8 +471,9 @@ def _read_text(
         raise _decode_error(file, encoding, exc) from None
     text = sample.lstrip("\ufeff")
     prefer = "\t" if file.suffix.lower() in (".tsv", ".tab") else None
+    sniffed = None
     if header_row is None:
-        header_row = _text_header_row(text, delimiter, prefer, complete)
+        header_row, sniffed = _text_header_row(text, delimiter, prefer, complete)
         if header_row > 1:
             notes.append(_header_note(header_row, "line"))
     attrs["header_row"] = int(header_row)
@@ -486,7 +487,7 @@ def _read_text(
             "header_row"
         )
     if delimiter is None:
-        delimiter = detect_delimiter(body, prefer=prefer, complete=complete)
+        delimiter = sniffed or detect_delimiter(body, prefer=prefer, complete=complete)
     elif not delimiter or "\n" in delimiter or "\r" in delimiter or '"' in delimiter:
         raise ValueError(f"delimiter must be a character such as ',' or ';', not {delimiter!r}")
     header = next(csv.reader(io.StringIO(body), delimiter=delimiter), [])
@@ -535,9 +536,13 @@ def _blank_top(rows: list[list[str]]) -> int:
     return next((i for i, r in enumerate(rows) if any(str(c).strip() for c in r)), 0)
 
 
-def _text_header_row(text: str, delimiter: str | None, prefer: str | None, complete: bool) -> int:
-    """The 1-based line of the header: the first, unless a title or notes sit above it."""
-    candidates = [delimiter] if delimiter else [detect_delimiter(text, prefer=prefer)]
+def _text_header_row(
+    text: str, delimiter: str | None, prefer: str | None, complete: bool
+) -> tuple[int, str | None]:
+    """The 1-based line of the header: the first, unless a title or notes sit above it;
+    and the delimiter detected on the way when the header is the first line."""
+    sniffed = None if delimiter else detect_delimiter(text, prefer=prefer, complete=complete)
+    candidates = [delimiter or sniffed or ","]
     if not delimiter:
         candidates += [d for d in DELIMITERS if d != candidates[0]]
     best: tuple[int, int] | None = None  # (header cells, line)
@@ -548,11 +553,11 @@ def _text_header_row(text: str, delimiter: str | None, prefer: str | None, compl
             continue
         cells = sum(1 for c in rows[index] if c.strip())
         if index == 0 and cells >= 2 and candidate == candidates[0]:
-            return 1  # the usual file: the header on the first line
+            return 1, sniffed  # the usual file: the header on the first line
         line = ends[index - 1] + 1 if index else 1
         if index and (best is None or cells > best[0]):
             best = (cells, line)
-    return best[1] if best else 1
+    return (best[1], None) if best else (1, sniffed)
 
 
 def _first_records(text: str, delimiter: str) -> tuple[list[list[str]], list[int]]:
