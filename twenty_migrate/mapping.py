@@ -3,11 +3,16 @@
 A field map says which source column feeds which Twenty field path, and how to convert it::
 
     fmap = tm.suggest_mapping(df, schema.object("people"))      # a starting point
+    fmap.review()     # each column's target (or why none), reason, confidence: least sure first
     fmap = fmap.with_column("Mobile", "phones.additionalPhones").without("Lead Source")
     fmap.save("people.mapping.json")                              # review it, keep it
     mapped = fmap.apply(df, schema.object("people"), default_region="GB")
     mapped.data       # _row + "name.firstName", "emails.primaryEmail", "_ref.companyId", ...
     mapped.problems   # _row, column, field, rule, value, message, severity
+
+A suggested map also keeps, per column, a :class:`Suggestion` (the reason and confidence
+behind it) and ``source_id``, the column holding the source system's own record ids. Both
+are saved with the map; files written before they existed still load.
 
 Paths are Twenty's: a field name (``jobTitle``), a composite sub-field
 (``emails.primaryEmail``, ``amount.amountMicros``) or a join column holding ids

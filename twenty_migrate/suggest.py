@@ -385,6 +385,8 @@ class _Suggester:
                 refused = refused or conflict
                 continue
             blocked = self._applicable(column, path)
+            if blocked and path.startswith((SOURCE_REF_PREFIX, REF_PREFIX + "targets")):
+                blocked = f"the field map cannot apply {path} (keep the column for linking)"
             if blocked:
                 self.decide(
                     Suggestion(
