@@ -13,13 +13,8 @@ import pandas as pd
 import pytest
 
 from twenty_migrate.clean.frame import clean_frame
-from twenty_migrate.loading.load import (
-    detect_delimiter,
-    detect_encoding,
-    list_sheets,
-    load,
-    load_many,
-)
+from twenty_migrate.loading.encodings import detect_encoding
+from twenty_migrate.loading.load import detect_delimiter, list_sheets, load, load_many
 from twenty_migrate.plan.steps import ObjectStep
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_data"
@@ -225,9 +220,10 @@ def test_rows_with_too_many_fields_are_refused(tmp_path):
 def test_duplicate_and_blank_headers_are_renamed_and_reported(tmp_path):
     text = "Email, Email ,,Name,Email 2,\na@x.com,b@x.com,x,Ann,c@x.com,\n"
     df = load(write(tmp_path, "h.csv", text))
-    assert list(df.columns) == ["_row", "Email", "Email 3", "column_3", "Name", "Email 2"]
+    assert list(df.columns) == ["_row", "Email", "Email (2)", "column_3", "Name", "Email 2"]
     notes = df.attrs["notes"]
-    assert "header 'Email' repeats: column 2 renamed 'Email 3'" in notes
+    assert any(n.startswith("header 'Email' repeats: column 2 renamed 'Email (2)'") for n in notes)
+    assert df.attrs["duplicate_headers"] == {"Email (2)": "Email"}
     assert "column 3 has no header: named 'column_3'" in notes
     assert df["column_3"].tolist() == ["x"]  # the empty unnamed 6th column was dropped
 
@@ -333,10 +329,14 @@ def test_xlsx_cells_become_text_as_excel_shows_them(tmp_path):
     assert list_sheets(tmp_path / "contacts.xlsx") == ["Contacts", "Other"]
 
 
-def test_xlsx_header_is_the_first_non_empty_row_by_default(tmp_path):
+def test_xlsx_header_below_a_title_is_found_and_reported(tmp_path):
     df = load(make_xlsx(tmp_path / "contacts.xlsx"))
-    assert list(df.columns[:2]) == ["_row", "Contacts export"]
-    assert df["_row"].tolist() == [2, 3, 4]  # the blank row 2 of the sheet keeps number 1
+    assert list(df.columns[:3]) == ["_row", "Name", "Zip"]
+    assert df["_row"].tolist() == [1, 2]
+    assert df.attrs["header_row"] == 3
+    assert any("row 3" in n and "header_row=" in n for n in df.attrs["notes"])
+    titled = load(make_xlsx(tmp_path / "again.xlsx"), header_row=1)
+    assert list(titled.columns[:2]) == ["_row", "Contacts export"]  # asked for: obeyed
 
 
 def test_xlsx_saved_with_an_xls_name_still_reads(tmp_path):

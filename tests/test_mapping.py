@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 
 from twenty_migrate.clean.frame import clean_frame
-from twenty_migrate.mapping.field_map import FieldMap, MappedFrame
+from twenty_migrate.mapping.field_map import FieldMap
+from twenty_migrate.mapping.mapped import MappedFrame
 from twenty_migrate.mapping.suggest import suggest_mapping
 from twenty_migrate.sandbox.engine.fields import normalize_email, process_data
 from twenty_migrate.sandbox.metadata.standard_objects import standard_registry

@@ -8,7 +8,8 @@ import pytest
 
 import twenty_migrate as tm
 from twenty_migrate.clean.duplicates import DUPLICATE_COLUMNS, find_duplicate_records
-from twenty_migrate.mapping.field_map import FieldMap, MappedFrame
+from twenty_migrate.mapping.field_map import FieldMap
+from twenty_migrate.mapping.mapped import MappedFrame
 from twenty_migrate.pipeline.migration import plan_migration
 from twenty_migrate.relations.matching import _company_key
 from twenty_migrate.relations.merging import (

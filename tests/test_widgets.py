@@ -210,8 +210,12 @@ def test_mapping_editor_starts_from_the_suggestion(people_schema):
         values
     )
     assert set(people_schema.writable_paths()) <= set(values)
-    row = editor.widget.children[list(editor.dropdowns).index("Email")]
+    row = editor.widget.children[1 + list(editor.dropdowns).index("Email")]
     assert "daan.vandijk@helix-consulting.com" in row.children[2].value  # sample values
+    review = editor.review.value  # the least sure suggestions come first, with reasons
+    first, last = suggested.review()["column"].iloc[[0, -1]]
+    assert review.index(f"<td>{first}</td>") < review.index(f"<td>{last}</td>")
+    assert "Contact Owner" in review and "owner" in review
 
 
 def test_mapping_editor_edits_and_saves(people_schema, tmp_path):

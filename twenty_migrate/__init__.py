@@ -77,8 +77,10 @@ if typing.TYPE_CHECKING:  # what the lazily served names are, for type checkers 
         normalize_countries,
     )
     from twenty_migrate.loading.load import list_sheets, load, load_many
-    from twenty_migrate.mapping.field_map import FieldMap, MappedFrame
+    from twenty_migrate.mapping.field_map import FieldMap
+    from twenty_migrate.mapping.mapped import MappedFrame
     from twenty_migrate.mapping.suggest import suggest_mapping
+    from twenty_migrate.mapping.suggestion import Suggestion
     from twenty_migrate.pipeline.migration import (
         PreflightReport,
         RelationCycleError,
@@ -102,7 +104,7 @@ _LAZY = {
     "ActivitySplit": "twenty_migrate.clean.activities",
     "CleaningLog": "twenty_migrate.clean.frame",
     "FieldMap": "twenty_migrate.mapping.field_map",
-    "MappedFrame": "twenty_migrate.mapping.field_map",
+    "MappedFrame": "twenty_migrate.mapping.mapped",
     "MergedDuplicates": "twenty_migrate.relations.merging",
     "MigrationReport": "twenty_migrate.ui.report",
     "MigrationSpec": "twenty_migrate.pipeline.spec",
@@ -112,6 +114,7 @@ _LAZY = {
     "ResolvedRelations": "twenty_migrate.relations.resolve",
     "Sandbox": "twenty_migrate.sandbox",
     "SourceSpec": "twenty_migrate.pipeline.spec",
+    "Suggestion": "twenty_migrate.mapping.suggestion",
     "ValidationReport": "twenty_migrate.validation.validate",
     "build_suite": "twenty_migrate.validation.suites",
     "clean_frame": "twenty_migrate.clean.frame",
@@ -204,6 +207,7 @@ __all__ = [
     "ServerTraits",
     "Settings",
     "SourceSpec",
+    "Suggestion",
     "TwentyAPIError",
     "TwentyClient",
     "TwentyMigrateError",

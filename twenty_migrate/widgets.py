@@ -257,6 +257,7 @@ class MappingEditor(_Widget):
                         w.Label(column, layout=w.Layout(width="14em")),
                         dropdown,
                         w.Label(_samples(df[column]), layout=w.Layout(width="30em")),
+                        w.Label(_confidence_text(self.base, column), layout=w.Layout(width="6em")),
                     ]
                 )
             )
@@ -265,12 +266,11 @@ class MappingEditor(_Widget):
         self.save_button = w.Button(description="Save", button_style="primary")
         self.save_button.on_click(lambda _: self.save())
         self.output = w.Output()
-        notes = w.HTML(
-            "<br>".join(html.escape(n) for n in self.base.notes),
-            layout=w.Layout(max_height="8em", overflow="auto"),
+        self.review = w.HTML(
+            _review_html(self.base), layout=w.Layout(max_height="14em", overflow="auto")
         )
         save = w.HBox([self.save_path, self.save_button])
-        self.widget = w.VBox([*rows, notes, save, self.output])
+        self.widget = w.VBox([self.review, *rows, save, self.output])
 
     def __repr__(self) -> str:
         return f"MappingEditor({self.base.object_name!r}, {len(self.field_map.mapping)} mapped)"
@@ -279,11 +279,37 @@ class MappingEditor(_Widget):
     def field_map(self) -> FieldMap:
         """The map as edited: the chosen paths, and the transforms they still use."""
         from twenty_migrate.mapping.field_map import FieldMap
+        from twenty_migrate.mapping.suggestion import Suggestion
 
         mapping = {c: d.value for c, d in self.dropdowns.items() if d.value != SKIP}
         used = set(mapping.values()) | {p.split(".")[0] for p in mapping.values()}
         transforms = {k: v for k, v in self.base.transforms.items() if k in used}
-        return FieldMap(self.base.object_name, mapping, transforms, self.base.notes)
+        source_id = self.base.source_id if self.base.source_id not in mapping else None
+        suggestions = []
+        for suggestion in self.base.suggestions:
+            chosen = mapping.get(suggestion.column)
+            if suggestion.column in self.dropdowns and chosen != (
+                suggestion.path if suggestion.status == "mapped" else None
+            ):
+                status = "mapped" if chosen else "unmapped"
+                suggestion = Suggestion(
+                    suggestion.column, chosen, "chosen in the mapping editor", 1.0, status
+                )
+            suggestions.append(suggestion)
+        known = {s.column for s in suggestions}
+        suggestions += [
+            Suggestion(c, p, "chosen in the mapping editor", 1.0)
+            for c, p in mapping.items()
+            if c not in known
+        ]
+        return FieldMap(
+            self.base.object_name,
+            mapping,
+            transforms,
+            self.base.notes,
+            source_id=source_id,
+            suggestions=tuple(suggestions),
+        )
 
     def save(self, path: str | None = None) -> Path | None:
         """What Save does: check the map against the object, then write it as JSON."""
@@ -298,6 +324,40 @@ class MappingEditor(_Widget):
             return None
         _say(self.output, f"Saved {len(field_map.mapping)} mapped columns to {written}.")
         return written
+
+
+#: Suggestions below this confidence are marked for a look in the mapping editor.
+REVIEW_BELOW = 0.8
+
+
+def _confidence_text(field_map: FieldMap, column: str) -> str:
+    found = next((s for s in field_map.suggestions if s.column == column), None)
+    if found is None:
+        return ""
+    return f"{found.confidence:.0%}" + (" check" if found.confidence < REVIEW_BELOW else "")
+
+
+def _review_html(field_map: FieldMap) -> str:
+    """The suggestion's decisions, least sure first, with their reasons."""
+    ordered = sorted(field_map.suggestions, key=lambda s: s.confidence)  # as review() does
+    if not ordered:
+        return "<br>".join(html.escape(n) for n in field_map.notes)
+    rows = []
+    for item in ordered:
+        target = item.path or "-"
+        if item.status != "mapped":
+            target = f"{item.status}: {target}"
+        style = ' style="background:#fff3cd"' if item.confidence < REVIEW_BELOW else ""
+        rows.append(
+            f"<tr{style}><td>{html.escape(item.column)}</td>"
+            f"<td>{html.escape(target)}</td><td>{item.confidence:.0%}</td>"
+            f"<td>{html.escape(item.reason)}</td></tr>"
+        )
+    head = "<tr><th>column</th><th>suggested</th><th>confidence</th><th>why</th></tr>"
+    return (
+        "<p><b>Least sure first: check these before saving.</b></p>"
+        f"<table>{head}{''.join(rows)}</table>"
+    )
 
 
 def _samples(column: pd.Series[Any], n: int = 3, width: int = 60) -> str:

@@ -24,10 +24,15 @@ file holds bytes Windows-1252 does not define). The delimiter is one of ``, ; TA
 :class:`csv.Sniffer` proposes, and a sample must then split into the same number of
 fields on most rows. Pass ``encoding=`` or ``delimiter=`` to override either.
 
-**Headers.** Header cells are trimmed. A blank header becomes ``column_<n>`` (n is the
-1-based position) or, when its column is empty too, is dropped; a repeated header gets
-``" 2"``, ``" 3"`` ... appended (``Email``, ``Email 2``). What was renamed, dropped or
-guessed is logged on ``twenty_migrate.loading.load`` and listed in ``df.attrs["notes"]``.
+**Headers.** The header is the first row, unless a title or notes sit above the table:
+then the first row that reads like a header (several labels, as wide as the table; only
+short rows above it) is used, and the note says so and how to choose another
+(``header_row=``). ``df.attrs["header_row"]`` is the row (line) used. Header cells are
+trimmed. A blank header becomes ``column_<n>`` (n is the 1-based position) or, when its
+column is empty too, is dropped; a repeated header gets ``" (2)"``, ``" (3)"`` ...
+appended (``Email``, ``Email (2)``), listed in ``df.attrs["duplicate_headers"]`` (copy ->
+header), and the mapping suggestion leaves such copies unmapped. What was renamed, dropped
+or guessed is logged on ``twenty_migrate.loading.load`` and listed in ``df.attrs["notes"]``.
 
 Example:
     df = load("sample_data/people.csv")                 # _row, Contact ID, First Name, ...
@@ -45,13 +50,20 @@ import logging
 import os
 import re
 import warnings
-from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from twenty_migrate.loading.encodings import (
+    _check_codec,
+    _decode_error,
+    _decoded_json,
+    detect_encoding,
+)
+from twenty_migrate.loading.header_row import SCAN_ROWS, find_header_row
 from twenty_migrate.loading.readers import (
     _EMPTY,
     _clean_headers,
@@ -61,6 +73,7 @@ from twenty_migrate.loading.readers import (
     _rows_frame,
     _xls_rows,
     _xlsx_rows,
+    duplicate_headers,
 )
 from twenty_migrate.loading.readers import RECORD_KEYS as RECORD_KEYS  # still importable from here
 from twenty_migrate.values.payloads import ROW_COLUMN
@@ -101,18 +114,8 @@ SAMPLE_BYTES = 256 * 1024
 SNIFF_CHARS = 32 * 1024
 #: Share of sample rows that must split into as many fields as the header.
 CONSISTENT_SHARE = 0.9
-_CHUNK = 8 * 1024 * 1024
 _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-#: Bytes Windows-1252 leaves undefined; a file holding one is read as Latin-1.
-_NOT_CP1252 = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
-_BOMS = (
-    (codecs.BOM_UTF32_LE, "utf-32"),
-    (codecs.BOM_UTF32_BE, "utf-32"),
-    (codecs.BOM_UTF8, "utf-8-sig"),
-    (codecs.BOM_UTF16_LE, "utf-16"),
-    (codecs.BOM_UTF16_BE, "utf-16"),
-)
 _LINE_END = re.compile(r"\r\n|\r|\n")
 
 
@@ -137,7 +140,8 @@ def load(
         encoding: Text files: skip detection and decode with this codec (``"cp1252"``).
         delimiter: Text files: skip detection and split on this string.
         header_row: 1-based row (line) of the header. Default: the first line of a text
-            file, the first non-empty row of a sheet.
+            file, the first non-empty row of a sheet, or the first row that reads like a
+            header below a title or notes (the note in ``df.attrs["notes"]`` says which).
         row_id_start: ``_row`` of the first data row.
         source: Tag the rows with their file: ``_row`` becomes ``"<label>:<n>"`` and a
             ``_source`` column holds the label (``True``: the file name; a string: that).
@@ -174,6 +178,9 @@ def load(
             raise ValueError(f"{file.name} is an Excel workbook: drop encoding= and delimiter=")
         rows, attrs["sheet"] = _xlsx_rows(file, sheet) if kind == "xlsx" else _xls_rows(file, sheet)
         frame, blank = _rows_frame(rows, header_row, file.name, notes)
+        attrs["header_row"] = header_row or _rows_header(rows)
+        if header_row is None and attrs["header_row"] > 1 + _blank_top(rows):
+            notes.append(_header_note(attrs["header_row"], "row"))
     else:
         if delimiter is not None:
             raise ValueError(f"{file.name} is JSON: drop delimiter=")
@@ -186,6 +193,7 @@ def load(
         if "empty rows dropped" not in note:  # usual (trailing blank lines): logged as info
             logger.warning("%s: %s", file.name, note)
     attrs["notes"] = notes
+    attrs["duplicate_headers"] = duplicate_headers(list(map(str, frame.columns)), notes)
     frame.attrs = attrs
     return frame
 
@@ -278,29 +286,6 @@ def list_sheets(path: str | os.PathLike[str]) -> list[str]:
     raise ValueError(f"{file.name} is not an Excel workbook, so it has no sheets")
 
 
-def detect_encoding(file: str | os.PathLike[str] | bytes) -> str:
-    """The codec to read a text file with (see the module doc for the rules).
-
-    Args:
-        file: A path (the whole file is checked, in chunks) or the bytes themselves.
-
-    Returns:
-        ``"utf-8-sig"``, ``"utf-16"``, ``"utf-32"``, ``"utf-16-le"``/``"utf-16-be"`` (no
-        BOM, told by the zero bytes), ``"utf-8"``, ``"cp1252"`` or ``"latin-1"``.
-    """
-    if isinstance(file, bytes):
-        data = file
-        return _encoding_of([data], lambda: [data])
-    path = Path(file)
-    with open(path, "rb") as handle:
-        return _encoding_of(iter(lambda: handle.read(_CHUNK), b""), lambda: _chunks(path))
-
-
-def _chunks(path: Path) -> Iterator[bytes]:
-    with open(path, "rb") as handle:
-        yield from iter(lambda: handle.read(_CHUNK), b"")
-
-
 def detect_delimiter(sample: str, *, prefer: str | None = None, complete: bool = True) -> str:
     """The delimiter among ``, ; TAB |`` that splits ``sample`` into consistent rows.
 
@@ -368,70 +353,6 @@ def _near_files(file: Path) -> str:
     return f"; files there: {near[:20]}" if near else ""
 
 
-# --------------------------------------------------------------------------- encodings
-def _encoding_of(chunks: Iterable[bytes], again: Callable[[], Iterable[bytes]]) -> str:
-    """The codec for a stream of chunks; ``again`` re-reads them for the Windows-1252 check."""
-    iterator = iter(chunks)
-    first = next(iterator, b"")
-    for bom, name in _BOMS:
-        if first.startswith(bom):
-            return name
-    utf16 = _utf16_without_bom(first[:4096])
-    if utf16:
-        return utf16
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    try:
-        decoder.decode(first)
-        for chunk in iterator:
-            decoder.decode(chunk)
-        decoder.decode(b"", final=True)
-    except UnicodeDecodeError:
-        undefined = any(_NOT_CP1252.search(chunk) for chunk in again())
-        return "latin-1" if undefined else "cp1252"
-    return "utf-8"
-
-
-def _utf16_without_bom(head: bytes) -> str | None:
-    """UTF-16 text without a BOM: mostly ASCII, so every other byte is zero."""
-    if len(head) < 4:
-        return None
-    even, odd = head[0::2], head[1::2]
-    if odd.count(0) > 0.4 * len(odd) and even.count(0) < 0.05 * len(even):
-        return "utf-16-le"
-    if even.count(0) > 0.4 * len(even) and odd.count(0) < 0.05 * len(odd):
-        return "utf-16-be"
-    return None
-
-
-def _check_codec(encoding: str) -> str:
-    try:
-        return codecs.lookup(encoding).name
-    except LookupError:
-        raise ValueError(
-            f"unknown encoding {encoding!r}; use a Python codec name such as 'utf-8', "
-            "'cp1252', 'latin-1' or 'utf-16'"
-        ) from None
-
-
-def _decode_error(file: Path, encoding: str, exc: UnicodeDecodeError) -> ValueError:
-    return ValueError(
-        f"{file.name} does not decode as {encoding} (byte {exc.start}: {exc.reason}). Pass the "
-        "file's encoding, e.g. encoding='cp1252' (Excel on Windows), 'latin-1', 'utf-16', or "
-        "re-save it as 'CSV UTF-8'"
-    )
-
-
-def _decoded_json(file: Path, encoding: str | None) -> str:
-    """A JSON file decoded with ``encoding`` (or the detected codec), without its BOM."""
-    data = file.read_bytes()
-    codec = _check_codec(encoding) if encoding else detect_encoding(data)
-    try:
-        text = data.decode(codec)
-    except UnicodeDecodeError as exc:
-        raise _decode_error(file, codec, exc) from None
-    return text.lstrip("\ufeff")
-
-
 # --------------------------------------------------------------------------- text files
 def _read_text(
     file: Path,
@@ -457,8 +378,16 @@ def _read_text(
         sample = codecs.getincrementaldecoder(encoding)().decode(raw, final=complete)
     except UnicodeDecodeError as exc:
         raise _decode_error(file, encoding, exc) from None
-    skip = int(header_row) - 1 if header_row else 0
-    body = _after_lines(sample.lstrip("\ufeff"), skip)
+    text = sample.lstrip("\ufeff")
+    prefer = "\t" if file.suffix.lower() in (".tsv", ".tab") else None
+    sniffed = None
+    if header_row is None:
+        header_row, sniffed = _text_header_row(text, delimiter, prefer, complete)
+        if header_row > 1:
+            notes.append(_header_note(header_row, "line"))
+    attrs["header_row"] = int(header_row)
+    skip = int(header_row) - 1
+    body = _after_lines(text, skip)
     if not body.strip():
         raise ValueError(
             f"{file.name} is empty"
@@ -467,8 +396,7 @@ def _read_text(
             "header_row"
         )
     if delimiter is None:
-        prefer = "\t" if file.suffix.lower() in (".tsv", ".tab") else None
-        delimiter = detect_delimiter(body, prefer=prefer, complete=complete)
+        delimiter = sniffed or detect_delimiter(body, prefer=prefer, complete=complete)
     elif not delimiter or "\n" in delimiter or "\r" in delimiter or '"' in delimiter:
         raise ValueError(f"delimiter must be a character such as ',' or ';', not {delimiter!r}")
     header = next(csv.reader(io.StringIO(body), delimiter=delimiter), [])
@@ -504,6 +432,65 @@ def _read_text(
     except pd.errors.EmptyDataError:
         raise ValueError(f"{file.name} is empty: there is no header row to read") from None
     return frame, blank
+
+
+def _rows_header(rows: list[list[str]]) -> int:
+    """The 1-based sheet row :func:`find_header_row` picks (1 for an empty sheet)."""
+    index = find_header_row(rows)
+    return 1 if index is None else index + 1
+
+
+def _blank_top(rows: list[list[str]]) -> int:
+    """Blank rows above the first filled one (skipped silently, as always)."""
+    return next((i for i, r in enumerate(rows) if any(str(c).strip() for c in r)), 0)
+
+
+def _text_header_row(
+    text: str, delimiter: str | None, prefer: str | None, complete: bool
+) -> tuple[int, str | None]:
+    """The 1-based line of the header: the first, unless a title or notes sit above it;
+    and the delimiter detected on the way when the header is the first line."""
+    sniffed = None if delimiter else detect_delimiter(text, prefer=prefer, complete=complete)
+    candidates = [delimiter or sniffed or ","]
+    if not delimiter:
+        candidates += [d for d in DELIMITERS if d != candidates[0]]
+    best: tuple[int, int] | None = None  # (header cells, line)
+    for candidate in candidates:
+        rows, ends = _first_records(text, candidate)
+        index = find_header_row(rows)
+        if index is None:
+            continue
+        cells = sum(1 for c in rows[index] if c.strip())
+        if index == 0 and cells >= 2 and candidate == candidates[0]:
+            return 1, sniffed  # the usual file: the header on the first line
+        line = ends[index - 1] + 1 if index else 1
+        if index and (best is None or cells > best[0]):
+            best = (cells, line)
+    return (best[1], None) if best else (1, sniffed)
+
+
+def _first_records(text: str, delimiter: str) -> tuple[list[list[str]], list[int]]:
+    """The first records of ``text`` and the line each one ends on."""
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    rows: list[list[str]] = []
+    ends: list[int] = []
+    try:
+        for row in reader:
+            rows.append(row)
+            ends.append(reader.line_num)
+            if len(rows) >= SCAN_ROWS:
+                break
+    except csv.Error:
+        pass  # a broken quote further down: judge by the rows read so far
+    return rows, ends
+
+
+def _header_note(row: int, unit: str) -> str:
+    return (
+        f"the header is on {unit} {row}: the {unit}s above it look like a title or notes "
+        f"and are skipped; _row 1 is the first {unit} under the header. If that is wrong, "
+        f"pass header_row=<the header's {unit} number>"
+    )
 
 
 def _after_lines(text: str, n: int) -> str:

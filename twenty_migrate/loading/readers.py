@@ -21,6 +21,8 @@ from typing import Any
 
 import pandas as pd
 
+from twenty_migrate.loading.header_row import find_header_row
+
 #: Keys of a JSON object whose array holds the records.
 RECORD_KEYS = ("records", "data", "results", "items", "rows")
 _ZERO_PADDED = re.compile(r"^0+$")
@@ -39,12 +41,28 @@ def _clean_headers(header: Sequence[str], notes: list[str]) -> tuple[list[str], 
     for i, name in enumerate(originals):
         if name in taken:
             n = 2
-            while f"{name} {n}" in taken or f"{name} {n}" in originals[i + 1 :]:
+            while f"{name} ({n})" in taken or f"{name} ({n})" in originals[i + 1 :]:
                 n += 1
-            names[i] = f"{name} {n}"
-            notes.append(f"header {name!r} repeats: column {i + 1} renamed {names[i]!r}")
+            names[i] = f"{name} ({n})"
+            notes.append(
+                f"header {name!r} repeats: column {i + 1} renamed {names[i]!r}; the mapping "
+                "suggestion leaves it unmapped, as the copy may hold other data"
+            )
         taken.add(names[i])
     return names, blank
+
+
+def duplicate_headers(names: Sequence[str], notes: Sequence[str]) -> dict[str, str]:
+    """Renamed copy -> the header it repeats, read back from :func:`_clean_headers` notes."""
+    out: dict[str, str] = {}
+    for note in notes:
+        match = _RENAMED.match(note)
+        if match and match["new"] in names:
+            out[match["new"]] = match["old"]
+    return out
+
+
+_RENAMED = re.compile(r"^header '(?P<old>.*)' repeats: column \d+ renamed '(?P<new>.*)';")
 
 
 # --------------------------------------------------------------------------- excel
@@ -176,9 +194,10 @@ def _rows_frame(
         if start >= len(rows) or not any(rows[start]):
             raise ValueError(f"{name}: row {header_row} is empty, so it cannot be the header")
     else:
-        start = next((i for i, r in enumerate(rows) if any(r)), -1)
-        if start < 0:
+        found = find_header_row(rows)
+        if found is None:
             raise ValueError(f"{name} is empty: the sheet has no header row. Pick another sheet")
+        start = found
     body = rows[start + 1 :]
     width = max([len(rows[start]), *(len(r) for r in body)])
     header = list(rows[start]) + [_EMPTY] * (width - len(rows[start]))

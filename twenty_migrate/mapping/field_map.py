@@ -3,11 +3,16 @@
 A field map says which source column feeds which Twenty field path, and how to convert it::
 
     fmap = tm.suggest_mapping(df, schema.object("people"))      # a starting point
+    fmap.review()     # each column's target (or why none), reason, confidence: least sure first
     fmap = fmap.with_column("Mobile", "phones.additionalPhones").without("Lead Source")
     fmap.save("people.mapping.json")                              # review it, keep it
     mapped = fmap.apply(df, schema.object("people"), default_region="GB")
     mapped.data       # _row + "name.firstName", "emails.primaryEmail", "_ref.companyId", ...
     mapped.problems   # _row, column, field, rule, value, message, severity
+
+A suggested map also keeps, per column, a :class:`Suggestion` (the reason and confidence
+behind it) and ``source_id``, the column holding the source system's own record ids. Both
+are saved with the map; files written before they existed still load.
 
 Paths are Twenty's: a field name (``jobTitle``), a composite sub-field
 (``emails.primaryEmail``, ``amount.amountMicros``) or a join column holding ids
@@ -36,16 +41,17 @@ are listed in ``problems`` with their raw value; nothing is dropped silently.
 from __future__ import annotations
 
 import difflib
-import html
 import json
 import os
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from twenty_migrate.mapping.mapped import MappedFrame
+from twenty_migrate.mapping.suggestion import Suggestion
 from twenty_migrate.twenty.errors import MappingError
 from twenty_migrate.twenty.files import write_text_atomically
 from twenty_migrate.twenty.schema import (
@@ -61,7 +67,7 @@ from twenty_migrate.values.parsing import canonical_email, is_valid_email
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ["REF_PREFIX", "FieldMap", "MappedFrame"]
+__all__ = ["REF_PREFIX", "FieldMap", "MappedFrame", "Suggestion"]
 
 #: Prefix of the columns that hold natural keys of related records (see the module doc).
 REF_PREFIX = "_ref."
@@ -121,6 +127,10 @@ class FieldMap:
         transforms: field path (or field name) -> conversion settings, e.g.
             ``{"stage": {"Closed Won": "CUSTOMER"}, "closeDate": {"dayfirst": True}}``.
         notes: remarks from :func:`suggest_mapping` (why columns were or were not mapped).
+        source_id: the column holding the source system's own record id (``"Id"``,
+            ``"Record ID"``), the rows' external key when the migration spec names none.
+        suggestions: per source column, what :func:`suggest_mapping` decided and why
+            (see :meth:`review`); edits by hand replace a column's entry.
 
     Example:
         fmap = FieldMap("people", {"Email": "emails.primaryEmail", "Name": "name"})
@@ -131,11 +141,19 @@ class FieldMap:
     mapping: Mapping[str, str]
     transforms: Mapping[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    source_id: str | None = None
+    suggestions: tuple[Suggestion, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "mapping", dict(self.mapping))
         object.__setattr__(self, "transforms", dict(self.transforms))
         object.__setattr__(self, "notes", tuple(self.notes))
+        object.__setattr__(self, "suggestions", tuple(self.suggestions))
+        if self.source_id is not None and self.source_id in self.mapping:
+            raise MappingError(
+                f"{self.source_id!r} is the source id column, so it cannot also be mapped to "
+                f"{self.mapping[self.source_id]!r}; drop one of them"
+            )
         for source, path in self.mapping.items():
             if not isinstance(source, str) or not isinstance(path, str) or not path:
                 raise MappingError(f"mapping entries must be text: {source!r} -> {path!r}")
@@ -156,7 +174,14 @@ class FieldMap:
         transforms = dict(self.transforms)
         if transform is not None:
             transforms[path] = transform
-        return FieldMap(self.object_name, {**self.mapping, source: path}, transforms, self.notes)
+        chosen = Suggestion(source, path, "set by hand", 1.0)
+        return replace(
+            self,
+            mapping={**self.mapping, source: path},
+            transforms=transforms,
+            source_id=None if self.source_id == source else self.source_id,
+            suggestions=self._suggestions_with(chosen),
+        )
 
     def without(self, *sources: str) -> FieldMap:
         """A copy without these source columns."""
@@ -164,11 +189,44 @@ class FieldMap:
         if unknown:
             raise MappingError(f"{unknown} are not mapped; mapped columns: {self.sources}")
         mapping = {s: p for s, p in self.mapping.items() if s not in sources}
-        return FieldMap(self.object_name, mapping, self.transforms, self.notes)
+        suggestions = tuple(s for s in self.suggestions if s.column not in sources) + tuple(
+            Suggestion(s, None, "left out by hand", 1.0, "unmapped") for s in sources
+        )
+        return replace(self, mapping=mapping, suggestions=suggestions)
 
     def with_transform(self, path: str, spec: Any) -> FieldMap:
         """A copy with the transform of ``path`` (or field name) set to ``spec``."""
-        return FieldMap(self.object_name, self.mapping, {**self.transforms, path: spec}, self.notes)
+        return replace(self, transforms={**self.transforms, path: spec})
+
+    def with_source_id(self, column: str | None) -> FieldMap:
+        """A copy whose source id column is ``column`` (None: no source ids)."""
+        mapping = {s: p for s, p in self.mapping.items() if s != column}
+        suggestions = self.suggestions
+        if column is not None:
+            chosen = Suggestion(column, None, "source id set by hand", 1.0, "source_id")
+            suggestions = self._suggestions_with(chosen)
+        return replace(self, mapping=mapping, source_id=column, suggestions=suggestions)
+
+    def _suggestions_with(self, chosen: Suggestion) -> tuple[Suggestion, ...]:
+        return tuple(s for s in self.suggestions if s.column != chosen.column) + (chosen,)
+
+    def review(self) -> pd.DataFrame:
+        """The suggestion's decision per column, least sure first: what to check by hand.
+
+        Columns: ``column``, ``status`` (mapped, source_id, create, unmapped), ``path``,
+        ``confidence`` (0 to 1) and ``reason``.
+
+        Example:
+            fmap = tm.suggest_mapping(df, schema.object("people"))
+            fmap.review().head(10)      # the ten decisions most worth a look
+        """
+        columns = ["column", "status", "path", "confidence", "reason"]
+        rows = [{c: getattr(s, c) for c in columns} for s in self.suggestions]
+        frame = pd.DataFrame(rows, columns=columns, dtype=object)
+        if frame.empty:
+            return frame
+        frame["confidence"] = frame["confidence"].astype(float)
+        return frame.sort_values("confidence", kind="stable").reset_index(drop=True)
 
     # ------------------------------------------------------------------ files
     def to_dict(self) -> dict[str, Any]:
@@ -180,6 +238,8 @@ class FieldMap:
             "mapping": dict(self.mapping),
             "transforms": dict(self.transforms),
             "notes": list(self.notes),
+            "source_id": self.source_id,
+            "suggestions": [s.to_dict() for s in self.suggestions],
         }
 
     @classmethod
@@ -197,6 +257,8 @@ class FieldMap:
             dict(data.get("mapping") or {}),
             dict(data.get("transforms") or {}),
             tuple(data.get("notes") or ()),
+            None if data.get("source_id") is None else str(data["source_id"]),
+            tuple(Suggestion.from_dict(s) for s in data.get("suggestions") or ()),
         )
 
     def save(self, path: str | os.PathLike[str]) -> Path:
@@ -232,6 +294,8 @@ class FieldMap:
         lines = [f"FieldMap({self.object_name!r}, {len(self.mapping)} columns)"]
         for source, path in self.mapping.items():
             lines.append(f"  {source:<{width}} -> {path}")
+        if self.source_id:
+            lines.append(f"  source ids: {self.source_id!r}")
         if self.transforms:
             lines.append(f"  transforms: {json.dumps(self.transforms, ensure_ascii=False)}")
         return "\n".join(lines)
@@ -495,59 +559,3 @@ def _reference(ctx: cv.Context, source: str) -> pd.Series[Any]:
         return " ".join(text.split())
 
     return cv.to_series(cv.per_unique(ctx.df[source], key)[0], ctx.df.index)
-
-
-@dataclass(frozen=True, eq=False)
-class MappedFrame:
-    """The result of :meth:`FieldMap.apply`: converted data and the values that failed.
-
-    Unpacks as ``data, problems = fmap.apply(df, people)``.
-    """
-
-    data: pd.DataFrame
-    problems: pd.DataFrame
-    object_name: str
-    field_map: FieldMap
-    notes: tuple[str, ...] = ()
-
-    def __iter__(self) -> Iterator[pd.DataFrame]:
-        return iter((self.data, self.problems))
-
-    def __len__(self) -> int:
-        return len(self.data)
-
-    @property
-    def errors(self) -> pd.DataFrame:
-        """Problems whose value was left out (severity ``error``)."""
-        return self.problems[self.problems["severity"] == "error"]
-
-    @property
-    def has_problems(self) -> bool:
-        """Whether any value could not be converted."""
-        return bool(len(self.errors))
-
-    def summary(self) -> pd.DataFrame:
-        """Problems per field and rule, with one example value each."""
-        if self.problems.empty:
-            return pd.DataFrame(columns=["field", "rule", "severity", "rows", "example"])
-        grouped = self.problems.groupby(["field", "rule", "severity"], sort=False)
-        return grouped.agg(rows=("_row", "size"), example=("value", "first")).reset_index()
-
-    def __str__(self) -> str:
-        counts = {str(k): int(v) for k, v in self.problems["severity"].value_counts().items()}
-        text = (
-            f"{self.object_name}: {len(self.data)} rows, {len(self.data.columns) - 1} columns; "
-            f"{int(counts.get('error', 0))} values not converted, "
-            f"{int(counts.get('warning', 0))} warnings"
-        )
-        return "\n".join([text, *(f"  note: {n}" for n in self.notes)])
-
-    __repr__ = __str__
-
-    def _repr_html_(self) -> str:
-        notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
-        return (
-            f"<p>{html.escape(str(self).splitlines()[0])}</p>"
-            + (f"<ul>{notes}</ul>" if notes else "")
-            + self.summary().to_html(index=False)
-        )

@@ -1,12 +1,18 @@
-"""Suggest a :class:`~twenty_migrate.FieldMap` from headers and sample values.
+"""Suggest a :class:`~twenty_migrate.mapping.field_map.FieldMap` from headers, then sample values.
 
-Headers are compared after folding case, accents, spaces and punctuation, against the
-object's own field names and labels (custom fields included), then against the column
-names that Salesforce, HubSpot, Pipedrive and hand-made exports use. Columns still
-unmatched are judged by their values: mostly emails, phone numbers, LinkedIn or other
-URLs. Columns naming a related record become ``_ref.<joinColumn>`` (see
-:mod:`twenty_migrate.mapping.field_map`). Every decision worth a second look is written to
-``FieldMap.notes``.
+Headers decide first, after folding case, accents, spaces and punctuation: the export
+dictionaries of Salesforce, HubSpot and Pipedrive (:mod:`twenty_migrate.mapping.vendors`), the
+object's own field names and labels (custom fields included), then the names hand-made
+spreadsheets use. Values are read only for headers that say nothing (``Column 7``,
+``Field1``, a blank header), and never across kinds: a column of dates is not a phone, an
+owner's email is not a second email. A header that names something the object has no
+place for (``Contact Owner`` on people) stays unmapped, whatever its values look like.
+
+Every column gets a :class:`~twenty_migrate.mapping.suggestion.Suggestion`: where it goes (or why
+nowhere), the reason and a confidence; ``FieldMap.review()`` lists the least sure first.
+A vendor's own record id column becomes ``FieldMap.source_id``; Salesforce custom fields
+(``Region__c``) that the object lacks are proposed for preflight to create; a stage
+column holding a vendor's default stages gets them as select options.
 """
 
 from __future__ import annotations
@@ -17,119 +23,46 @@ from typing import Any
 
 import pandas as pd
 
-from twenty_migrate.mapping.field_map import DEFAULT_SUBFIELD, REF_PREFIX, FieldMap
+from twenty_migrate.mapping.field_map import DEFAULT_SUBFIELD, REF_PREFIX, FieldMap, _resolve
+from twenty_migrate.mapping.headers import (
+    _COUNTRY_HEADERS,
+    _DISTINCTIVE,
+    _EXPECTED_KIND,
+    _HANDLE_PREFIX,
+    _KIND_WORDS,
+    _LATE_HEADERS,
+    _SKIP_TYPES,
+    CONFIDENCE,
+    HEADER_SYNONYMS,
+    MAX_LABELS_SHOWN,
+    SAMPLE_SIZE,
+    VALUE_SHARE,
+    _column_kinds,
+    _duplicate_of,
+    _id_like,
+    _Kinds,
+    _says_nothing,
+    value_kind,
+)
+from twenty_migrate.mapping.suggestion import Suggestion
+from twenty_migrate.mapping.vendors import (
+    SOURCE_ID,
+    SOURCE_REF_PREFIX,
+    VENDORS,
+    VendorField,
+    custom_field_name,
+    detect_vendor,
+    stage_options,
+    vendor_field,
+)
+from twenty_migrate.twenty.errors import MappingError
 from twenty_migrate.twenty.schema import ObjectSchema
 from twenty_migrate.values.parsing import (
-    canonical_email,
-    domain_key,
-    is_valid_email,
     option_key,
     split_list,
-    words,
 )
 
-__all__ = ["HEADER_SYNONYMS", "suggest", "suggest_mapping"]
-
-_MOBILE_HEADERS = (
-    "mobile|mobile phone|cell|cell phone|phone mobile|mobile number|handy|other phone|"
-    "home phone|phone 2|phone home"
-)
-_SYNONYM_TABLE: list[tuple[tuple[str, ...], str]] = [
-    (("name.firstName",), "first name|firstname|first|given name|forename|prenom|vorname|"
-     "contact first name"),
-    (("name.lastName",), "last name|lastname|last|surname|family name|nom|nachname|"
-     "contact last name"),
-    (("name", "title"), "name|full name|fullname|person|lead name|display name|person name"),
-    (("@person", "name"), "contact|contact name|contact person|deal contact person|"
-     "point of contact|primary contact|contact full name"),
-    (("emails.primaryEmail", "emails.additionalEmails", "@person"),
-     "email|e mail|email address|email work|work email|business email|primary email|mail|"
-     "emailaddress"),
-    (("@person", "emails.primaryEmail"), "contact email|point of contact email|"
-     "contact person email|deal contact email|person email"),
-    (("emails.additionalEmails",), "email 2|other email|secondary email|email home|"
-     "email other|personal email|alternate email"),
-    (("phones.primaryPhoneNumber", "phones.additionalPhones"),
-     "phone|phone number|phone work|work phone|business phone|telephone|tel|office phone|"
-     "direct phone|phone 1|main phone"),
-    (("phones.primaryPhoneNumber", "phones.additionalPhones"), _MOBILE_HEADERS),
-    (("jobTitle", "title"), "job title|title|position|role|designation|job|jobtitle"),
-    (("@company", "name"), "company|company name|account|account name|organization|"
-     "organisation|organization name|organisation name|employer|deal organization|"
-     "account name name|company account"),
-    (("domainName.primaryLinkUrl", "@company"), "company domain name|company domain|"
-     "company website|company url|domain|domain name"),
-    (("domainName.primaryLinkUrl",), "website|url|web|homepage|site|web site|website url"),
-    (("linkedinLink.primaryLinkUrl",), "linkedin|linkedin url|linkedin profile|linkedin bio|"
-     "linkedin company page|linkedin page|linkedin profile url"),
-    (("xLink.primaryLinkUrl",), "twitter|x|twitter url|twitter handle|x twitter"),
-    (("address.addressStreet1",), "street|billing street|address|street address|address 1|"
-     "address line 1|mailing street"),
-    (("address.addressStreet2",), "address 2|address line 2|street 2"),
-    (("address.addressCity", "city"), "city|billing city|mailing city|town"),
-    (("address.addressState",), "state|state province|billing state|province|region|"
-     "billing state province"),
-    (("address.addressPostcode",), "postal code|zip|zip code|postcode|billing postal code|"
-     "mailing postal code"),
-    (("address.addressCountry",), "country|billing country|mailing country"),
-    (("employees",), "employees|number of employees|numberofemployees|employee count|"
-     "headcount|company size"),
-    (("annualRecurringRevenue.amountMicros",), "annual revenue|annualrevenue|revenue|arr|"
-     "annual recurring revenue"),
-    (("idealCustomerProfile",), "ideal customer profile|icp|ideal customer"),
-    (("@workspaceMember",), "owner|account owner|deal owner|contact owner|opportunity owner|"
-     "assigned to|assignee|owner name|lead owner|record owner|task owner"),
-    (("name",), "deal name|opportunity name|deal title|deal|opportunity"),
-    (("amount.amountMicros",), "amount|deal value|value|deal amount|opportunity amount"),
-    (("amount.currencyCode", "annualRecurringRevenue.currencyCode"),
-     "currency|currency iso code|currencyisocode|deal currency|currency code"),
-    (("stage",), "stage|stage name|stagename|deal stage|pipeline stage|opportunity stage"),
-    (("status", "stage"), "status|task status"),
-    (("closeDate",), "close date|closedate|expected close date|deal expected close date|"
-     "closing date|expected close"),
-    (("title",), "subject|task subject|task|note title|heading|activity subject"),
-    (("bodyV2.markdown",), "body|description|notes|note|comments|comment|content|details|"
-     "text|note body|task description"),
-    (("dueAt",), "due date|due|due at|activity date|deadline|due date time"),
-]  # fmt: skip
-
-#: Folded header -> candidate paths, best first. ``@company`` means "the relation to a
-#: company" (``_ref.companyId`` on people), whatever its join column is called.
-HEADER_SYNONYMS: dict[str, tuple[str, ...]] = {
-    option_key(header): targets
-    for targets, headers in _SYNONYM_TABLE
-    for header in headers.split("|")
-}
-#: Headers matched after the others, so a "Mobile" column only takes the primary phone
-#: when no "Phone" column does.
-_LATE_HEADERS = frozenset(option_key(header) for header in _MOBILE_HEADERS.split("|"))
-_NOT_FIELDS = frozenset(
-    words(
-        "id recordid createddate createdat createdon datecreated dateadded createdby "
-        "lastmodifieddate lastmodifiedby modifieddate modifiedon updatedat lastactivitydate "
-        "systemmodstamp"
-    )
-)
-_COUNTRY_HEADERS = {"country", "mailingcountry", "billingcountry", "countrycode", "land", "pays"}
-_PHONE_LIKE = re.compile(r"^\s*(?:\+|00)?[\d\s().\-/]{7,}(?:\s*(?:x|ext\.?|#)\s*\d+)?\s*$", re.I)
-# The legacy RICH_TEXT body is not writable, so is_writable already leaves it out.
-_SKIP_TYPES = frozenset({"ACTOR", "POSITION", "UUID", "TS_VECTOR", "FILES"})
-_HANDLE_PREFIX = {
-    ("person", "linkedinLink"): "https://www.linkedin.com/in/",
-    ("company", "linkedinLink"): "https://www.linkedin.com/company/",
-    ("person", "xLink"): "https://x.com/",
-    ("company", "xLink"): "https://x.com/",
-}
-SAMPLE_SIZE = 200
-MAX_LABELS_SHOWN = 40
-VALUE_SHARE = 0.8
-
-
-def _id_like(header: str) -> bool:
-    """Source ids (``Account ID``, ``AccountId``) and export bookkeeping (``Created Date``)."""
-    if option_key(header) in _NOT_FIELDS:
-        return True
-    return re.search(r"(?:^|[\s_.\-])id$|[a-z]Id$", header.strip(), re.I) is not None
+__all__ = ["CONFIDENCE", "HEADER_SYNONYMS", "suggest", "suggest_mapping", "value_kind"]
 
 
 class _Suggester:
@@ -138,9 +71,13 @@ class _Suggester:
         self.obj = obj
         self.writable = set(obj.writable_paths())
         self.mapping: dict[str, str] = {}
-        self.taken: set[str] = set()
+        self.taken: dict[str, str] = {}  # path (or "name.*") -> the column feeding it
         self.notes: list[str] = []
+        self.decisions: dict[str, Suggestion] = {}
+        self.transforms: dict[str, Any] = {}
+        self.source_id: str | None = None
         self.schema_keys = self._schema_keys()
+        self._kinds: dict[str, _Kinds] = {}
 
     def _schema_keys(self) -> dict[str, str]:
         keys: dict[str, str] = {}
@@ -159,9 +96,15 @@ class _Suggester:
                 keys.setdefault(option_key(text), path)
         return keys
 
+    def kinds(self, column: str) -> _Kinds:
+        if column not in self._kinds:
+            self._kinds[column] = _column_kinds(self.df[column])
+        return self._kinds[column]
+
+    # ------------------------------------------------------------------ targets
     def resolve(self, target: str) -> str | None:
         """A concrete free path for a candidate, or None."""
-        if target.startswith(REF_PREFIX):
+        if target.startswith((REF_PREFIX, SOURCE_REF_PREFIX)):
             return None if target in self.taken else target
         if target.startswith("@"):
             wanted = target[1:]
@@ -179,68 +122,255 @@ class _Suggester:
         if target.endswith(("additionalEmails", "additionalPhones", "secondaryLinks")):
             return target
         if field.type == "FULL_NAME" and "." not in target:
-            busy = {"name.*", f"{name}.firstName", f"{name}.lastName"} & self.taken
-            return None if f"{name}.*" in busy else target
-        if field.type == "FULL_NAME" and f"{name}.*" in self.taken:
-            return None
+            return None if f"{name}.*" in self.taken else target
         return None if target in self.taken else target
 
-    def take(self, column: str, path: str, why: str | None = None) -> None:
+    def _applicable(self, column: str, path: str) -> str | None:
+        """Why this field map cannot take ``path`` on the object, or None when it can."""
+        try:
+            _resolve(column, path, self.obj)
+        except MappingError as exc:
+            return str(exc)
+        return None
+
+    def _kind_conflict(self, column: str, path: str) -> str | None:
+        """Why the values refuse ``path`` (another distinctive kind), or None."""
+        if path.startswith((REF_PREFIX, SOURCE_REF_PREFIX)):
+            return None
+        field = self.obj.fields.get(path.split(".")[0])
+        if field is None or path.endswith(("CountryCode", "currencyCode")):
+            return None
+        expected = _EXPECTED_KIND.get(field.type)
+        if field.type == "LINKS" and path.endswith("Label"):
+            expected = "text"
+        found = self.kinds(column)
+        if expected is None or found.kind is None or found.kind == expected:
+            return None
+        if found.kind not in _DISTINCTIVE:
+            return None
+        return (
+            f"the header suggests {path}, but {found.share:.0%} of the values look like "
+            f"{_KIND_WORDS[found.kind]}, not {_KIND_WORDS[expected]}"
+        )
+
+    # ------------------------------------------------------------------ decisions
+    def decide(self, suggestion: Suggestion) -> None:
+        self.decisions[suggestion.column] = suggestion
+        if suggestion.status == "mapped" and suggestion.path:
+            self._take(suggestion.column, suggestion.path)
+
+    def _take(self, column: str, path: str) -> None:
         self.mapping[column] = path
         field = self.obj.fields.get(path.split(".")[0])
         if field is not None and field.type == "FULL_NAME" and "." not in path:
-            self.taken.add(f"{path}.*")
-        else:
-            self.taken.add(path)
-        if why:
-            self.notes.append(f"{column!r} -> {path}: {why}")
+            self.taken[f"{path}.*"] = column
+        elif not path.endswith(("additionalEmails", "additionalPhones", "secondaryLinks")):
+            self.taken[path] = column
 
-    def by_header(self, column: str) -> bool:
-        key = option_key(column)
-        direct = self.schema_keys.get(key)
-        candidates: Sequence[str] = (direct,) if direct else HEADER_SYNONYMS.get(key, ())
+    def try_paths(
+        self,
+        column: str,
+        candidates: Sequence[str],
+        reason: str,
+        confidence: float,
+        explained: bool = False,
+    ) -> bool:
+        """Map ``column`` to the first free candidate its values do not refuse."""
+        refused: str | None = None
+        busy: str | None = None
         for candidate in candidates:
             path = self.resolve(candidate)
-            if path is not None:
-                why = None
-                if path.startswith(REF_PREFIX):
-                    related = self.obj.relations[path[len(REF_PREFIX) :]]
-                    why = f"natural keys of the related {related}, resolved to ids later"
-                self.take(column, path, why)
+            if path is None:
+                fed = self.taken.get(candidate) or self.taken.get(f"{candidate.split('.')[0]}.*")
+                busy = busy or (f"{candidate} is already fed by {fed!r}" if fed else None)
+                continue
+            conflict = self._kind_conflict(column, path)
+            if conflict:
+                refused = refused or conflict
+                continue
+            blocked = self._applicable(column, path)
+            if blocked and path.startswith((SOURCE_REF_PREFIX, REF_PREFIX + "targets")):
+                blocked = f"the field map cannot apply {path} (keep the column for linking)"
+            if blocked:
+                self.decide(
+                    Suggestion(
+                        column,
+                        path,
+                        f"{reason}; not mapped: {blocked}",
+                        CONFIDENCE["taken"],
+                        "unmapped",
+                    )
+                )
                 return True
+            if path.startswith(REF_PREFIX) and not explained:
+                related = self.obj.relations.get(path[len(REF_PREFIX) :], "record")
+                reason = f"{reason}; names the related {related}, resolved to ids later"
+            self.decide(Suggestion(column, path, reason, confidence))
+            return True
+        if refused:
+            self.decide(Suggestion(column, None, refused, CONFIDENCE["kinds"], "unmapped"))
+            return True
+        if busy:
+            self.decide(
+                Suggestion(column, None, f"{reason}; {busy}", CONFIDENCE["taken"], "unmapped")
+            )
+            return True
         return False
+
+    def by_vendor(self, column: str, entry: VendorField) -> None:
+        if not entry.paths:
+            self.decide(Suggestion(column, None, entry.reason, CONFIDENCE["no_place"], "unmapped"))
+            return
+        if entry.paths == (SOURCE_ID,):
+            if self.source_id is None:
+                self.source_id = column
+                reason = f"{entry.reason}: the record's own id, kept as the source id"
+                self.decide(Suggestion(column, None, reason, CONFIDENCE["vendor"], "source_id"))
+            else:
+                reason = f"{entry.reason}: {self.source_id!r} already holds the source ids"
+                self.decide(Suggestion(column, None, reason, CONFIDENCE["taken"], "unmapped"))
+            return
+        explained = bool(entry.note)
+        if not self.try_paths(column, entry.paths, entry.reason, CONFIDENCE["vendor"], explained):
+            missing = ", ".join(entry.paths)
+            self.decide(
+                Suggestion(
+                    column,
+                    entry.paths[0],
+                    f"{entry.reason}; not mapped: {self.obj.name_plural} has no {missing}",
+                    CONFIDENCE["taken"],
+                    "unmapped",
+                )
+            )
+
+    def by_custom_field(self, column: str) -> None:
+        """A Salesforce custom field: the object's field of that name, or one to create."""
+        name, label = custom_field_name(column)
+        existing = self.obj.fields.get(name) or next(
+            (f for f in self.obj.fields.values() if option_key(f.label) == option_key(label)),
+            None,
+        )
+        if existing is not None and existing.is_writable:
+            path = self.schema_keys.get(option_key(existing.name), existing.name)
+            reason = f"Salesforce custom field {column}: the field {existing.name!r}"
+            if self.try_paths(column, [path], reason, CONFIDENCE["custom"]):
+                return
+        field_type, path = self._type_for_new_field(column, name)
+        reason = (
+            f"Salesforce custom field {column}: {self.obj.name_plural} has no field {name!r}; "
+            f"preflight proposes creating it as {field_type} ({label!r}), then suggest again; "
+            f"for another type pass fields={{{self.obj.name_plural!r}: {{{name!r}: "
+            "FieldSpec('NUMBER')}} to preflight"
+        )
+        self.decide(Suggestion(column, path, reason, CONFIDENCE["create"], "create", field_type))
+
+    def _type_for_new_field(self, column: str, name: str) -> tuple[str, str]:
+        kind = self.kinds(column).kind
+        if kind == "email":
+            return "EMAILS", f"{name}.primaryEmail"
+        if kind == "url":
+            return "LINKS", f"{name}.primaryLinkUrl"
+        if kind == "phone":
+            return "PHONES", f"{name}.primaryPhoneNumber"
+        if kind == "date":
+            return "DATE", name
+        if kind == "number":
+            return "NUMBER", name
+        values = {option_key(v) for v in self.df[column].dropna().astype(str) if v.strip()}
+        if values and values <= {"true", "false", "yes", "no", "1", "0"}:
+            return "BOOLEAN", name
+        return "TEXT", name
+
+    def by_header(self, column: str) -> bool:
+        """Map by the object's own names, then common synonyms; True when the header spoke."""
+        key = option_key(column)
+        direct = self.schema_keys.get(key)
+        if direct:
+            field = direct.removeprefix(REF_PREFIX).split(".")[0]
+            reason = f"header matches the field {field!r} by name or label"
+            if self.try_paths(column, [direct], reason, CONFIDENCE["field"]):
+                return True
+        candidates = HEADER_SYNONYMS.get(key, ())
+        if not candidates:
+            return False
+        late = key in _LATE_HEADERS
+        reason = "a common header for " + (
+            "a phone number" if late else " or ".join(c.lstrip("@") for c in candidates[:2])
+        )
+        confidence = CONFIDENCE["synonym"]
+        if late and self.resolve(candidates[0]) == candidates[0]:
+            confidence = CONFIDENCE["late"]
+            reason += "; the main phone, as no other column holds one"
+        if self.try_paths(column, candidates, reason, confidence):
+            return True
+        named = " or ".join(c.lstrip("@") for c in candidates)
+        why = (
+            f"the header names {named}, which {self.obj.name_plural} has no place for "
+            "(or another column already feeds); its values are not read to guess another field"
+        )
+        if "@workspaceMember" in candidates:
+            why = (
+                f"an owner column; {self.obj.name_plural} has no owner (workspace member) "
+                "relation in Twenty, and an owner's email is not the record's email"
+            )
+        self.decide(Suggestion(column, None, why, CONFIDENCE["synonym"], "unmapped"))
+        return True
 
     def by_values(self, column: str) -> bool:
+        found = self.kinds(column)
+        options: dict[str, tuple[str, ...]] = {
+            "email": ("emails.primaryEmail", "emails.additionalEmails", "@person"),
+            "phone": ("phones.primaryPhoneNumber", "phones.additionalPhones"),
+        }
         sample = self.df[column].dropna().astype(str).str.strip()
         sample = sample[sample != ""].head(SAMPLE_SIZE)
-        if len(sample) < 3:
+        if found.kind == "url":
+            if float(sample.map(lambda v: "linkedin." in v.lower()).mean()) >= VALUE_SHARE:
+                options["url"] = ("linkedinLink.primaryLinkUrl",)
+                label = "LinkedIn URLs"
+            elif (
+                float(sample.map(lambda v: bool(re.search(r"(twitter|x)\.com/", v.lower()))).mean())
+                >= VALUE_SHARE
+            ):
+                options["url"] = ("xLink.primaryLinkUrl",)
+                label = "X/Twitter URLs"
+            else:
+                options["url"] = ("domainName.primaryLinkUrl",)
+                label = "web addresses"
+        else:
+            label = _KIND_WORDS.get(found.kind or "", "")
+        if found.kind not in options:
             return False
+        reason = (
+            f"the header says nothing; {found.share:.0%} of {found.sampled} sampled values "
+            f"look like {label}"
+        )
+        return self.try_paths(column, options[found.kind], reason, CONFIDENCE["values"])
 
-        def share(test: Any) -> float:
-            return float(sample.map(test).mean())
-
-        kinds: list[tuple[float, tuple[str, ...], str]] = [
-            (share(lambda v: is_valid_email(canonical_email(v))),
-             ("emails.primaryEmail", "emails.additionalEmails", "@person"), "emails"),
-            (share(lambda v: "linkedin." in v.lower()), ("linkedinLink.primaryLinkUrl",),
-             "LinkedIn URLs"),
-            (share(lambda v: bool(re.search(r"(twitter|x)\.com/", v.lower()))),
-             ("xLink.primaryLinkUrl",), "X/Twitter URLs"),
-            (share(lambda v: " " not in v and "@" not in v and domain_key(v) is not None),
-             ("domainName.primaryLinkUrl",), "web addresses"),
-            (share(lambda v: bool(_PHONE_LIKE.match(v))),
-             ("phones.primaryPhoneNumber", "phones.additionalPhones"), "phone numbers"),
-        ]  # fmt: skip
-        for fraction, candidates, label in kinds:
-            if fraction < VALUE_SHARE:
+    # ------------------------------------------------------------------ stages
+    def add_stage_options(self) -> None:
+        for column, path in list(self.mapping.items()):
+            field = self.obj.fields.get(path.split(".")[0])
+            if field is None or field.type != "SELECT" or field.name != "stage":
                 continue
-            for candidate in candidates:
-                path = self.resolve(candidate)
-                if path is not None:
-                    self.take(column, path, f"the values look like {label}")
-                    return True
-            return False
-        return False
+            vendor, labels = stage_options(self.df[column].dropna().astype(str))
+            if vendor is None:
+                continue
+            existing = set(field.option_values)
+            present = {label: value for label, value in labels.items() if value in existing}
+            if present:
+                self.transforms[path] = present
+            missing = {label: value for label, value in labels.items() if value not in existing}
+            old = self.decisions[column]
+            extra = f"; the values are {VENDORS[vendor]}'s default stages"
+            if missing:
+                extra += (
+                    f": preflight adds {len(set(missing.values()))} missing options "
+                    f"({', '.join(sorted(set(missing.values())))}), then suggest again"
+                )
+            self.decisions[column] = Suggestion(
+                column, path, old.reason + extra, old.confidence, old.status, options=missing
+            )
 
     def add_transforms(self) -> dict[str, Any]:
         transforms: dict[str, Any] = {}
@@ -264,6 +394,9 @@ class _Suggester:
         field = self.obj.fields[path.split(".")[0]]
         known = {option_key(str(o["value"])) for o in field.options}
         known |= {option_key(str(o.get("label") or "")) for o in field.options}
+        decision = self.decisions.get(column)
+        proposed = {**(decision.options if decision else {}), **self.transforms.get(path, {})}
+        known |= {option_key(label) for label in proposed}
         values = self.df[column].dropna().astype(str).str.strip()
         labels = sorted(
             {item for v in values.unique() for item in (split_list(v) if multi else [v]) if item}
@@ -288,43 +421,122 @@ def suggest(df: pd.DataFrame, object_schema: ObjectSchema) -> FieldMap:
 
     Example:
         fmap = suggest(pd.read_csv("sample_data/people.csv", dtype=str), people)
+        fmap.review()          # the least sure decisions first
     """
     work = _Suggester(df, object_schema)
-    leftovers: list[str] = []
     columns = [str(c) for c in df.columns if not str(c).startswith("_")]
-    late = [c for c in columns if option_key(c) in _LATE_HEADERS]
-    for column in [c for c in columns if c not in late] + late:
+    vendor = detect_vendor(columns)
+    declared = {str(k): str(v) for k, v in (df.attrs.get("duplicate_headers") or {}).items()}
+    entries: dict[str, VendorField] = {}
+    rest: list[str] = []
+    for column in columns:
+        copy_of = _duplicate_of(column, columns, declared)
+        if copy_of is not None:
+            work.decide(
+                Suggestion(
+                    column,
+                    None,
+                    f"a second column headed {copy_of!r} in the file; not read as another "
+                    f"value of {copy_of!r}. Check which one holds the data, then map it with "
+                    ".with_column(...)",
+                    CONFIDENCE["duplicate"],
+                    "unmapped",
+                )
+            )
+            continue
+        entry = vendor_field(column, object_schema.name_plural, vendor)
+        if entry is not None:
+            entries[column] = entry
+        else:
+            rest.append(column)
+
+    def vendor_order(column: str) -> tuple[int, int]:
+        entry = entries[column]
+        better_key = any(w in entry.note for w in ("by domain", "by email", "own id"))
+        key = option_key(column)
+        late = key in _LATE_HEADERS or any(w in key for w in ("mobile", "home", "other"))
+        return (0 if better_key else 1, 1 if late else 0)
+
+    for column in sorted(entries, key=vendor_order):
+        work.by_vendor(column, entries[column])
+    leftovers: list[str] = []
+    late = [c for c in rest if option_key(c) in _LATE_HEADERS]
+    for column in [c for c in rest if c not in late] + late:
+        if column.endswith("__c"):
+            work.by_custom_field(column)
+            continue
         if _id_like(column) and option_key(column) not in work.schema_keys:
-            work.notes.append(
-                f"{column!r} not mapped: source ids and export timestamps are not Twenty "
-                "fields (keep ids in a custom field if you need them later)"
+            work.decide(
+                Suggestion(
+                    column,
+                    None,
+                    "source ids and export timestamps are not Twenty fields (keep ids in a "
+                    "custom field if you need them later)",
+                    CONFIDENCE["bookkeeping"],
+                    "unmapped",
+                )
             )
             continue
         if not work.by_header(column):
             leftovers.append(column)
     for column in leftovers:
-        if work.by_values(column):
+        if _says_nothing(column) and work.by_values(column):
             continue
-        if "related" in option_key(column) or "regarding" in option_key(column):
-            work.notes.append(
-                f"{column!r} not mapped: links to other records (task and note targets) are "
-                "separate records, created after this import"
+        key = option_key(column)
+        if "related" in key or "regarding" in key:
+            reason = (
+                "links to other records (task and note targets) are separate records, "
+                "created after this import"
             )
-            continue
-        work.notes.append(
-            f"{column!r} not mapped: no matching field on {object_schema.name_plural}; "
-            "create a custom field in Twenty or map it with .with_column(...)"
-        )
-    transforms = work.add_transforms()
-    ordered = {str(c): work.mapping[str(c)] for c in df.columns if str(c) in work.mapping}
-    return FieldMap(object_schema.name_plural, ordered, transforms, tuple(work.notes))
+            confidence = CONFIDENCE["synonym"]
+        elif _says_nothing(column):
+            found = work.kinds(column)
+            kind = _KIND_WORDS.get(found.kind or "", "mixed values")
+            reason = (
+                f"the header says nothing and the values ({kind}) fit no field of "
+                f"{object_schema.name_plural}; map it with .with_column(...) if it matters"
+            )
+            confidence = CONFIDENCE["unknown"]
+        else:
+            reason = (
+                f"no matching field on {object_schema.name_plural}; create a custom field in "
+                "Twenty or map it with .with_column(...)"
+            )
+            confidence = CONFIDENCE["unknown"]
+        work.decide(Suggestion(column, None, reason, confidence, "unmapped"))
+    work.add_stage_options()
+    transforms = {**work.add_transforms(), **work.transforms}
+    ordered = {c: work.mapping[c] for c in columns if c in work.mapping}
+    suggestions = tuple(work.decisions[c] for c in columns if c in work.decisions)
+    notes = [*(_note(s) for s in suggestions if s.status != "mapped" or s.confidence < 0.8)]
+    notes += work.notes
+    if vendor is not None:
+        notes.insert(0, f"the headers look like a {VENDORS[vendor]} export")
+    return FieldMap(
+        object_schema.name_plural,
+        ordered,
+        transforms,
+        tuple(notes),
+        source_id=work.source_id,
+        suggestions=suggestions,
+    )
+
+
+def _note(suggestion: Suggestion) -> str:
+    if suggestion.status == "mapped":
+        return f"{suggestion.column!r} -> {suggestion.path}: {suggestion.reason}"
+    if suggestion.status == "source_id":
+        return f"{suggestion.column!r} is the source id: {suggestion.reason}"
+    if suggestion.status == "create":
+        return f"{suggestion.column!r} -> {suggestion.path} (to create): {suggestion.reason}"
+    return f"{suggestion.column!r} not mapped: {suggestion.reason}"
 
 
 def suggest_mapping(df: pd.DataFrame, object_schema: ObjectSchema) -> FieldMap:
-    """A first field map from the headers and a sample of values (header names, then values).
+    """A first field map from the headers, then a sample of values; review it before use.
 
     Example:
-        fmap = suggest_mapping(pd.read_csv("sample_data/people.csv", dtype=str), people)
-        print(fmap)          # review, then edit with .with_column / .without
+        fmap = suggest_mapping(tm.load("contacts.csv"), people)
+        fmap.review()        # least sure first, with reasons; edit with .with_column / .without
     """
     return suggest(df, object_schema)

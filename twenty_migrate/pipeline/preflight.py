@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from twenty_migrate.mapping.field_map import REF_PREFIX, FieldMap, MappedFrame
+from twenty_migrate.mapping.field_map import REF_PREFIX, FieldMap
+from twenty_migrate.mapping.mapped import MappedFrame
 from twenty_migrate.twenty.errors import SchemaError
 from twenty_migrate.twenty.schema import COMPOSITE_SUBFIELDS, WorkspaceSchema, fetch_schema
 
@@ -322,6 +323,17 @@ class _Checker:
                     values.setdefault(str(value), str(label))
             guess = _type_for(sub, self.schema) if sub else ("SELECT" if values else "TEXT")
             self.need_field(obj, name, guess or "TEXT", values)
+        for suggestion in fmap.suggestions:  # fields and options the suggestion proposed
+            if suggestion.path is None or suggestion.path.startswith(REF_PREFIX):
+                continue
+            name = suggestion.path.partition(".")[0]
+            if suggestion.status == "create":
+                self.need_field(obj, name, suggestion.field_type or "TEXT", {})
+            if suggestion.options:
+                values = {}
+                for label, value in suggestion.options.items():
+                    values.setdefault(str(value), str(label))
+                self.need_field(obj, name, "SELECT", values)
 
     def check_frame(self, obj: str, frame: pd.DataFrame) -> None:
         obj = self.plural(obj)

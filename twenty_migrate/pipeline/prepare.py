@@ -32,7 +32,8 @@ from twenty_migrate.twenty.errors import ConfigError
 from twenty_migrate.values.payloads import ROW_COLUMN
 
 if TYPE_CHECKING:
-    from twenty_migrate.mapping.field_map import FieldMap, MappedFrame
+    from twenty_migrate.mapping.field_map import FieldMap
+    from twenty_migrate.mapping.mapped import MappedFrame
     from twenty_migrate.pipeline.spec import MigrationSpec
     from twenty_migrate.relations.owners import UserMapSource
     from twenty_migrate.relations.resolve import ResolvedRelations

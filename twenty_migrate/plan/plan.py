@@ -51,7 +51,7 @@ from twenty_migrate.values.payloads import (
 )
 
 if TYPE_CHECKING:
-    from twenty_migrate.mapping.field_map import MappedFrame
+    from twenty_migrate.mapping.mapped import MappedFrame
     from twenty_migrate.twenty.discovery import ServerTraits
 
 __all__ = [

@@ -52,7 +52,7 @@ from twenty_migrate.clean.duplicates import (
     LEGAL_SUFFIXES,
     find_duplicate_records,
 )
-from twenty_migrate.mapping.field_map import MappedFrame
+from twenty_migrate.mapping.mapped import MappedFrame
 from twenty_migrate.relations.repointing import (
     _DOMAIN,
     _EMAIL,

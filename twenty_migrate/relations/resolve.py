@@ -58,7 +58,8 @@ import numpy as np
 import pandas as pd
 
 from twenty_migrate.clean.frame import DEFAULT_PLACEHOLDERS
-from twenty_migrate.mapping.field_map import REF_PREFIX, MappedFrame
+from twenty_migrate.mapping.field_map import REF_PREFIX
+from twenty_migrate.mapping.mapped import MappedFrame
 from twenty_migrate.plan.steps import EXISTING_PREFIX, existing_ref
 from twenty_migrate.relations.matching import (
     LOOKUP_BATCH,

@@ -54,7 +54,7 @@ from twenty_migrate.values.rules import (
 )
 
 if TYPE_CHECKING:
-    from twenty_migrate.mapping.field_map import MappedFrame
+    from twenty_migrate.mapping.mapped import MappedFrame
 
 #: The stable source-row id every row carries.
 ROW = "_row"

@@ -35,7 +35,7 @@ from twenty_migrate.values.rules import FAST_YEAR, UUID_PATTERN
 if TYPE_CHECKING:
     import os
 
-    from twenty_migrate.mapping.field_map import MappedFrame
+    from twenty_migrate.mapping.mapped import MappedFrame
 
 #: Prefix of the columns holding unique-key values as Twenty compares them.
 KEY_PREFIX = "_key."

@@ -86,7 +86,7 @@ from twenty_migrate.values.rules import COMPOSITE_MARK, inspect_js
 if TYPE_CHECKING:
     import os
 
-    from twenty_migrate.mapping.field_map import MappedFrame
+    from twenty_migrate.mapping.mapped import MappedFrame
 
 #: Columns of :attr:`ValidationReport.failures`.
 FAILURE_COLUMNS = ["_row", "column", "rule", "value", "message", "severity"]
