@@ -8,8 +8,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from twenty_migrate.loading.load import load
 from twenty_migrate.loading.header_row import find_header_row
+from twenty_migrate.loading.load import load
 from twenty_migrate.mapping.suggest import suggest_mapping
 from twenty_migrate.sandbox.metadata.standard_objects import standard_registry
 from twenty_migrate.sandbox.profiles import sandbox_profile
