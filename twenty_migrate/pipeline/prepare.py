@@ -53,7 +53,7 @@ FieldMapsArg = Mapping[str, "FieldMap | None | Sequence[FieldMap | None]"]
 
 def prepare(
     frames: FramesArg,
-    schema: WorkspaceSchema,
+    schema: WorkspaceSchema | None = None,
     *,
     field_maps: FieldMapsArg | None = None,
     client: TwentyClient | None = None,
@@ -74,7 +74,8 @@ def prepare(
     Args:
         frames: Per Twenty object (plural name), its loaded rows (:func:`~twenty_migrate.load`:
             a ``_row`` column), or several frames whose ``_row`` ids differ.
-        schema: The workspace schema (:func:`~twenty_migrate.fetch_schema`).
+        schema: The workspace schema (:func:`~twenty_migrate.fetch_schema`, e.g. a cached
+            one); None reads it from ``client``.
         field_maps: Per object, its field map (one per frame when several); a missing one,
             or None, is the suggestion (:func:`~twenty_migrate.suggest_mapping`): review it.
         client: The workspace, for relations and unique keys found in Twenty; None works
@@ -97,14 +98,20 @@ def prepare(
         spec: The :class:`~twenty_migrate.MigrationSpec` these frames came from, if any.
 
     Raises:
-        ConfigError: A frame lacks ``_row`` or a column named here, or an object is unknown.
+        ConfigError: A frame lacks ``_row`` or a column named here, or there is neither a
+            schema nor a client to read it from.
     """
     from twenty_migrate.clean.frame import clean_frame
     from twenty_migrate.mapping.suggest import suggest_mapping
     from twenty_migrate.pipeline.migration import plan_migration
     from twenty_migrate.relations.resolve import resolve_relations
+    from twenty_migrate.twenty.schema import fetch_schema
 
     calls_before = client.stats.calls if client is not None else 0
+    if schema is None:
+        if client is None:
+            raise ConfigError("prepare() needs a client or a schema")
+        schema = fetch_schema(client)
     cleaned: dict[str, list[pd.DataFrame]] = {}
     mapped: dict[str, list[MappedFrame]] = {}
     target_keys: dict[str, list[pd.Series[Any]]] = {}

@@ -243,12 +243,7 @@ class MigrationSpec:
             ConfigError: A source file or mapping is missing, or no schema can be had.
         """
         from twenty_migrate.pipeline.prepare import prepare
-        from twenty_migrate.twenty.schema import fetch_schema
 
-        if schema is None:
-            if client is None:
-                raise ConfigError("prepare() needs a client or a schema")
-            schema = fetch_schema(client)
         frames: dict[str, list[pd.DataFrame]] = {}
         field_maps: dict[str, list[FieldMap | None]] = {}
         targets: dict[str, str] = {}
@@ -257,7 +252,7 @@ class MigrationSpec:
         }
         source_ids: dict[str, str] = {}
         for source in self.sources:
-            plural = schema.object(source.object).name_plural
+            plural = source.object  # as the spec names it: prepare() resolves the name
             frame = self._read(source, prefix=source.object in multiple)
             if source.source_id:
                 source_ids[plural] = SOURCE_ID_COLUMN
