@@ -40,7 +40,7 @@ import html
 import json
 import os
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -56,10 +56,24 @@ from twenty_migrate.values import canonical_email, is_valid_email
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ["REF_PREFIX", "FieldMap", "MappedFrame", "suggest_mapping"]
+__all__ = [
+    "REF_PREFIX",
+    "SOURCE_ID_COLUMN",
+    "SOURCE_REF_PREFIX",
+    "FieldMap",
+    "MappedFrame",
+    "suggest_mapping",
+]
 
 #: Prefix of the columns that hold natural keys of related records (see the module doc).
 REF_PREFIX = "_ref."
+#: Prefix of the columns that name related records by the source system's ids
+#: (:mod:`~twenty_migrate.source_refs`): ``_sourceref.companyId``, ``_sourceref.targets``.
+SOURCE_REF_PREFIX = "_sourceref."
+#: Column of the mapped rows holding each row's own source id (:attr:`FieldMap.source_id`).
+SOURCE_ID_COLUMN = "_source_id"
+#: Key columns naming a task's or note's records (several source columns may feed them).
+TARGET_KEY_PATHS = frozenset({REF_PREFIX + "targets", SOURCE_REF_PREFIX + "targets"})
 ROW_COLUMN = "_row"
 MAPPING_FORMAT = "twenty_migrate.mapping"
 MAPPING_FORMAT_VERSION = 1
@@ -116,6 +130,12 @@ class FieldMap:
         transforms: field path (or field name) -> conversion settings, e.g.
             ``{"stage": {"Closed Won": "CUSTOMER"}, "closeDate": {"dayfirst": True}}``.
         notes: remarks from :func:`suggest_mapping` (why columns were or were not mapped).
+        source_id: the column holding the source system's record id (``"Id"``, ``"Record
+            ID"``): kept by :meth:`apply` in a ``_source_id`` column, so that rows of other
+            objects can name this row by it (``_sourceref.*``) and the row lands on the same
+            record run after run (:mod:`~twenty_migrate.record_ids`).
+        store_source_id: also write the source id to a TEXT field of the object: True for
+            ``sourceId``, or the field's name (preflight creates it, unique).
 
     Example:
         fmap = FieldMap("people", {"Email": "emails.primaryEmail", "Name": "name"})
@@ -126,8 +146,17 @@ class FieldMap:
     mapping: Mapping[str, str]
     transforms: Mapping[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    source_id: str | None = None
+    store_source_id: bool | str = False
 
     def __post_init__(self) -> None:
+        if self.store_source_id and not self.source_id:
+            raise MappingError("store_source_id needs source_id: the column holding the ids")
+        if isinstance(self.store_source_id, str) and not self.store_source_id.isidentifier():
+            raise MappingError(
+                f"store_source_id {self.store_source_id!r} is not a field name; use True "
+                "(the field sourceId) or a camelCase name such as 'salesforceId'"
+            )
         object.__setattr__(self, "mapping", dict(self.mapping))
         object.__setattr__(self, "transforms", dict(self.transforms))
         object.__setattr__(self, "notes", tuple(self.notes))
@@ -151,7 +180,7 @@ class FieldMap:
         transforms = dict(self.transforms)
         if transform is not None:
             transforms[path] = transform
-        return FieldMap(self.object_name, {**self.mapping, source: path}, transforms, self.notes)
+        return replace(self, mapping={**self.mapping, source: path}, transforms=transforms)
 
     def without(self, *sources: str) -> FieldMap:
         """A copy without these source columns."""
@@ -159,11 +188,18 @@ class FieldMap:
         if unknown:
             raise MappingError(f"{unknown} are not mapped; mapped columns: {self.sources}")
         mapping = {s: p for s, p in self.mapping.items() if s not in sources}
-        return FieldMap(self.object_name, mapping, self.transforms, self.notes)
+        return replace(self, mapping=mapping)
 
     def with_transform(self, path: str, spec: Any) -> FieldMap:
         """A copy with the transform of ``path`` (or field name) set to ``spec``."""
-        return FieldMap(self.object_name, self.mapping, {**self.transforms, path: spec}, self.notes)
+        return replace(self, transforms={**self.transforms, path: spec})
+
+    @property
+    def source_id_field(self) -> str | None:
+        """The field the source id is stored in (:attr:`store_source_id`), if any."""
+        if not self.store_source_id:
+            return None
+        return self.store_source_id if isinstance(self.store_source_id, str) else "sourceId"
 
     # ------------------------------------------------------------------ files
     def to_dict(self) -> dict[str, Any]:
@@ -175,6 +211,8 @@ class FieldMap:
             "mapping": dict(self.mapping),
             "transforms": dict(self.transforms),
             "notes": list(self.notes),
+            **({"source_id": self.source_id} if self.source_id else {}),
+            **({"store_source_id": self.store_source_id} if self.store_source_id else {}),
         }
 
     @classmethod
@@ -192,6 +230,8 @@ class FieldMap:
             dict(data.get("mapping") or {}),
             dict(data.get("transforms") or {}),
             tuple(data.get("notes") or ()),
+            data.get("source_id") or None,
+            data.get("store_source_id") or False,
         )
 
     def save(self, path: str | os.PathLike[str]) -> Path:
@@ -245,7 +285,7 @@ class FieldMap:
         taken: dict[str, str] = {}
         for target in targets:
             key = target.out if target.sub != "" else f"{target.out}.*"
-            if target.sub in LIST_SUBFIELDS:
+            if target.sub in LIST_SUBFIELDS or target.path in TARGET_KEY_PATHS:
                 continue
             if key in taken:
                 raise MappingError(
@@ -314,11 +354,38 @@ class FieldMap:
         columns: dict[str, pd.Series[Any]] = {}
         for group in groups.values():
             columns.update(_convert_group(ctx, group, self._spec_for))
+        if self.source_id is not None:
+            columns.update(self._source_ids(df, object_schema))
         data = pd.DataFrame({ROW_COLUMN: df[ROW_COLUMN], **columns}, index=df.index)
         data.index = original_index
         return MappedFrame(
             data, ctx.problems.frame(), object_schema.name_plural, self, tuple(ctx.notes)
         )
+
+    def _source_ids(self, df: pd.DataFrame, obj: ObjectSchema) -> dict[str, pd.Series[Any]]:
+        """The ``_source_id`` column (and the stored field's, if asked) of ``df``."""
+        if self.source_id not in df.columns:
+            raise MappingError(
+                f"source_id {self.source_id!r} is not a column of the DataFrame; it has "
+                f"{[str(c) for c in df.columns]}. Name the column holding the source "
+                "system's record ids, or set source_id=None"
+            )
+        texts = cv.per_unique(df[self.source_id], _source_text)[0]
+        ids = pd.Series([t or None for t in texts], index=df.index, dtype=object)
+        out = {SOURCE_ID_COLUMN: ids}
+        stored = self.source_id_field
+        if stored is not None:
+            if stored in self.mapping.values():
+                raise MappingError(
+                    f"{stored!r} is both mapped and the store of source ids; keep one"
+                )
+            if stored in obj.fields and obj.fields[stored].type != "TEXT":
+                raise MappingError(
+                    f"{obj.name_plural}.{stored} is a {obj.fields[stored].type} field; source "
+                    "ids are stored in a TEXT field: name another one in store_source_id"
+                )
+            out[stored] = ids.copy()
+        return out
 
     def _spec_for(self, path: str, field_name: str) -> Any:
         spec = self.transforms.get(path)
@@ -330,8 +397,10 @@ def _spec_text(spec: Any) -> str:
 
 
 def _resolve(source: str, path: str, obj: ObjectSchema) -> _Target:
-    if path.startswith(REF_PREFIX):
-        join = path[len(REF_PREFIX) :]
+    if path in TARGET_KEY_PATHS:  # checked by the resolver, which knows the target objects
+        return _Target(source, path, None, None)
+    if path.startswith((REF_PREFIX, SOURCE_REF_PREFIX)):
+        join = path.split(".", 1)[1]
         if join not in obj.relations:
             raise MappingError(
                 f"{source!r} -> {path!r}: {obj.name_plural} has no relation with join column "
@@ -421,7 +490,13 @@ def _convert_group(
     ctx: cv.Context, group: list[_Target], spec_for: Callable[[str, str], Any]
 ) -> dict[str, pd.Series[Any]]:
     first = group[0]
+    if first.path.startswith(SOURCE_REF_PREFIX):  # source ids, several columns joined
+        parts = [cv.per_unique(ctx.df[t.source], _source_text)[0] for t in group]
+        return {first.path: _joined(parts, ctx.df.index)}
     if first.field is None:  # _ref.<joinColumn>
+        if len(group) > 1:  # _ref.targets fed by several columns
+            parts = [cv.per_unique(ctx.df[t.source], _reference_text)[0] for t in group]
+            return {first.path: _joined(parts, ctx.df.index)}
         return {first.path: _reference(ctx, first.source)}
     ftype = first.field.type
     if first.path == first.field.join_column:
@@ -479,17 +554,30 @@ def _scalar(
     return cv.text(ctx, source)
 
 
+def _reference_text(value: Any) -> str:
+    text = cv.text_value(value).strip()
+    if "@" in text:
+        email = canonical_email(text)
+        return email if is_valid_email(email) else text
+    return " ".join(text.split())
+
+
 def _reference(ctx: cv.Context, source: str) -> pd.Series[Any]:
     """A natural key of a related record: trimmed text, emails in canonical form."""
+    return cv.to_series(cv.per_unique(ctx.df[source], _reference_text)[0], ctx.df.index)
 
-    def key(value: Any) -> str:
-        text = cv.text_value(value).strip()
-        if "@" in text:
-            email = canonical_email(text)
-            return email if is_valid_email(email) else text
-        return " ".join(text.split())
 
-    return cv.to_series(cv.per_unique(ctx.df[source], key)[0], ctx.df.index)
+def _source_text(value: Any) -> str:
+    """A source id as written (a float-read number as its integer), trimmed."""
+    return cv.text_value(value).strip()
+
+
+def _joined(parts: list[Any], index: pd.Index) -> pd.Series[Any]:
+    """Several key columns in one, their non-empty cells joined by ``;``."""
+    columns = [cv.to_series(p, index) for p in parts]
+    rows = zip(*(c.to_numpy(dtype=object) for c in columns), strict=True)
+    joined = [";".join(str(v) for v in row if isinstance(v, str) and v) or None for row in rows]
+    return pd.Series(joined, index=index, dtype=object)
 
 
 @dataclass(frozen=True, eq=False)

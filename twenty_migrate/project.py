@@ -53,8 +53,9 @@ from twenty_migrate.payloads import ROW_COLUMN
 from twenty_migrate.plan import ImportPlan
 
 if TYPE_CHECKING:
+    from twenty_migrate._preflight import PreflightReport
     from twenty_migrate.client import TwentyClient
-    from twenty_migrate.mapping import MappedFrame
+    from twenty_migrate.mapping import FieldMap, MappedFrame
     from twenty_migrate.relations import ResolvedRelations
     from twenty_migrate.schema import WorkspaceSchema
     from twenty_migrate.validation import ValidationReport
@@ -116,6 +117,10 @@ class MigrationSpec:
             Twenty (see :func:`~twenty_migrate.relations.resolve_relations`).
         strict_relations: Leave out rows with a missing or ambiguous relation, instead of
             importing them with that link empty (the problem is reported either way).
+        store_source_id: Also write each row's source id to a unique TEXT field of its
+            object (True: ``sourceId``, or the field's name), so later files and other
+            migrations can link to the records by it (:mod:`~twenty_migrate.source_refs`);
+            :meth:`preflight` lists the fields to create.
         base_dir: Folder the paths are relative to (the spec file's folder when loaded).
     """
 
@@ -124,6 +129,7 @@ class MigrationSpec:
     keys: Mapping[str, str] = field(default_factory=dict)
     create_missing: bool = False
     strict_relations: bool = False
+    store_source_id: bool | str = False
     base_dir: Path = field(default=Path("."), compare=False)
 
     def __post_init__(self) -> None:
@@ -146,6 +152,8 @@ class MigrationSpec:
         data.update(name=self.name, sources=sources, keys=dict(self.keys))
         data["create_missing"] = self.create_missing
         data["strict_relations"] = self.strict_relations
+        if self.store_source_id:
+            data["store_source_id"] = self.store_source_id
         return data
 
     @classmethod
@@ -179,6 +187,7 @@ class MigrationSpec:
             keys=dict(data.get("keys") or {}),
             create_missing=bool(data.get("create_missing", False)),
             strict_relations=bool(data.get("strict_relations", False)),
+            store_source_id=data.get("store_source_id") or False,
             base_dir=Path(base_dir),
         )
 
@@ -225,6 +234,7 @@ class MigrationSpec:
         *,
         schema: WorkspaceSchema | None = None,
         check_existing: bool = True,
+        runs_dir: str | os.PathLike[str] | None = None,
     ) -> PreparedMigration:
         """Load, clean and map every source, resolve relations, validate, and plan.
 
@@ -232,6 +242,10 @@ class MigrationSpec:
             client: The workspace: its schema (unless given), and the records that
                 relations and unique keys are checked against. None works offline
                 against ``schema``, with relations resolved within the files only.
+            runs_dir: Where the journals of earlier runs are: a reference by source id
+                (``_sourceref.*``) not found in the files is looked for among the rows
+                earlier runs of this migration landed (default: the client's
+                ``runs_dir`` setting).
             schema: The workspace schema (e.g. a cached one); fetched when None.
             check_existing: Look every unique key up in Twenty to report the rows that
                 will update an existing record (one read per 60 rows). A recurring run
@@ -258,13 +272,20 @@ class MigrationSpec:
         source_keys: dict[str, str] = {}
         for source in self.sources:
             plural = schema.object(source.object).name_plural
-            frame = self._read(source, prefix=source.object in multiple)
-            cleaned.setdefault(plural, []).append(frame)
-            if source.source_id:
-                source_keys[plural] = SOURCE_ID_COLUMN
-            result = self._map(
-                source, frame.drop(columns=[SOURCE_ID_COLUMN], errors="ignore"), schema
+            frame = self._read(source)
+            field_map = self._field_map(source, frame, schema)
+            id_column = source.source_id or field_map.source_id
+            frame = self._with_source_ids(
+                source, frame, id_column, prefix=source.object in multiple
             )
+            cleaned.setdefault(plural, []).append(frame)
+            if id_column:
+                source_keys[plural] = SOURCE_ID_COLUMN
+                store = field_map.store_source_id or self.store_source_id
+                field_map = replace(field_map, source_id=id_column, store_source_id=store)
+                self._check_store(field_map, schema)
+            rows = frame.drop(columns=[SOURCE_ID_COLUMN], errors="ignore")
+            result = field_map.apply(rows, schema.object(plural))
             mapped.setdefault(plural, []).append(result)
             if source.targets:
                 if source.targets not in frame.columns:
@@ -294,6 +315,9 @@ class MigrationSpec:
             client=client,
             targets=aligned,
             create_missing=self.create_missing,
+            migration=self.name,
+            runs_dir=runs_dir if runs_dir is not None else _default_runs_dir(client),
+            source_id_field=self._store_field(),
         )
         reports = self._validate(
             merged, data, relations, schema, client if check_existing else None
@@ -335,30 +359,78 @@ class MigrationSpec:
                 return group[0]
         return None
 
-    def _read(self, source: SourceSpec, *, prefix: bool) -> pd.DataFrame:
+    def _read(self, source: SourceSpec) -> pd.DataFrame:
         from twenty_migrate.clean import clean_frame
         from twenty_migrate.loading import load
 
-        file = self.path(source.file)
-        frame = load(file, sheet=source.sheet)
-        if source.clean:
-            frame = clean_frame(frame)
+        frame = load(self.path(source.file), sheet=source.sheet)
+        return clean_frame(frame) if source.clean else frame
+
+    def _with_source_ids(
+        self, source: SourceSpec, frame: pd.DataFrame, column: str | None, *, prefix: bool
+    ) -> pd.DataFrame:
+        """``frame`` with its rows named by file when several files feed one object, and
+        the source ids of ``column`` in ``_source_id`` (named by file too)."""
+        name = self.path(source.file).name
+        frame = frame.copy()
         if prefix:  # several files feed one object: row ids name their file
-            frame[ROW_COLUMN] = [f"{file.name}:{row}" for row in frame[ROW_COLUMN]]
-        if source.source_id:
-            if source.source_id not in frame.columns:
-                raise ConfigError(
-                    f"{source.file}: no column {source.source_id!r} for the source ids of "
-                    f"{source.object} (columns: {', '.join(map(str, frame.columns))})"
-                )
-            ids = frame[source.source_id].map(lambda v: v.strip() if isinstance(v, str) else v)
-            ids = ids.where(ids.notna() & ids.ne(""), None)
-            if prefix:
-                ids = ids.map(lambda v: None if v is None else f"{file.name}:{v}")
-            frame[SOURCE_ID_COLUMN] = ids
+            frame[ROW_COLUMN] = [f"{name}:{row}" for row in frame[ROW_COLUMN]]
+        if not column:
+            return frame
+        if column not in frame.columns:
+            raise ConfigError(
+                f"{source.file}: no column {column!r} for the source ids of "
+                f"{source.object} (columns: {', '.join(map(str, frame.columns))})"
+            )
+        ids = frame[column].map(lambda v: v.strip() if isinstance(v, str) else v)
+        ids = ids.where(ids.notna() & ids.ne(""), None)
+        if prefix:
+            ids = ids.map(lambda v: None if v is None else f"{name}:{v}")
+        frame[SOURCE_ID_COLUMN] = ids
         return frame
 
-    def _map(self, source: SourceSpec, frame: pd.DataFrame, schema: WorkspaceSchema) -> MappedFrame:
+    def _store_field(self) -> str:
+        """The field source ids are stored in (and looked up by)."""
+        if isinstance(self.store_source_id, str) and self.store_source_id:
+            return self.store_source_id
+        return "sourceId"
+
+    def _check_store(self, field_map: FieldMap, schema: WorkspaceSchema) -> None:
+        """Source ids are stored only in a field the workspace has: say how to make it."""
+        stored = field_map.source_id_field
+        if stored is None or stored in schema.object(field_map.object_name).fields:
+            return
+        raise ConfigError(
+            f"{field_map.object_name} has no field {stored!r} to store the source ids in; "
+            "create it (unique TEXT) first: spec.preflight(schema).apply(client) in a "
+            "notebook, then prepare again"
+        )
+
+    def preflight(self, schema: WorkspaceSchema) -> PreflightReport:
+        """What the workspace lacks for this spec's stored source ids: a unique TEXT field
+        per object with a source id (see ``store_source_id``); ``.apply(client)``
+        creates them."""
+        from twenty_migrate._preflight import FieldSpec, preflight
+
+        fields: dict[str, dict[str, FieldSpec | str]] = {}
+        if self.store_source_id:
+            spec = FieldSpec("TEXT", label="Source ID", unique=True)
+            for source in self.sources:
+                if source.source_id or self._mapping_source_id(source):
+                    plural = schema.object(source.object).name_plural
+                    fields.setdefault(plural, {})[self._store_field()] = spec
+        return preflight(schema, fields=fields)
+
+    def _mapping_source_id(self, source: SourceSpec) -> str | None:
+        from twenty_migrate.mapping import FieldMap
+
+        if not source.mapping or not self.path(source.mapping).is_file():
+            return None
+        return FieldMap.load(self.path(source.mapping)).source_id
+
+    def _field_map(
+        self, source: SourceSpec, frame: pd.DataFrame, schema: WorkspaceSchema
+    ) -> FieldMap:
         from twenty_migrate.mapping import FieldMap, suggest_mapping
 
         obj = schema.object(source.object)
@@ -374,7 +446,7 @@ class MigrationSpec:
             field_map = suggest_mapping(frame, obj)
         if source.targets in field_map.sources:
             field_map = field_map.without(source.targets)
-        return field_map.apply(frame, obj)
+        return field_map
 
     def _validate(
         self,
@@ -516,3 +588,12 @@ class PreparedMigration:
         for obj, report in self.reports.items():
             report.to_html(target / f"validation_{obj}.html")
         return target
+
+
+def _default_runs_dir(client: TwentyClient | None) -> Path | None:
+    """Where the client's runs go (the importer's default), or None offline."""
+    if client is None:
+        return None
+    from twenty_migrate.importer import _default_runs_dir as runs_dir_of
+
+    return runs_dir_of(client)

@@ -47,6 +47,7 @@ How a key is matched, never guessed:
 from __future__ import annotations
 
 import html
+import os
 import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
@@ -67,7 +68,7 @@ from twenty_migrate._matching import (
 from twenty_migrate._matching import _company_key as _company_key  # still importable from here
 from twenty_migrate.clean import DEFAULT_PLACEHOLDERS
 from twenty_migrate.errors import SchemaError
-from twenty_migrate.mapping import REF_PREFIX, MappedFrame
+from twenty_migrate.mapping import REF_PREFIX, SOURCE_REF_PREFIX, MappedFrame
 from twenty_migrate.plan import EXISTING_PREFIX, existing_ref
 from twenty_migrate.schema import WorkspaceSchema
 
@@ -192,6 +193,9 @@ def resolve_relations(
     create_missing: bool | Collection[str] = False,
     ignore: Collection[str] = IGNORED_KEYS,
     batch: int = LOOKUP_BATCH,
+    migration: str | None = None,
+    runs_dir: str | os.PathLike[str] | None = None,
+    source_id_field: str | None = "sourceId",
 ) -> ResolvedRelations:
     """Resolve the natural keys of every ``_ref.*`` column (and task/note targets).
 
@@ -209,6 +213,12 @@ def resolve_relations(
             (those with a TEXT ``name``). Needs ``client``.
         ignore: Keys meaning "none" (placeholders), compared case-insensitively.
         batch: Keys per lookup call.
+        migration: For ``_sourceref.*`` columns (ids of the source system, see
+            :mod:`~twenty_migrate.source_refs`): the migration whose earlier runs and
+            derived record ids are searched for ids not found in this run.
+        runs_dir: Where the journals of those earlier runs are.
+        source_id_field: The TEXT field of Twenty's records holding their source id, when
+            an object has it.
 
     Returns:
         A :class:`ResolvedRelations`.
@@ -252,8 +262,19 @@ def resolve_relations(
                 obj.field(join)  # raises SchemaError naming the fields
             target = resolver.target(obj.relations[join])
             jobs.append(_Job(plural, join, frame[ROW].to_numpy(), frame[column], [target]))
+    from twenty_migrate.source_refs import source_ref_jobs
+
+    jobs += source_ref_jobs(
+        data,
+        schema,
+        resolver,
+        allowed,
+        migration=migration,
+        runs_dir=runs_dir,
+        field=source_id_field,
+    )
     for job in jobs:
-        job.outcomes = resolver.resolve(job.unique_keys(), job.targets)
+        job.outcomes = job.resolve(resolver)
 
     # 2. stubs for missing parents (their rows are added once the frames are filled)
     stubs = _make_stubs(jobs, data, stub_objects, schema)
@@ -261,16 +282,16 @@ def resolve_relations(
     # 3. frames, refs, problems, counts
     refs: dict[str, dict[str, str]] = {}
     for job in jobs:
-        if job.column != TARGETS_COLUMN:
+        if not job.makes_targets:
             job.fill(data[job.object], refs.setdefault(job.object, {}))
     for job in jobs:
-        if job.column == TARGETS_COLUMN:
+        if job.makes_targets:
             holder, frame, holder_refs = job.target_rows(schema)
             given = data.get(holder)  # target rows given as such come first
             data[holder] = frame if given is None else pd.concat([given, frame], ignore_index=True)
             refs[holder] = {**refs.get(holder, {}), **holder_refs}
     for plural, frame in list(data.items()):
-        data[plural] = frame.drop(columns=[c for c in frame.columns if c.startswith(REF_PREFIX)])
+        data[plural] = frame.drop(columns=[c for c in frame.columns if _is_key_column(c)])
     for stub_object, rows in stubs.groupby("object", sort=False):
         added = rows[[ROW, "name"]].reset_index(drop=True)
         base = data.get(str(stub_object))
@@ -291,8 +312,15 @@ def resolve_relations(
     )
 
 
+def _is_key_column(column: str) -> bool:
+    """A column of keys for the resolver (natural keys or source ids), never sent."""
+    return column.startswith((REF_PREFIX, SOURCE_REF_PREFIX))
+
+
 class _Job:
     """One relation column (or a targets column) of one object."""
+
+    natural_keys = True  # keys are names, emails or domains (stubs may be made for them)
 
     def __init__(
         self,
@@ -319,6 +347,11 @@ class _Job:
         spelled = np.append(text.to_numpy(dtype=object), np.array([None], dtype=object))
         self.text = spelled[raw_codes]
         self.outcomes: list[_Outcome] = []
+        self.makes_targets = column == TARGETS_COLUMN
+
+    def resolve(self, resolver: _Resolver) -> list[_Outcome]:
+        """One outcome per unique key."""
+        return resolver.resolve(self.unique_keys(), self.targets)
 
     def unique_keys(self) -> list[str]:
         return [str(u) for u in np.asarray(self.uniques, dtype=object).tolist()]
@@ -480,7 +513,7 @@ def _make_stubs(
         frame = data.get(plural)
         taken = set(frame[ROW].tolist()) if frame is not None else set()
         made: dict[str, dict[str, Any]] = {}
-        for job in jobs:
+        for job in (j for j in jobs if j.natural_keys):
             counts = np.bincount(job.codes[job.codes >= 0], minlength=len(job.outcomes))
             keys = job.unique_keys()
             spelled = job.spellings()
