@@ -91,6 +91,8 @@ _LAZY = {
     "plan_migration": "twenty_migrate.migration",
     "preflight": "twenty_migrate.migration",
     "resolve_relations": "twenty_migrate.relations",
+    "salesforce_id18": "twenty_migrate.source_refs",
+    "salesforce_object_for_id": "twenty_migrate.source_refs",
     "suggest_mapping": "twenty_migrate.mapping",
     "validate": "twenty_migrate.validation",
 }
@@ -190,6 +192,8 @@ __all__ = [
     "resolve_relations",
     "rollback",
     "run_summary",
+    "salesforce_id18",
+    "salesforce_object_for_id",
     "sample_data_dir",
     "sample_spec",
     "suggest_mapping",

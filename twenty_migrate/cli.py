@@ -120,7 +120,9 @@ def _prepare(
     """Prepare a migration spec, print what was found and write the reports."""
     # A recurring run need not spend reads on keys it will compare with its journal.
     check = not getattr(args, "only_changed", False)
-    prepared = spec.prepare(client, schema=_schema_cache(args), check_existing=check)
+    prepared = spec.prepare(
+        client, schema=_schema_cache(args), check_existing=check, runs_dir=_runs_dir(args)
+    )
     print(prepared.summary())
     directory = Path(getattr(args, "output", None) or spec.base_dir / "validation")
     prepared.write_reports(directory)

@@ -22,6 +22,10 @@ split into first and last name), ``emails``, ``phones``, ``domainName``, ``amoun
 ``"Contact Email" -> "_ref.pointOfContactId"``. The cleaned key is kept in a ``_ref.*``
 column (emails canonical, other text trimmed) for a later resolver to turn into ids
 and write to the join column; ``_ref.*`` columns are never sent to Twenty as such.
+A column naming related records by the *source system's* ids (a Salesforce
+``AccountId``) is mapped to ``_sourceref.<joinColumn>``, or ``_sourceref.targets`` for a
+task's or note's records, and each row's own id column is the map's ``source_id``
+(:mod:`~twenty_migrate.source_refs`).
 
 Conversions per field type (``transforms`` keys in brackets): SELECT/RATING/MULTI_SELECT
 labels to option values, forgiving case, spaces and punctuation (a label -> value dict,

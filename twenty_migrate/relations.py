@@ -38,6 +38,10 @@ How a key is matched, never guessed:
   the join column Twenty names for the record: ``personId`` or ``targetPersonId``...). An
   email names a person; other text a company (name or domain) or an opportunity (name),
   and matching both is ambiguous.
+* **Source ids.** ``_sourceref.<joinColumn>`` and ``_sourceref.targets`` columns name
+  records by the source system's ids (a Salesforce ``AccountId``, ``WhoId``): matched to
+  the rows' own source ids in this run, then to earlier runs of ``migration`` and to
+  Twenty (:mod:`~twenty_migrate.source_refs`), and counted and reported like any key.
 * **Missing parents on request.** ``create_missing=True`` (or a list of objects) adds a
   stub row (just a ``name``) for each company name found neither in the run nor in
   Twenty, and links to it; :attr:`ResolvedRelations.stubs` lists them. It needs a client,
