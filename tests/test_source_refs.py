@@ -419,3 +419,44 @@ def test_an_id_two_rows_share_is_ambiguous_and_a_wrong_kind_of_id_is_said(schema
     assert problems.loc[ADA, "status"] == "ambiguous"
     assert "_row 1, _row 2" in problems.loc[ADA, "candidates"]
     assert "Salesforce Task id" in problems.loc["00T5g00000TaskA", "message"]
+
+
+def test_natural_keys_come_first_and_source_ids_fill_the_rest(schema):
+    companies = FieldMap("companies", {"Name": "name"}, source_id="Record ID").apply(
+        pd.DataFrame({"_row": ["c1", "c2"], "Record ID": ["11", "22"], "Name": ["Acme", "Globex"]}),
+        schema.object("companies"),
+    )
+    people = pd.DataFrame(
+        {
+            "_row": [1, 2, 3],
+            "name.lastName": ["A", "B", "C"],
+            "_ref.companyId": ["Acme", None, None],
+            # HubSpot lists several associated companies in one cell: the first is linked
+            "_sourceref.companyId": ["22", "22;11", None],
+        }
+    )
+    rel = resolve_relations({"companies": companies, "people": people}, schema)
+    assert rel.frames["people"]["companyId"].tolist() == ["c1", "c2", None]
+    assert rel.refs["people"] == {"companyId": "companies"}
+    counts = rel.counts.set_index("column")
+    assert counts["in_run"].tolist() == [1, 2]
+    assert not any(c.startswith("_") and c != "_row" for c in rel.frames["people"].columns)
+    empty = people.assign(**{"_sourceref.companyId": None})
+    assert resolve_relations({"companies": companies, "people": empty}, schema).ok
+
+
+def test_a_targets_column_with_no_ids_makes_no_targets(schema):
+    tasks = pd.DataFrame({"_row": ["t1"], "title": ["x"], "_sourceref.targets": [None]})
+    rel = resolve_relations({"tasks": tasks}, schema)
+    assert rel.ok and len(rel.frames["taskTargets"]) == 0
+    assert rel.counts.iloc[0]["keys"] == 0
+
+
+def test_the_mapping_editor_keeps_the_source_id(schema):
+    from twenty_migrate.widgets import MappingEditor
+
+    df = pd.DataFrame({"Id": [ACME], "Name": ["Acme"]})
+    base = FieldMap("companies", {"Name": "name"}, source_id="Id", store_source_id=True)
+    edited = MappingEditor(df, schema.object("companies"), base).field_map
+    assert (edited.source_id, edited.source_id_field) == ("Id", "sourceId")
+    assert "source id: Id, stored in sourceId" in repr(edited)

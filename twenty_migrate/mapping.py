@@ -273,6 +273,9 @@ class FieldMap:
             lines.append(f"  {source:<{width}} -> {path}")
         if self.transforms:
             lines.append(f"  transforms: {json.dumps(self.transforms, ensure_ascii=False)}")
+        if self.source_id:
+            stored = f", stored in {self.source_id_field}" if self.source_id_field else ""
+            lines.append(f"  source id: {self.source_id}{stored}")
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:

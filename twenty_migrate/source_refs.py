@@ -403,11 +403,12 @@ class SourceRefJob(_Job):
         self.index = index
         # Ids are compared by their source key, case included (15-character Salesforce
         # ids are case-sensitive), not case-folded as natural keys are.
-        spelled = [None if pd.isna(v) else str(v).strip() for v in keys.to_numpy(dtype=object)]
+        raw_codes, raw = pd.factorize(keys)  # each distinct cell read once
+        spelled = [str(v).strip() or None for v in raw]
         normal = [source_key(v) for v in spelled]
         codes, self.uniques = pd.factorize(pd.Series(normal, dtype=object))
-        self.codes = np.asarray(codes)
-        self.text = np.array([v or None for v in spelled], dtype=object)
+        self.codes = np.append(codes, -1)[raw_codes]
+        self.text = np.array([*spelled, None], dtype=object)[raw_codes]
 
     def resolve(self, resolver: _Resolver) -> list[_Outcome]:
         keys = self.unique_keys()
@@ -579,5 +580,8 @@ def source_ref_jobs(
                 obj.field(join)  # raises SchemaError naming the fields
             target = resolver.target(obj.relations[join])
             rows = frame[ROW].to_numpy()
-            jobs.append(SourceRefJob(plural, join, rows, frame[column], [target], index))
+            # A cell naming several records (HubSpot's "Associated Company IDs") links
+            # this one-record relation to the first.
+            first = split_ids(frame[column]).map(lambda ids: ids[0] if ids else None)
+            jobs.append(SourceRefJob(plural, join, rows, first, [target], index))
     return jobs

@@ -277,12 +277,12 @@ class MappingEditor(_Widget):
     @property
     def field_map(self) -> FieldMap:
         """The map as edited: the chosen paths, and the transforms they still use."""
-        from twenty_migrate.mapping import FieldMap
+        from dataclasses import replace
 
         mapping = {c: d.value for c, d in self.dropdowns.items() if d.value != SKIP}
         used = set(mapping.values()) | {p.split(".")[0] for p in mapping.values()}
         transforms = {k: v for k, v in self.base.transforms.items() if k in used}
-        return FieldMap(self.base.object_name, mapping, transforms, self.base.notes)
+        return replace(self.base, mapping=mapping, transforms=transforms)  # keeps source_id
 
     def save(self, path: str | None = None) -> Path | None:
         """What Save does: check the map against the object, then write it as JSON."""
