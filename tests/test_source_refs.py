@@ -254,6 +254,14 @@ def test_a_salesforce_export_lands_with_every_relation(client, sandbox, schema, 
     assert again.failed == 0
     assert again.rows["status"].isin(["updated", "unchanged"]).all()
     assert _landed(sandbox) == landed
+    sizes = {"company": 3, "person": 4, "opportunity": 2, "task": 3, "taskTarget": 4}
+    assert {obj: sandbox.engine.count(obj) for obj in sizes} == sizes
+    # And a recurring run (only what changed is sent) finds nothing to send.
+    recurring = Importer(client, runs_dir=runs, progress=None).run(
+        spec.prepare(client, runs_dir=runs).plan
+    )
+    assert set(recurring.rows["status"]) == {"unchanged"}
+    assert {obj: sandbox.engine.count(obj) for obj in sizes} == sizes
 
 
 def test_a_later_file_links_to_records_of_an_earlier_run(client, sandbox, schema, tmp_path):
@@ -300,6 +308,7 @@ def test_a_later_file_links_to_records_of_an_earlier_run(client, sandbox, schema
     assert result.failed == 0
     after = _landed(sandbox)
     assert after["companies"] == before["companies"]  # nothing created twice
+    assert sandbox.engine.count("company") == 3 and sandbox.engine.count("person") == 5
     assert after["people"]["Eve"]["companyId"] == before["companies"]["Globex"]
     assert after["targets"]["Renewal"] == {
         (_join(schema, "person"), before["people"]["Ada"]["id"]),
@@ -327,7 +336,17 @@ def test_source_ids_stored_in_a_unique_field_link_another_migration(client, sand
     importer = Importer(client, runs_dir=tmp_path / "runs", progress=None)
     assert importer.run(prepared.plan).failed == 0
     stored = {r["name"]: r["sourceId"] for r in sandbox.engine.all_records("company")}
-    assert stored == {"Acme": ACME18, "Globex": GLOBEX, "Initech": INITECH18}
+    assert stored == {"Acme": ACME18, "Globex": GLOBEX18, "Initech": INITECH18}
+
+    # A later export writes the accounts' ids in 15 characters: other derived ids, but the
+    # unique field holds the same 18-character id, so Twenty updates the same records.
+    accounts = pd.read_csv(tmp_path / "sf" / "Account.csv", dtype=str)
+    accounts["Id"] = [ACME, GLOBEX, INITECH]
+    accounts.to_csv(tmp_path / "sf" / "Account.csv", index=False)
+    again = importer.run(spec.prepare(client, schema=schema, runs_dir=tmp_path / "runs").plan)
+    assert again.failed == 0
+    assert sandbox.engine.count("company") == 3
+    assert {r["name"]: r["sourceId"] for r in sandbox.engine.all_records("company")} == stored
 
     # Another migration (other derived ids, no shared journal) finds them by that field.
     contacts = pd.DataFrame(

@@ -139,7 +139,8 @@ class FieldMap:
             objects can name this row by it (``_sourceref.*``) and the row lands on the same
             record run after run (:mod:`~twenty_migrate.record_ids`).
         store_source_id: also write the source id to a TEXT field of the object: True for
-            ``sourceId``, or the field's name (preflight creates it, unique).
+            ``sourceId``, or the field's name (preflight creates it, unique). A Salesforce
+            id is stored in its 18-character form.
 
     Example:
         fmap = FieldMap("people", {"Email": "emails.primaryEmail", "Name": "name"})
@@ -391,7 +392,11 @@ class FieldMap:
                     f"{obj.name_plural}.{stored} is a {obj.fields[stored].type} field; source "
                     "ids are stored in a TEXT field: name another one in store_source_id"
                 )
-            out[stored] = ids.copy()
+            # Salesforce ids in their 18-character form: one value, however a file wrote it,
+            # so the unique field matches a record whichever length a later export has.
+            from twenty_migrate.source_refs import salesforce_id18
+
+            out[stored] = ids.map(lambda v: v if v is None else salesforce_id18(v) or v)
         return out
 
     def _spec_for(self, path: str, field_name: str) -> Any:
