@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from test_cli import served_sandbox  # noqa: F401  (a fixture: the sandbox over HTTP)
 
 from twenty_migrate.errors import ConfigError, MappingError
 from twenty_migrate.importer import Importer
@@ -479,3 +480,17 @@ def test_the_mapping_editor_keeps_the_source_id(schema):
     edited = MappingEditor(df, schema.object("companies"), base).field_map
     assert (edited.source_id, edited.source_id_field) == ("Id", "sourceId")
     assert "source id: Id, stored in sourceId" in repr(edited)
+
+
+@pytest.mark.usefixtures("served_sandbox")
+def test_the_cli_creates_the_source_id_fields_and_imports(tmp_path, capsys):
+    from twenty_migrate.cli import main
+
+    spec = _salesforce_export(tmp_path / "sf", store=True)
+    args = ["import", str(spec.base_dir / "migration.json"), "--runs-dir", str(tmp_path / "r")]
+    assert main([*args, "--no-progress"]) == 2
+    assert "--create-missing" in capsys.readouterr().err
+    assert main([*args, "--no-progress", "--create-missing"]) == 0
+    out = capsys.readouterr().out
+    assert "no field 'sourceId'; create it as TEXT (unique)" in out
+    assert "0 failed" in out

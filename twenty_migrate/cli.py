@@ -156,6 +156,8 @@ def _cmd_import(args: argparse.Namespace) -> int:
             _check_workspace_has(client, plan, args)
         else:
             assert spec is not None  # not a plan, so it was read as a spec
+            if args.create_missing:
+                _create_spec_fields(client, spec)
             plan = _prepare(args, client, spec).plan
             if plan is None:
                 print("Nothing to import: every row was left out (see the reports above).")
@@ -170,6 +172,17 @@ def _cmd_import(args: argparse.Namespace) -> int:
             )
     print(result.summary())
     return 1 if result.has_failures else 0
+
+
+def _create_spec_fields(client: TwentyClient, spec: MigrationSpec) -> None:
+    """Create the fields a spec needs before it is prepared (its stored source ids)."""
+    from twenty_migrate.schema import fetch_schema
+
+    report = spec.preflight(fetch_schema(client))
+    if not report.ok:
+        print(report)
+        report.apply(client)
+        print(f"Created the {len(report.items)} missing items in the workspace.")
 
 
 def _check_workspace_has(client: TwentyClient, plan: ImportPlan, args: argparse.Namespace) -> None:
@@ -490,7 +503,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--create-missing",
         action="store_true",
         help="with a plan: create the objects, fields and options it writes that the "
-        "workspace lacks (else they are listed and nothing is sent)",
+        "workspace lacks (else they are listed and nothing is sent); with a spec: the "
+        "fields its stored source ids need",
     )
     run.set_defaults(handler=_cmd_import)
 

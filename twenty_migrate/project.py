@@ -402,8 +402,8 @@ class MigrationSpec:
             return
         raise ConfigError(
             f"{field_map.object_name} has no field {stored!r} to store the source ids in; "
-            "create it (unique TEXT) first: spec.preflight(schema).apply(client) in a "
-            "notebook, then prepare again"
+            "create it (unique TEXT) first: `twenty-migrate import <spec> --create-missing`, "
+            "or spec.preflight(schema).apply(client) in a notebook, then prepare again"
         )
 
     def preflight(self, schema: WorkspaceSchema) -> PreflightReport:
