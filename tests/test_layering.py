@@ -43,17 +43,17 @@ STAGES: dict[str, frozenset[str]] = {
     "loading": frozenset({"twenty", "values", "clean"}),
     "mapping": frozenset({"twenty", "values", "clean"}),
     "plan": frozenset({"twenty", "values"}),
-    "relations": frozenset({"twenty", "values", "clean", "loading", "mapping", "plan"}),
-    "validation": frozenset({"twenty", "values", "mapping", "relations"}),
     "run": frozenset({"twenty", "values", "plan"}),
+    "relations": frozenset({"twenty", "values", "clean", "loading", "mapping", "plan", "run"}),
+    "validation": frozenset({"twenty", "values", "mapping", "relations"}),
     "verify": frozenset({"twenty", "values", "plan", "run"}),
     "pipeline": frozenset(
-        {"twenty", "values", "clean", "loading", "mapping", "plan", "relations", "validation"}
-        | {"run", "verify"}
+        {"twenty", "values", "clean", "loading", "mapping", "plan", "run", "relations"}
+        | {"validation", "verify"}
     ),
     "ui": frozenset(
-        {"twenty", "values", "clean", "loading", "mapping", "plan", "relations", "validation"}
-        | {"run", "verify", "pipeline"}
+        {"twenty", "values", "clean", "loading", "mapping", "plan", "run", "relations"}
+        | {"validation", "verify", "pipeline"}
     ),
 }
 #: Modules directly in the package: the public facade and the widgets' namespace.

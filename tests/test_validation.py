@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from twenty_migrate.clean import frame as clean
-from twenty_migrate.mapping.field_map import REF_PREFIX, FieldMap
+from twenty_migrate.mapping.field_map import FieldMap
 from twenty_migrate.mapping.suggest import suggest_mapping
 from twenty_migrate.plan.plan import ImportPlan
 from twenty_migrate.plan.steps import ObjectStep
@@ -36,7 +36,7 @@ from twenty_migrate.validation.validate import (
     ValidationReport,
     validate,
 )
-from twenty_migrate.values.payloads import MISSING, to_json_value, unflatten
+from twenty_migrate.values.payloads import MISSING, REF_PREFIX, to_json_value, unflatten
 
 with warnings.catch_warnings():  # GX's own imports raise deprecation warnings
     warnings.simplefilter("ignore", DeprecationWarning)

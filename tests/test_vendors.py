@@ -15,7 +15,6 @@ from twenty_migrate.mapping.suggestion import Suggestion
 from twenty_migrate.mapping.vendors import (
     DEFAULT_STAGES,
     SOURCE_ID,
-    SOURCE_REF_PREFIX,
     custom_field_name,
     detect_vendor,
     stage_options,
@@ -27,6 +26,7 @@ from twenty_migrate.sandbox.metadata.standard_objects import standard_registry
 from twenty_migrate.sandbox.profiles import PROFILES, sandbox_profile
 from twenty_migrate.twenty.errors import MappingError
 from twenty_migrate.twenty.schema import ObjectSchema, WorkspaceSchema, fetch_schema
+from twenty_migrate.values.payloads import SOURCE_REF_PREFIX
 
 OWN = "source id"
 NONE = None

@@ -97,6 +97,7 @@ if typing.TYPE_CHECKING:  # what the lazily served names are, for type checkers 
     from twenty_migrate.ui.report import MigrationReport, migration_report
     from twenty_migrate.validation.suites import build_suite, load_suite
     from twenty_migrate.validation.validate import ValidationReport, validate
+    from twenty_migrate.values.salesforce import salesforce_id18, salesforce_object_for_id
 
 #: Names served on first use, so ``import twenty_migrate`` stays light (phone numbers,
 #: great-expectations and the like load only when their part of the pipeline is used).
@@ -135,6 +136,8 @@ _LAZY = {
     "preflight": "twenty_migrate.pipeline.migration",
     "prepare": "twenty_migrate.pipeline.prepare",
     "resolve_relations": "twenty_migrate.relations.resolve",
+    "salesforce_id18": "twenty_migrate.values.salesforce",
+    "salesforce_object_for_id": "twenty_migrate.values.salesforce",
     "sample_data_dir": "twenty_migrate.ui.demo",
     "sample_spec": "twenty_migrate.ui.demo",
     "split_activities": "twenty_migrate.clean.activities",
@@ -249,6 +252,8 @@ __all__ = [
     "resolve_relations",
     "rollback",
     "run_summary",
+    "salesforce_id18",
+    "salesforce_object_for_id",
     "sample_data_dir",
     "sample_spec",
     "split_activities",

@@ -199,7 +199,7 @@ class ConnectionForm(_Widget):
 # --------------------------------------------------------------------------- mapping
 def _path_options(object_schema: ObjectSchema) -> list[tuple[str, str]]:
     """``(label, path)`` choices for a source column: skip, writable paths, ``_ref.*``."""
-    from twenty_migrate.mapping.field_map import REF_PREFIX
+    from twenty_migrate.values.payloads import REF_PREFIX
 
     options = [(SKIP, SKIP)]
     for field in object_schema.fields.values():
@@ -278,7 +278,8 @@ class MappingEditor(_Widget):
     @property
     def field_map(self) -> FieldMap:
         """The map as edited: the chosen paths, and the transforms they still use."""
-        from twenty_migrate.mapping.field_map import FieldMap
+        from dataclasses import replace
+
         from twenty_migrate.mapping.suggestion import Suggestion
 
         mapping = {c: d.value for c, d in self.dropdowns.items() if d.value != SKIP}
@@ -302,14 +303,13 @@ class MappingEditor(_Widget):
             for c, p in mapping.items()
             if c not in known
         ]
-        return FieldMap(
-            self.base.object_name,
-            mapping,
-            transforms,
-            self.base.notes,
+        return replace(
+            self.base,
+            mapping=mapping,
+            transforms=transforms,
             source_id=source_id,
             suggestions=tuple(suggestions),
-        )
+        )  # keeps store_source_id
 
     def save(self, path: str | None = None) -> Path | None:
         """What Save does: check the map against the object, then write it as JSON."""

@@ -27,6 +27,10 @@ split into first and last name), ``emails``, ``phones``, ``domainName``, ``amoun
 ``"Contact Email" -> "_ref.pointOfContactId"``. The cleaned key is kept in a ``_ref.*``
 column (emails canonical, other text trimmed) for a later resolver to turn into ids
 and write to the join column; ``_ref.*`` columns are never sent to Twenty as such.
+A column naming related records by the *source system's* ids (a Salesforce
+``AccountId``) is mapped to ``_sourceref.<joinColumn>``, or ``_sourceref.targets`` for a
+task's or note's records, and each row's own id column is the map's ``source_id``
+(:mod:`~twenty_migrate.relations.source_refs`).
 
 Conversions per field type (``transforms`` keys in brackets): SELECT/RATING/MULTI_SELECT
 labels to option values, forgiving case, spaces and punctuation (a label -> value dict,
@@ -50,27 +54,28 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from twenty_migrate.mapping.columns import _convert_group, _source_text, _Target
 from twenty_migrate.mapping.mapped import MappedFrame
 from twenty_migrate.mapping.suggestion import Suggestion
 from twenty_migrate.twenty.errors import MappingError
 from twenty_migrate.twenty.files import write_text_atomically
 from twenty_migrate.twenty.schema import (
     COMPOSITE_SUBFIELDS,
-    RICH_TEXT_TYPES,
-    FieldSchema,
     ObjectSchema,
 )
-from twenty_migrate.values import composites as cp
 from twenty_migrate.values import convert as cv
-from twenty_migrate.values.parsing import canonical_email, is_valid_email
+from twenty_migrate.values.payloads import (
+    REF_PREFIX,
+    SOURCE_ID_COLUMN,
+    SOURCE_REF_PREFIX,
+    TARGET_KEY_PATHS,
+)
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    pass
 
-__all__ = ["REF_PREFIX", "FieldMap", "MappedFrame", "Suggestion"]
+__all__ = ["REF_PREFIX", "SOURCE_ID_COLUMN", "SOURCE_REF_PREFIX", "FieldMap"]
 
-#: Prefix of the columns that hold natural keys of related records (see the module doc).
-REF_PREFIX = "_ref."
 ROW_COLUMN = "_row"
 MAPPING_FORMAT = "twenty_migrate.mapping"
 MAPPING_FORMAT_VERSION = 1
@@ -87,34 +92,6 @@ DEFAULT_SUBFIELD = {
     "RICH_TEXT": "markdown",  # the writable body's name since release 1.20
     "ACTOR": "source",
 }
-_SPEC_KEYS = {
-    "NUMBER": {"decimal"},
-    "NUMERIC": {"decimal"},
-    "POSITION": {"decimal"},
-    "DATE": {"format", "dayfirst", "timezone"},
-    "DATE_TIME": {"format", "dayfirst", "timezone"},
-    "BOOLEAN": {"true", "false"},
-    "ARRAY": {"separator"},
-    "PHONES": {"region", "region_column", "strict"},
-    "LINKS": {"scheme", "handle_prefix"},
-    "CURRENCY": {"currency", "decimal"},
-    "ADDRESS": {"decimal"},
-}
-_SELECT_TYPES = frozenset({"SELECT", "MULTI_SELECT", "RATING"})
-
-
-@dataclass(frozen=True)
-class _Target:
-    source: str
-    path: str
-    field: FieldSchema | None
-    sub: str | None  # composite sub-field; "" = whole full name; None for scalars
-
-    @property
-    def out(self) -> str:
-        if self.field is None or self.path == self.field.join_column:
-            return self.path
-        return f"{self.field.name}.{self.sub}" if self.sub else self.field.name
 
 
 @dataclass(frozen=True)
@@ -127,8 +104,13 @@ class FieldMap:
         transforms: field path (or field name) -> conversion settings, e.g.
             ``{"stage": {"Closed Won": "CUSTOMER"}, "closeDate": {"dayfirst": True}}``.
         notes: remarks from :func:`suggest_mapping` (why columns were or were not mapped).
-        source_id: the column holding the source system's own record id (``"Id"``,
-            ``"Record ID"``), the rows' external key when the migration spec names none.
+        source_id: the column holding the source system's record id (``"Id"``, ``"Record
+            ID"``): kept by :meth:`apply` in a ``_source_id`` column, so that rows of other
+            objects can name this row by it (``_sourceref.*``) and the row lands on the same
+            record run after run (:mod:`~twenty_migrate.plan.record_ids`).
+        store_source_id: also write the source id to a TEXT field of the object: True for
+            ``sourceId``, or the field's name (preflight creates it, unique). A Salesforce
+            id is stored in its 18-character form.
         suggestions: per source column, what :func:`suggest_mapping` decided and why
             (see :meth:`review`); edits by hand replace a column's entry.
 
@@ -143,8 +125,16 @@ class FieldMap:
     notes: tuple[str, ...] = ()
     source_id: str | None = None
     suggestions: tuple[Suggestion, ...] = ()
+    store_source_id: bool | str = False
 
     def __post_init__(self) -> None:
+        if self.store_source_id and not self.source_id:
+            raise MappingError("store_source_id needs source_id: the column holding the ids")
+        if isinstance(self.store_source_id, str) and not self.store_source_id.isidentifier():
+            raise MappingError(
+                f"store_source_id {self.store_source_id!r} is not a field name; use True "
+                "(the field sourceId) or a camelCase name such as 'salesforceId'"
+            )
         object.__setattr__(self, "mapping", dict(self.mapping))
         object.__setattr__(self, "transforms", dict(self.transforms))
         object.__setattr__(self, "notes", tuple(self.notes))
@@ -228,6 +218,13 @@ class FieldMap:
         frame["confidence"] = frame["confidence"].astype(float)
         return frame.sort_values("confidence", kind="stable").reset_index(drop=True)
 
+    @property
+    def source_id_field(self) -> str | None:
+        """The field the source id is stored in (:attr:`store_source_id`), if any."""
+        if not self.store_source_id:
+            return None
+        return self.store_source_id if isinstance(self.store_source_id, str) else "sourceId"
+
     # ------------------------------------------------------------------ files
     def to_dict(self) -> dict[str, Any]:
         """The JSON form written by :meth:`save`."""
@@ -238,8 +235,9 @@ class FieldMap:
             "mapping": dict(self.mapping),
             "transforms": dict(self.transforms),
             "notes": list(self.notes),
-            "source_id": self.source_id,
+            **({"source_id": self.source_id} if self.source_id else {}),
             "suggestions": [s.to_dict() for s in self.suggestions],
+            **({"store_source_id": self.store_source_id} if self.store_source_id else {}),
         }
 
     @classmethod
@@ -259,6 +257,7 @@ class FieldMap:
             tuple(data.get("notes") or ()),
             None if data.get("source_id") is None else str(data["source_id"]),
             tuple(Suggestion.from_dict(s) for s in data.get("suggestions") or ()),
+            data.get("store_source_id") or False,
         )
 
     def save(self, path: str | os.PathLike[str]) -> Path:
@@ -298,6 +297,9 @@ class FieldMap:
             lines.append(f"  source ids: {self.source_id!r}")
         if self.transforms:
             lines.append(f"  transforms: {json.dumps(self.transforms, ensure_ascii=False)}")
+        if self.source_id:
+            stored = f", stored in {self.source_id_field}" if self.source_id_field else ""
+            lines.append(f"  source id: {self.source_id}{stored}")
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
@@ -314,7 +316,7 @@ class FieldMap:
         taken: dict[str, str] = {}
         for target in targets:
             key = target.out if target.sub != "" else f"{target.out}.*"
-            if target.sub in LIST_SUBFIELDS:
+            if target.sub in LIST_SUBFIELDS or target.path in TARGET_KEY_PATHS:
                 continue
             if key in taken:
                 raise MappingError(
@@ -383,11 +385,42 @@ class FieldMap:
         columns: dict[str, pd.Series[Any]] = {}
         for group in groups.values():
             columns.update(_convert_group(ctx, group, self._spec_for))
+        if self.source_id is not None:
+            columns.update(self._source_ids(df, object_schema))
         data = pd.DataFrame({ROW_COLUMN: df[ROW_COLUMN], **columns}, index=df.index)
         data.index = original_index
         return MappedFrame(
             data, ctx.problems.frame(), object_schema.name_plural, self, tuple(ctx.notes)
         )
+
+    def _source_ids(self, df: pd.DataFrame, obj: ObjectSchema) -> dict[str, pd.Series[Any]]:
+        """The ``_source_id`` column (and the stored field's, if asked) of ``df``."""
+        if self.source_id not in df.columns:
+            raise MappingError(
+                f"source_id {self.source_id!r} is not a column of the DataFrame; it has "
+                f"{[str(c) for c in df.columns]}. Name the column holding the source "
+                "system's record ids, or set source_id=None"
+            )
+        texts = cv.per_unique(df[self.source_id], _source_text)[0]
+        ids = pd.Series([t or None for t in texts], index=df.index, dtype=object)
+        out = {SOURCE_ID_COLUMN: ids}
+        stored = self.source_id_field
+        if stored is not None:
+            if stored in self.mapping.values():
+                raise MappingError(
+                    f"{stored!r} is both mapped and the store of source ids; keep one"
+                )
+            if stored in obj.fields and obj.fields[stored].type != "TEXT":
+                raise MappingError(
+                    f"{obj.name_plural}.{stored} is a {obj.fields[stored].type} field; source "
+                    "ids are stored in a TEXT field: name another one in store_source_id"
+                )
+            # Salesforce ids in their 18-character form: one value, however a file wrote it,
+            # so the unique field matches a record whichever length a later export has.
+            from twenty_migrate.values.salesforce import salesforce_id18
+
+            out[stored] = ids.map(lambda v: v if v is None else salesforce_id18(v) or v)
+        return out
 
     def _spec_for(self, path: str, field_name: str) -> Any:
         spec = self.transforms.get(path)
@@ -399,8 +432,10 @@ def _spec_text(spec: Any) -> str:
 
 
 def _resolve(source: str, path: str, obj: ObjectSchema) -> _Target:
-    if path.startswith(REF_PREFIX):
-        join = path[len(REF_PREFIX) :]
+    if path in TARGET_KEY_PATHS:  # checked by the resolver, which knows the target objects
+        return _Target(source, path, None, None)
+    if path.startswith((REF_PREFIX, SOURCE_REF_PREFIX)):
+        join = path.split(".", 1)[1]
         if join not in obj.relations:
             raise MappingError(
                 f"{source!r} -> {path!r}: {obj.name_plural} has no relation with join column "
@@ -446,116 +481,3 @@ def _resolve(source: str, path: str, obj: ObjectSchema) -> _Target:
             "number and, if you have one, a country column (primaryPhoneCountryCode)"
         )
     return _Target(source, path, candidate, sub)
-
-
-def _checked_spec(target: _Target, spec_for: Callable[[str, str], Any], ftype: str) -> Any:
-    assert target.field is not None
-    spec = spec_for(target.path, target.field.name)
-    if ftype in _SELECT_TYPES or ftype == "ACTOR":
-        return spec
-    if not isinstance(spec, Mapping):
-        raise MappingError(f"transforms[{target.path!r}] must be a dict, not {spec!r}")
-    allowed = _SPEC_KEYS.get(ftype, set())
-    unknown = sorted(set(spec) - allowed)
-    if unknown:
-        raise MappingError(
-            f"transforms[{target.path!r}] has unknown settings {unknown} for a {ftype} field; "
-            f"allowed: {sorted(allowed) or 'none'}"
-        )
-    return spec
-
-
-def _matcher(target: _Target, spec: Any, options: list[str] | None = None) -> cv.OptionMatcher:
-    assert target.field is not None
-    labels: Any = spec or {}
-    if (
-        isinstance(labels, Mapping)
-        and "labels" in labels
-        and set(labels) <= {"labels", "separator"}
-    ):
-        labels = labels["labels"]
-    if not isinstance(labels, Mapping):
-        raise MappingError(f"transforms[{target.path!r}] must map labels to option values")
-    if options is None:
-        options = target.field.option_values
-        label_of = {
-            str(o["value"]): str(o.get("label") or o["value"]) for o in target.field.options
-        }
-    else:
-        label_of = {value: value for value in options}
-    return cv.OptionMatcher(target.out, options, label_of, dict(labels))
-
-
-def _convert_group(
-    ctx: cv.Context, group: list[_Target], spec_for: Callable[[str, str], Any]
-) -> dict[str, pd.Series[Any]]:
-    first = group[0]
-    if first.field is None:  # _ref.<joinColumn>
-        return {first.path: _reference(ctx, first.source)}
-    ftype = first.field.type
-    if first.path == first.field.join_column:
-        return {first.path: cv.uuids(ctx, first.source, first.path)}
-    for target in group:
-        _checked_spec(target, spec_for, ftype)  # refuse misspelt settings early
-    if ftype == "FULL_NAME":
-        return cp.full_name(ctx, group)
-    if ftype == "EMAILS":
-        return cp.emails(ctx, group)
-    if ftype in ("PHONES", "LINKS", "CURRENCY"):
-        spec = _checked_spec(first, spec_for, ftype)
-        for other in group[1:]:
-            spec = {**_checked_spec(other, spec_for, ftype), **spec}
-        convert = {"PHONES": cp.phones, "LINKS": cp.links, "CURRENCY": cp.currency}[ftype]
-        return convert(ctx, group, spec)
-    out: dict[str, pd.Series[Any]] = {}
-    for target in group:
-        out[target.out] = _scalar(ctx, target, spec_for)
-    return out
-
-
-def _scalar(
-    ctx: cv.Context, target: _Target, spec_for: Callable[[str, str], Any]
-) -> pd.Series[Any]:
-    assert target.field is not None
-    ftype, source, path = target.field.type, target.source, target.out
-    if ftype in RICH_TEXT_TYPES:
-        return cv.markdown(ctx, source) if target.sub == "markdown" else cv.text(ctx, source)
-    if ftype == "ADDRESS":
-        if target.sub in ("addressLat", "addressLng"):
-            return cv.number(ctx, source, path, _checked_spec(target, spec_for, ftype))
-        return cv.text(ctx, source)
-    if ftype == "ACTOR":
-        spec = _checked_spec(target, spec_for, ftype)
-        return cv.select(ctx, source, path, _matcher(target, spec, list(cv.ACTOR_SOURCES)))
-    spec = _checked_spec(target, spec_for, ftype)
-    if ftype in ("NUMBER", "NUMERIC", "POSITION"):
-        return cv.number(ctx, source, path, spec)
-    if ftype == "BOOLEAN":
-        return cv.boolean(ctx, source, path, spec)
-    if ftype in ("DATE", "DATE_TIME"):
-        return cv.dates(ctx, source, path, ftype, spec)
-    if ftype in ("SELECT", "RATING"):
-        return cv.select(ctx, source, path, _matcher(target, spec))
-    if ftype == "MULTI_SELECT":
-        separator = spec.get("separator") if isinstance(spec, Mapping) else None
-        return cv.multi_select(ctx, source, path, _matcher(target, spec), separator)
-    if ftype == "ARRAY":
-        return cv.array(ctx, source, path, spec)
-    if ftype == "RAW_JSON":
-        return cv.raw_json(ctx, source, path)
-    if ftype == "UUID":
-        return cv.uuids(ctx, source, path)
-    return cv.text(ctx, source)
-
-
-def _reference(ctx: cv.Context, source: str) -> pd.Series[Any]:
-    """A natural key of a related record: trimmed text, emails in canonical form."""
-
-    def key(value: Any) -> str:
-        text = cv.text_value(value).strip()
-        if "@" in text:
-            email = canonical_email(text)
-            return email if is_valid_email(email) else text
-        return " ".join(text.split())
-
-    return cv.to_series(cv.per_unique(ctx.df[source], key)[0], ctx.df.index)

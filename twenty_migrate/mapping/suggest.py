@@ -23,7 +23,7 @@ from typing import Any
 
 import pandas as pd
 
-from twenty_migrate.mapping.field_map import DEFAULT_SUBFIELD, REF_PREFIX, FieldMap, _resolve
+from twenty_migrate.mapping.field_map import DEFAULT_SUBFIELD, FieldMap, _resolve
 from twenty_migrate.mapping.headers import (
     _COUNTRY_HEADERS,
     _DISTINCTIVE,
@@ -47,7 +47,6 @@ from twenty_migrate.mapping.headers import (
 from twenty_migrate.mapping.suggestion import Suggestion
 from twenty_migrate.mapping.vendors import (
     SOURCE_ID,
-    SOURCE_REF_PREFIX,
     VENDORS,
     VendorField,
     custom_field_name,
@@ -61,6 +60,7 @@ from twenty_migrate.values.parsing import (
     option_key,
     split_list,
 )
+from twenty_migrate.values.payloads import REF_PREFIX, SOURCE_REF_PREFIX, TARGET_KEY_PATHS
 
 __all__ = ["CONFIDENCE", "HEADER_SYNONYMS", "suggest", "suggest_mapping", "value_kind"]
 
@@ -104,6 +104,8 @@ class _Suggester:
     # ------------------------------------------------------------------ targets
     def resolve(self, target: str) -> str | None:
         """A concrete free path for a candidate, or None."""
+        if target in TARGET_KEY_PATHS:  # several columns feed targets, joined by the map
+            return target
         if target.startswith((REF_PREFIX, SOURCE_REF_PREFIX)):
             return None if target in self.taken else target
         if target.startswith("@"):

@@ -34,6 +34,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from twenty_migrate.values.parsing import option_key
+from twenty_migrate.values.payloads import SOURCE_REF_PREFIX
 
 __all__ = [
     "DEFAULT_STAGES",
@@ -51,7 +52,6 @@ __all__ = [
 #: Target of a column holding the record's own id in the source system.
 SOURCE_ID = "@source_id"
 #: Prefix of references by the source system's ids (``_sourceref.companyId``).
-SOURCE_REF_PREFIX = "_sourceref."
 VENDORS = {"salesforce": "Salesforce", "hubspot": "HubSpot", "pipedrive": "Pipedrive"}
 
 

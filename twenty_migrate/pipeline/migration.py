@@ -29,13 +29,18 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from twenty_migrate.mapping.field_map import REF_PREFIX
 from twenty_migrate.pipeline.preflight import FieldSpec, PreflightItem, PreflightReport, preflight
 from twenty_migrate.plan.plan import DEFAULT_BATCH_SIZE, Api, ImportPlan
 from twenty_migrate.plan.steps import ObjectStep
 from twenty_migrate.relations.resolve import ResolvedRelations
 from twenty_migrate.twenty.errors import TwentyMigrateError
 from twenty_migrate.twenty.schema import WorkspaceSchema
+from twenty_migrate.values.payloads import (
+    REF_PREFIX,
+    ROW_COLUMN,
+    SOURCE_ID_COLUMN,
+    SOURCE_REF_PREFIX,
+)
 
 __all__ = [
     "STANDARD_ORDER",
@@ -157,7 +162,7 @@ def _steps(
     steps = []
     for name, frame in frames.items():
         obj = schema.object(name)
-        leftover = [c for c in frame.columns if str(c).startswith(REF_PREFIX)]
+        leftover = [c for c in frame.columns if str(c).startswith((REF_PREFIX, SOURCE_REF_PREFIX))]
         if leftover:
             raise ValueError(
                 f"{obj.name_plural} still has natural-key columns {leftover}; resolve them "
@@ -180,10 +185,30 @@ def _steps(
         target_refs = {c: schema.object(t).name_plural for c, t in object_refs.items()}
         source = (sources or {}).get(obj.name_plural)
         source_key = (source_keys or {}).get(obj.name_plural) or (source_keys or {}).get(name)
+        if SOURCE_ID_COLUMN in frame.columns:  # the rows' source ids (FieldMap.source_id)
+            frame, source, source_key = _with_source_ids(frame, source, source_key)
         steps.append(
             ObjectStep(obj.name_plural, frame, key, upsert, source, target_refs, source_key)
         )
     return steps
+
+
+def _with_source_ids(
+    frame: pd.DataFrame, source: pd.DataFrame | None, source_key: str | None
+) -> tuple[pd.DataFrame, pd.DataFrame | None, str | None]:
+    """Records without their ``_source_id`` column, which becomes the step's source key
+    (kept with the source rows) unless one is named already."""
+    records = frame.drop(columns=[SOURCE_ID_COLUMN])
+    if source_key is not None:
+        return records, source, source_key
+    ids = frame[[ROW_COLUMN, SOURCE_ID_COLUMN]]
+    if source is None:
+        source = frame
+    else:
+        source = source.drop(columns=[SOURCE_ID_COLUMN], errors="ignore").merge(
+            ids, on=ROW_COLUMN, how="left"
+        )
+    return records, source, SOURCE_ID_COLUMN
 
 
 def order_steps(steps: Sequence[ObjectStep]) -> list[ObjectStep]:

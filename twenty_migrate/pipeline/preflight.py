@@ -21,10 +21,11 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from twenty_migrate.mapping.field_map import REF_PREFIX, FieldMap
+from twenty_migrate.mapping.field_map import FieldMap
 from twenty_migrate.mapping.mapped import MappedFrame
 from twenty_migrate.twenty.errors import SchemaError
 from twenty_migrate.twenty.schema import COMPOSITE_SUBFIELDS, WorkspaceSchema, fetch_schema
+from twenty_migrate.values.payloads import REF_PREFIX, SOURCE_REF_PREFIX, TARGET_KEY_PATHS
 
 if TYPE_CHECKING:
     from twenty_migrate.twenty.client import TwentyClient
@@ -50,12 +51,15 @@ class FieldSpec:
         label: Label shown in Twenty (default: from the name).
         options: SELECT / MULTI_SELECT option values, or value -> label.
         target: For a RELATION, the object it points to (many-to-one).
+        unique: Create the field unique (a source system's id kept as an external id:
+            its records can be found by it and upserts match on it).
     """
 
     type: str
     label: str | None = None
     options: Sequence[str] | Mapping[str, str] = ()
     target: str | None = None
+    unique: bool = False
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,7 @@ class PreflightItem:
     message: str
     creatable: bool = True
     target: str | None = None
+    unique: bool = False
 
 
 @dataclass(eq=False)
@@ -142,6 +147,9 @@ class PreflightReport:
             options = [o for o in options if o.object == item.object]
             if item.detail in _SELECTS:
                 data["options"] = _option_payload([], options)
+            if item.unique:  # CreateFieldInput takes FieldMetadataDTO's isUnique
+                # (packages/twenty-server/src/engine/metadata-modules/field-metadata/dtos/)
+                data["isUnique"] = True
             if item.target:
                 target = client.object_metadata(item.target)
                 data["relationCreationPayload"] = {
@@ -275,13 +283,18 @@ class _Checker:
         declared = dict(_options_of(spec.options)) if spec is not None else {}
         choices = {**options, **declared} if ftype in _SELECTS else {}
         blank = ftype in _SELECTS and not choices
+        unique = spec is not None and spec.unique
         message = (
-            f"no field {name!r}; create it as {ftype}"
+            f"no field {name!r}; create it as {ftype}" + (" (unique)" if unique else "")
             if not blank
             else f"no field {name!r}; a {ftype} needs options: declare them in fields= "
             f"(FieldSpec({ftype!r}, options=[...])) or map labels to values in the transforms"
         )
-        self.add(PreflightItem("field", obj, name, ftype, label, message, not blank, target=target))
+        self.add(
+            PreflightItem(
+                "field", obj, name, ftype, label, message, not blank, target=target, unique=unique
+            )
+        )
         for value, text in choices.items():
             self.option(obj, name, value, text)
 
@@ -307,12 +320,19 @@ class _Checker:
     def check_map(self, fmap: FieldMap) -> None:
         obj = self.plural(fmap.object_name)
         self.has_object(obj)
+        stored = fmap.source_id_field
+        if stored is not None:  # the source ids' field: unique, so records are found by it
+            spec = FieldSpec("TEXT", label="Source ID", unique=True)
+            self.declared.setdefault(obj, {}).setdefault(stored, spec)
+            self.need_field(obj, stored, "TEXT", {})
         for path in fmap.mapping.values():
             name, _, sub = path.partition(".")
-            if path.startswith(REF_PREFIX) or (
+            if path in TARGET_KEY_PATHS:
+                continue  # task and note targets: the resolver checks their objects
+            if path.startswith((REF_PREFIX, SOURCE_REF_PREFIX)) or (
                 obj in self.schema.objects and path in self.schema.objects[obj].relations
             ):
-                join = path.removeprefix(REF_PREFIX)
+                join = path.removeprefix(REF_PREFIX).removeprefix(SOURCE_REF_PREFIX)
                 if obj not in self.schema.objects or join not in self.schema.objects[obj].relations:
                     self.need_field(obj, join[:-2] if join.endswith("Id") else join, "RELATION", {})
                 continue
@@ -338,7 +358,7 @@ class _Checker:
     def check_frame(self, obj: str, frame: pd.DataFrame) -> None:
         obj = self.plural(obj)
         for column in map(str, frame.columns):
-            if column == "_row" or column.startswith(REF_PREFIX):
+            if column.startswith("_"):  # _row, _ref.*, _source_id: never fields
                 continue
             name, _, sub = column.partition(".")
             known = obj in self.schema.objects and self.schema.objects[obj].fields.get(name)

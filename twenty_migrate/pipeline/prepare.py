@@ -29,7 +29,7 @@ import pandas as pd
 from twenty_migrate.pipeline.exclusions import EXCLUDED_COLUMNS, keep_valid
 from twenty_migrate.plan.plan import ImportPlan
 from twenty_migrate.twenty.errors import ConfigError
-from twenty_migrate.values.payloads import ROW_COLUMN
+from twenty_migrate.values.payloads import ROW_COLUMN, SOURCE_ID_COLUMN
 
 if TYPE_CHECKING:
     from twenty_migrate.mapping.field_map import FieldMap
@@ -43,9 +43,6 @@ if TYPE_CHECKING:
 
 __all__ = ["SOURCE_ID_COLUMN", "PreparedMigration", "prepare"]
 
-#: Column of the cleaned rows holding each row's source-system id (prefixed by its file
-#: name when several files of a spec feed one object, as ``_row`` is).
-SOURCE_ID_COLUMN = "_source_id"
 
 FramesArg = Mapping[str, "pd.DataFrame | Sequence[pd.DataFrame]"]
 FieldMapsArg = Mapping[str, "FieldMap | None | Sequence[FieldMap | None]"]
@@ -60,6 +57,8 @@ def prepare(
     clean: bool = True,
     targets: Mapping[str, str] | None = None,
     source_ids: Mapping[str, str] | None = None,
+    store_source_id: bool | str = False,
+    runs_dir: str | os.PathLike[str] | None = None,
     keys: Mapping[str, str] | None = None,
     create_missing: bool = False,
     strict_relations: bool = False,
@@ -82,8 +81,15 @@ def prepare(
             offline, with relations resolved within the frames only.
         clean: Run :func:`~twenty_migrate.clean_frame` on each frame first.
         targets: For tasks and notes, the column naming the records each row is about.
-        source_ids: Per object, the column holding the source system's record id: each row
-            lands on the record derived from it, run after run.
+        source_ids: Per object, the column holding the source system's record id (default:
+            the field map's ``source_id``): each row lands on the record derived from it,
+            run after run, and rows of other objects name it by that id (``_sourceref.*``).
+        store_source_id: Also write each row's source id to a unique TEXT field of its
+            object (True: ``sourceId``, or the field's name), so later files and other
+            migrations can link to the records by it; the field must exist (preflight).
+        runs_dir: Where the journals of earlier runs are: a reference by source id not
+            found in the frames is looked for among the rows earlier runs of this migration
+            landed (default: the client's runs folder).
         keys: Unique field path per object that recognises a record (default: the object's
             unique field present in the data); rows repeating a key are left out.
         create_missing: Add stub companies for names found neither in the frames nor in
@@ -122,7 +128,7 @@ def prepare(
         parts = [given] if isinstance(given, pd.DataFrame) else list(given)
         maps = _field_maps_for(requested, len(parts), field_maps)
         target_column = (targets or {}).get(requested)
-        id_column = (source_ids or {}).get(requested)
+        given_ids = (source_ids or {}).get(requested)
         for frame, field_map in zip(parts, maps, strict=True):
             if ROW_COLUMN not in frame.columns:
                 raise ConfigError(
@@ -130,15 +136,20 @@ def prepare(
                     "tm.load (or add stable row ids with tm.clean_frame)"
                 )
             frame = clean_frame(frame) if clean else frame
-            if id_column is not None:
-                frame = _with_source_ids(frame, id_column, requested)
-                source_keys[plural] = SOURCE_ID_COLUMN
-            cleaned.setdefault(plural, []).append(frame)
             own = frame.drop(columns=[SOURCE_ID_COLUMN], errors="ignore")
             if field_map is None:
                 field_map = suggest_mapping(own, object_schema)
             if target_column is not None and target_column in field_map.sources:
                 field_map = field_map.without(target_column)
+            id_column = given_ids or field_map.source_id
+            if id_column is not None:
+                frame = _with_source_ids(frame, id_column, requested)
+                source_keys[plural] = SOURCE_ID_COLUMN
+                if id_column != SOURCE_ID_COLUMN:
+                    store = field_map.store_source_id or store_source_id
+                    field_map = replace(field_map, source_id=id_column, store_source_id=store)
+                    _check_store(field_map, schema)
+            cleaned.setdefault(plural, []).append(frame)
             mapped.setdefault(plural, []).append(field_map.apply(own, object_schema))
             if target_column is not None and target_column in frame.columns:
                 target_keys.setdefault(plural, []).append(
@@ -168,6 +179,9 @@ def prepare(
         targets=aligned,
         create_missing=create_missing,
         user_map=user_map,
+        migration=name,
+        runs_dir=runs_dir if runs_dir is not None else _default_runs_dir(client),
+        source_id_field=_store_field(store_source_id),
     )
     reports = _validate(merged, data, relations, schema, client if check_existing else None)
     valid, excluded = keep_valid(
@@ -200,6 +214,32 @@ def prepare(
         excluded=excluded,
         spec=spec,
     )
+
+
+def _store_field(store_source_id: bool | str) -> str:
+    """The field source ids are stored in (and looked up by)."""
+    return store_source_id if isinstance(store_source_id, str) and store_source_id else "sourceId"
+
+
+def _check_store(field_map: FieldMap, schema: WorkspaceSchema) -> None:
+    """Source ids are stored only in a field the workspace has: say how to make it."""
+    stored = field_map.source_id_field
+    if stored is None or stored in schema.object(field_map.object_name).fields:
+        return
+    raise ConfigError(
+        f"{field_map.object_name} has no field {stored!r} to store the source ids in; "
+        "create it (unique TEXT) first: `twenty-migrate import <spec> --create-missing`, "
+        "or spec.preflight(schema).apply(client) in a notebook, then prepare again"
+    )
+
+
+def _default_runs_dir(client: TwentyClient | None) -> Path | None:
+    """Where the client's runs go (the importer's default), or None offline."""
+    if client is None:
+        return None
+    from twenty_migrate.run.importer import default_runs_dir
+
+    return default_runs_dir(client)
 
 
 def _field_maps_for(

@@ -42,12 +42,13 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from twenty_migrate.pipeline.exclusions import RELATION_RULES, blocking_failures, keep_valid
-from twenty_migrate.pipeline.prepare import SOURCE_ID_COLUMN, PreparedMigration
+from twenty_migrate.pipeline.prepare import PreparedMigration
 from twenty_migrate.twenty.errors import ConfigError
-from twenty_migrate.values.payloads import ROW_COLUMN
+from twenty_migrate.values.payloads import ROW_COLUMN, SOURCE_ID_COLUMN
 
 if TYPE_CHECKING:
     from twenty_migrate.mapping.field_map import FieldMap
+    from twenty_migrate.pipeline.preflight import PreflightReport
     from twenty_migrate.twenty.client import TwentyClient
     from twenty_migrate.twenty.schema import WorkspaceSchema
 
@@ -110,6 +111,10 @@ class MigrationSpec:
             matching (see :func:`~twenty_migrate.load_user_map`).
         strict_owners: Leave out rows whose owner matches no workspace member, instead of
             importing them with the owner empty (reported either way, as a warning).
+        store_source_id: Also write each row's source id to a unique TEXT field of its
+            object (True: ``sourceId``, or the field's name), so later files and other
+            migrations can link to the records by it; :meth:`preflight` lists the fields
+            to create.
         base_dir: Folder the paths are relative to (the spec file's folder when loaded).
     """
 
@@ -120,6 +125,7 @@ class MigrationSpec:
     strict_relations: bool = False
     user_map: str | None = None
     strict_owners: bool = False
+    store_source_id: bool | str = False
     base_dir: Path = field(default=Path("."), compare=False)
 
     def __post_init__(self) -> None:
@@ -146,6 +152,8 @@ class MigrationSpec:
             data["user_map"] = self.user_map
         if self.strict_owners:
             data["strict_owners"] = True
+        if self.store_source_id:
+            data["store_source_id"] = self.store_source_id
         return data
 
     @classmethod
@@ -181,6 +189,7 @@ class MigrationSpec:
             strict_relations=bool(data.get("strict_relations", False)),
             user_map=str(data["user_map"]) if data.get("user_map") else None,
             strict_owners=bool(data.get("strict_owners", False)),
+            store_source_id=data.get("store_source_id") or False,
             base_dir=Path(base_dir),
         )
 
@@ -227,6 +236,7 @@ class MigrationSpec:
         *,
         schema: WorkspaceSchema | None = None,
         check_existing: bool = True,
+        runs_dir: str | os.PathLike[str] | None = None,
     ) -> PreparedMigration:
         """Load and clean every source, then :func:`~twenty_migrate.prepare` them together.
 
@@ -238,6 +248,8 @@ class MigrationSpec:
             check_existing: Look every unique key up in Twenty to report the rows that
                 will update an existing record (one read per 60 rows). A recurring run
                 that sends only changed rows can skip it to save the rate budget.
+            runs_dir: Where the journals of earlier runs are, for references by source id
+                not found in the files (default: the client's runs folder).
 
         Raises:
             ConfigError: A source file or mapping is missing, or no schema can be had.
@@ -278,6 +290,8 @@ class MigrationSpec:
             strict_relations=self.strict_relations,
             user_map=self.path(self.user_map) if self.user_map else None,
             strict_owners=self.strict_owners,
+            store_source_id=self.store_source_id,
+            runs_dir=runs_dir,
             check_existing=check_existing,
             name=self.name,
             spec=self,
@@ -305,6 +319,24 @@ class MigrationSpec:
                 ids = ids.map(lambda v: None if v is None else f"{file.name}:{v}")
             frame[SOURCE_ID_COLUMN] = ids
         return frame
+
+    def preflight(self, schema: WorkspaceSchema) -> PreflightReport:
+        """What the workspace lacks for this spec's stored source ids: a unique TEXT field
+        per object with a source id (see ``store_source_id``); ``.apply(client)`` creates
+        them."""
+        from twenty_migrate.pipeline.preflight import FieldSpec, preflight
+
+        fields: dict[str, dict[str, FieldSpec | str]] = {}
+        if self.store_source_id:
+            spec = FieldSpec("TEXT", label="Source ID", unique=True)
+            store = self.store_source_id
+            name = store if isinstance(store, str) else "sourceId"
+            for source in self.sources:
+                field_map = self._field_map(source) if source.mapping else None
+                if source.source_id or (field_map is not None and field_map.source_id):
+                    plural = schema.object(source.object).name_plural
+                    fields.setdefault(plural, {})[name] = spec
+        return preflight(schema, fields=fields)
 
     def _field_map(self, source: SourceSpec) -> FieldMap | None:
         """The source's field map file, or None: the suggestion is used."""

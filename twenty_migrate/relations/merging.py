@@ -57,12 +57,12 @@ from twenty_migrate.relations.repointing import (
     _DOMAIN,
     _EMAIL,
     ROW,
-    SOURCEREF_PREFIX,
     _Aliases,
     _blank,
     _natural_keys,
     _repoint,
 )
+from twenty_migrate.values.payloads import SOURCE_ID_COLUMN, SOURCE_REF_PREFIX
 
 if TYPE_CHECKING:
     from twenty_migrate.twenty.schema import WorkspaceSchema
@@ -71,14 +71,12 @@ __all__ = [
     "ALIAS_COLUMNS",
     "MERGED_COLUMNS",
     "REPOINTED_COLUMNS",
-    "SOURCEREF_PREFIX",
+    "SOURCE_REF_PREFIX",
     "MergedDuplicates",
     "find_duplicates",
     "merge_duplicates",
 ]
 
-#: Column of a frame holding each row's source-system id (as :mod:`.project` names it).
-SOURCE_ID_COLUMN = "_source_id"
 #: Columns of :attr:`MergedDuplicates.merged`.
 MERGED_COLUMNS = ["object", "_row", "kept_row", "score", "confidence", "reason", "filled"]
 #: Columns of :attr:`MergedDuplicates.aliases`.

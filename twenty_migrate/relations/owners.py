@@ -39,10 +39,11 @@ import pandas as pd
 from twenty_migrate.clean.duplicates import name_key
 from twenty_migrate.twenty.errors import ConfigError
 from twenty_migrate.values.parsing import canonical_email
+from twenty_migrate.values.salesforce import salesforce_id18
 
 if TYPE_CHECKING:
+    from twenty_migrate.relations.jobs import _Job
     from twenty_migrate.relations.matching import _Outcome, _Resolver
-    from twenty_migrate.relations.resolve import _Job
     from twenty_migrate.twenty.client import TwentyClient
 
 __all__ = [
@@ -52,7 +53,6 @@ __all__ = [
     "USER_MAP_COLUMNS",
     "fetch_members",
     "load_user_map",
-    "salesforce_id18",
     "suggest_user_map",
 ]
 
@@ -70,48 +70,10 @@ SUGGESTION_COLUMNS = ["source", "member_email", "reason", "confidence"]
 
 UserMapSource = str | os.PathLike[str] | pd.DataFrame | Mapping[str, str]
 
-_SF_ID = re.compile(r"^[0-9A-Za-z]{15}(?:[0-9A-Za-z]{3})?$")
-_SF_SUFFIX = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
 _USER_MAP_EXAMPLE = "source,member_email\n005A0000001AbCd,jane@acme.com\nJohn Smith,john@acme.com"
 
 
 # --------------------------------------------------------------------------- keys
-def salesforce_id18(text: Any) -> str | None:
-    """The 18-character form of a Salesforce id, or None when ``text`` is not one.
-
-    A 15-character id is case-sensitive; its 18-character form adds three characters that
-    spell the case of the first fifteen, so the two forms name the same record and the
-    18-character one survives a case-insensitive comparison (its case is restored from
-    those three characters).
-
-        >>> salesforce_id18("005A0000001AbCd")
-        '005A0000001AbCdIAK'
-        >>> salesforce_id18("005a0000001abcdiak")
-        '005A0000001AbCdIAK'
-    """
-    value = str(text).strip() if text is not None else ""
-    # Every standard key prefix (001 Account, 005 User, 00G Queue...) starts with a digit,
-    # and so do custom ones (a0X...) in their second character.
-    if not _SF_ID.match(value) or not any(c.isdigit() for c in value[:3]):
-        return None
-    if len(value) == 18:
-        flags: list[bool] = []
-        for char in value[15:].upper():
-            if char not in _SF_SUFFIX:
-                return None
-            bits = _SF_SUFFIX.index(char)
-            flags.extend(bool(bits >> i & 1) for i in range(5))
-        pairs = zip(value[:15], flags, strict=True)
-        base = "".join(c.upper() if up else c.lower() for c, up in pairs)
-        return base + value[15:].upper()
-    suffix = ""
-    for start in range(0, 15, 5):
-        chunk = value[start : start + 5]
-        bits = sum(1 << i for i, c in enumerate(chunk) if "A" <= c <= "Z")
-        suffix += _SF_SUFFIX[bits]
-    return value + suffix
-
-
 _EMAIL_IN_TEXT = re.compile(r"[^\s<>()\[\],;]+@[^\s<>()\[\],;]+")
 
 

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from twenty_migrate.mapping.field_map import REF_PREFIX
 from twenty_migrate.relations.matching import (
     _company_key,
     _email_key,
@@ -18,16 +17,13 @@ from twenty_migrate.relations.matching import (
     _text_key,
 )
 from twenty_migrate.values.parsing import domain_key
+from twenty_migrate.values.payloads import REF_PREFIX, SOURCE_REF_PREFIX
 
 if TYPE_CHECKING:
     from twenty_migrate.twenty.schema import WorkspaceSchema
 
 
 ROW = "_row"
-
-
-#: Prefix of the columns naming related records by their source system's id.
-SOURCEREF_PREFIX = "_sourceref."
 
 
 #: Twenty's standard join columns, for when no schema is given.
@@ -184,7 +180,7 @@ def _repoint(
 ) -> pd.DataFrame:
     out = frame
     for column in [str(c) for c in frame.columns]:
-        by_source = column.startswith(SOURCEREF_PREFIX)
+        by_source = column.startswith(SOURCE_REF_PREFIX)
         if not (by_source or column.startswith(REF_PREFIX)):
             continue
         join = column.split(".", 1)[1]

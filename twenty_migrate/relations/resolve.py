@@ -40,6 +40,10 @@ How a key is matched, never guessed:
   the join column Twenty names for the record: ``personId`` or ``targetPersonId``...). An
   email names a person; other text a company (name or domain) or an opportunity (name),
   and matching both is ambiguous.
+* **Source ids.** ``_sourceref.<joinColumn>`` and ``_sourceref.targets`` columns name
+  records by the source system's ids (a Salesforce ``AccountId``, ``WhoId``): matched to
+  the rows' own source ids in this run, then to earlier runs of ``migration`` and to
+  Twenty (:mod:`~twenty_migrate.relations.source_refs`), and counted and reported like any key.
 * **Missing parents on request.** ``create_missing=True`` (or a list of objects) adds a
   stub row (just a ``name``) for each company name found neither in the run nor in
   Twenty, and links to it; :attr:`ResolvedRelations.stubs` lists them. It needs a client,
@@ -49,6 +53,7 @@ How a key is matched, never guessed:
 from __future__ import annotations
 
 import html
+import os
 import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
@@ -58,30 +63,32 @@ import numpy as np
 import pandas as pd
 
 from twenty_migrate.clean.frame import DEFAULT_PLACEHOLDERS
-from twenty_migrate.mapping.field_map import REF_PREFIX
 from twenty_migrate.mapping.mapped import MappedFrame
-from twenty_migrate.plan.steps import EXISTING_PREFIX, existing_ref
+from twenty_migrate.relations.jobs import (
+    PROBLEM_COLUMNS,
+    TARGETS_COLUMN,
+    _is_key_column,
+    _Job,
+    _target_holder,
+)
 from twenty_migrate.relations.matching import (
     LOOKUP_BATCH,
     ROW,
     _looks_like_domain,
-    _Outcome,
     _Resolver,
-    _Target,
     _text_key,
 )
 from twenty_migrate.relations.matching import (
     _company_key as _company_key,  # still importable from here
 )
 from twenty_migrate.relations.owners import (
-    OWNER_UNMATCHED,
     UserMapSource,
     is_owner_job,
     resolve_owner_job,
     user_lookup,
 )
-from twenty_migrate.twenty.errors import SchemaError
 from twenty_migrate.twenty.schema import WorkspaceSchema
+from twenty_migrate.values.payloads import REF_PREFIX
 
 if TYPE_CHECKING:
     from twenty_migrate.twenty.client import TwentyClient
@@ -97,10 +104,6 @@ __all__ = [
     "resolve_relations",
 ]
 
-#: Column of a task or note frame naming the records it is about (see the module doc).
-TARGETS_COLUMN = REF_PREFIX + "targets"
-#: Columns of :attr:`ResolvedRelations.problems`.
-PROBLEM_COLUMNS = ["_row", "object", "column", "key", "status", "message", "candidates"]
 #: Columns of :attr:`ResolvedRelations.counts`.
 COUNT_COLUMNS = [
     "object",
@@ -122,7 +125,6 @@ IGNORED_KEYS: frozenset[str] = DEFAULT_PLACEHOLDERS | frozenset(
 STUB_COLUMNS = ["object", "_row", "name", "keys", "rows"]
 #: Separators of several target keys in one ``_ref.targets`` cell.
 _TARGET_SPLIT = re.compile(r"\s*[;|]\s*")
-_FOUND = ("run", "twenty", "stub")
 
 
 # --------------------------------------------------------------------------- result
@@ -206,6 +208,9 @@ def resolve_relations(
     ignore: Collection[str] = IGNORED_KEYS,
     batch: int = LOOKUP_BATCH,
     user_map: UserMapSource | None = None,
+    migration: str | None = None,
+    runs_dir: str | os.PathLike[str] | None = None,
+    source_id_field: str | None = "sourceId",
 ) -> ResolvedRelations:
     """Resolve the natural keys of every ``_ref.*`` column (and task/note targets).
 
@@ -228,6 +233,12 @@ def resolve_relations(
             ``_ref.assigneeId``...): a CSV or Excel file, a DataFrame or a dict (see
             :func:`~twenty_migrate.relations.owners.load_user_map`). An owner matching no member is
             reported with status ``owner unmatched`` and its field left empty.
+        migration: For ``_sourceref.*`` columns (ids of the source system, see
+            :mod:`~twenty_migrate.relations.source_refs`): the migration whose earlier runs and
+            derived record ids are searched for ids not found in this run.
+        runs_dir: Where the journals of those earlier runs are.
+        source_id_field: The TEXT field of Twenty's records holding their source id, when
+            an object has it.
 
     Returns:
         A :class:`ResolvedRelations`.
@@ -271,12 +282,23 @@ def resolve_relations(
                 obj.field(join)  # raises SchemaError naming the fields
             target = resolver.target(obj.relations[join])
             jobs.append(_Job(plural, join, frame[ROW].to_numpy(), frame[column], [target]))
+    from twenty_migrate.relations.source_refs import source_ref_jobs
+
+    jobs += source_ref_jobs(
+        data,
+        schema,
+        resolver,
+        allowed,
+        migration=migration,
+        runs_dir=runs_dir,
+        field=source_id_field,
+    )
     users = user_lookup(user_map)
     for job in jobs:
         if is_owner_job(job):  # the user map first; an unmatched owner is only a warning
             resolve_owner_job(job, resolver, users)
         else:
-            job.outcomes = resolver.resolve(job.unique_keys(), job.targets)
+            job.outcomes = job.resolve(resolver)
 
     # 2. stubs for missing parents (their rows are added once the frames are filled)
     stubs = _make_stubs(jobs, data, stub_objects, schema)
@@ -284,16 +306,16 @@ def resolve_relations(
     # 3. frames, refs, problems, counts
     refs: dict[str, dict[str, str]] = {}
     for job in jobs:
-        if job.column != TARGETS_COLUMN:
+        if not job.makes_targets:
             job.fill(data[job.object], refs.setdefault(job.object, {}))
     for job in jobs:
-        if job.column == TARGETS_COLUMN:
+        if job.makes_targets:
             holder, frame, holder_refs = job.target_rows(schema)
             given = data.get(holder)  # target rows given as such come first
             data[holder] = frame if given is None else pd.concat([given, frame], ignore_index=True)
             refs[holder] = {**refs.get(holder, {}), **holder_refs}
     for plural, frame in list(data.items()):
-        data[plural] = frame.drop(columns=[c for c in frame.columns if c.startswith(REF_PREFIX)])
+        data[plural] = frame.drop(columns=[c for c in frame.columns if _is_key_column(c)])
     for stub_object, rows in stubs.groupby("object", sort=False):
         added = rows[[ROW, "name"]].reset_index(drop=True)
         base = data.get(str(stub_object))
@@ -312,143 +334,6 @@ def resolve_relations(
         stubs=stubs,
         lookup_calls=resolver.calls,
     )
-
-
-class _Job:
-    """One relation column (or a targets column) of one object."""
-
-    def __init__(
-        self,
-        obj: str,
-        column: str,
-        rows: np.ndarray[Any, Any],
-        keys: pd.Series[Any],
-        targets: list[_Target],
-        seq: np.ndarray[Any, Any] | None = None,
-    ) -> None:
-        self.object = obj
-        self.column = column
-        self.rows = rows
-        self.targets = targets
-        self.seq = seq  # position of a target key in its cell
-        # Keys are compared without case (every matcher ignores it): each distinct text
-        # is cleaned once, and every row points at its case-folded key.
-        raw_codes, raw = pd.factorize(keys)
-        text = pd.Series(raw, dtype=object).astype(str)
-        text = text.str.replace(r"\s+", " ", regex=True).str.strip()
-        folded = text.str.casefold()
-        codes, self.uniques = pd.factorize(folded.where(folded != "", None))
-        self.codes = np.append(codes, -1)[raw_codes]
-        spelled = np.append(text.to_numpy(dtype=object), np.array([None], dtype=object))
-        self.text = spelled[raw_codes]
-        self.outcomes: list[_Outcome] = []
-
-    def unique_keys(self) -> list[str]:
-        return [str(u) for u in np.asarray(self.uniques, dtype=object).tolist()]
-
-    def spellings(self) -> list[str]:
-        """Per unique key, how its first row wrote it."""
-        present = self.codes >= 0
-        first = pd.Series(self.text[present]).groupby(self.codes[present], sort=True).first()
-        return [str(v) for v in first.reindex(range(len(self.uniques))).tolist()]
-
-    def column_of(self, field: str) -> np.ndarray[Any, Any]:
-        values = np.array([getattr(o, field) for o in self.outcomes] + [None], dtype=object)
-        picked: np.ndarray[Any, Any] = values[self.codes]
-        return picked
-
-    def fill(self, frame: pd.DataFrame, refs: dict[str, str]) -> None:
-        statuses = self.column_of("status")
-        values = self.column_of("value")
-        found = np.isin(statuses, _FOUND)
-        filled = values.copy()
-        filled[~found] = None
-        if self.column in frame.columns:  # ids mapped directly win over natural keys
-            given = frame[self.column].to_numpy(dtype=object)
-            has = pd.notna(given)
-            given_refs = [_given(v) if h else None for v, h in zip(given, has, strict=True)]
-            filled[has] = np.array(given_refs, dtype=object)[has]
-        frame[self.column] = pd.Series(filled, index=frame.index, dtype=object)
-        refs[self.column] = self.targets[0].obj.name_plural
-
-    def target_rows(self, schema: WorkspaceSchema) -> tuple[str, pd.DataFrame, dict[str, str]]:
-        holder, own_join, joins = _target_holder(schema, self.object)
-        statuses = self.column_of("status")
-        found = np.isin(statuses, _FOUND)
-        table = pd.DataFrame(
-            {
-                "src": self.rows[found],
-                "seq": self.seq[found] if self.seq is not None else 0,
-                "target": self.column_of("target")[found],
-                "value": self.column_of("value")[found],
-            }
-        ).drop_duplicates(subset=["src", "target", "value"])
-        ids = [f"{s}:{n}" for s, n in zip(table["src"], table["seq"], strict=True)]
-        frame = pd.DataFrame({ROW: ids})
-        frame[own_join] = pd.Series(table["src"].to_numpy(dtype=object), dtype=object)
-        refs = {own_join: self.object}
-        for join, target in joins.items():
-            picked = (table["target"] == target).to_numpy()
-            if picked.any():
-                column = table["value"].to_numpy(dtype=object).copy()
-                column[~picked] = None
-                frame[join] = pd.Series(column, dtype=object)
-                refs[join] = target
-        return holder, frame, refs
-
-    def problems(self) -> pd.DataFrame:
-        statuses = self.column_of("status")
-        bad = np.isin(statuses, ("missing", "ambiguous", OWNER_UNMATCHED))
-        return pd.DataFrame(
-            {
-                "_row": self.rows[bad],
-                "object": self.object,
-                "column": self.column,
-                "key": self.text[bad],
-                "status": statuses[bad],
-                "message": self.column_of("message")[bad],
-                "candidates": self.column_of("candidates")[bad],
-            },
-            columns=PROBLEM_COLUMNS,
-        )
-
-    def count(self) -> dict[str, Any]:
-        n = pd.Series(self.column_of("status")).value_counts().to_dict()
-        n["missing"] = n.get("missing", 0) + n.get(OWNER_UNMATCHED, 0)
-        names = ("in_run", "in_twenty", "stubbed", "missing", "ambiguous", "ignored")
-        statuses = ("run", "twenty", "stub", "missing", "ambiguous", "ignored")
-        return {
-            "object": self.object,
-            "column": self.column,
-            "target": "/".join(t.obj.name_plural for t in self.targets),
-            "keys": int((self.codes >= 0).sum()),
-            **{name: int(n.get(status, 0)) for name, status in zip(names, statuses, strict=True)},
-        }
-
-
-def _given(value: Any) -> str:
-    """A join-column cell mapped directly: a Twenty id, perhaps already marked as one."""
-    text = str(value)
-    return text if text.startswith(EXISTING_PREFIX) else existing_ref(text)
-
-
-def _target_holder(schema: WorkspaceSchema, plural: str) -> tuple[str, str, dict[str, str]]:
-    """``taskTargets``, its join column to the task, and its other joins -> target plural."""
-    obj = schema.object(plural)
-    try:
-        holder = schema.object(f"{obj.name_singular}Target")
-    except SchemaError:
-        raise ValueError(
-            f"{plural} rows have {TARGETS_COLUMN} but the workspace has no "
-            f"{obj.name_singular}Target object to link them with"
-        ) from None
-    own = [j for j, t in holder.relations.items() if t == obj.name_singular]
-    others = {
-        j: schema.object(t).name_plural
-        for j, t in holder.relations.items()
-        if t != obj.name_singular and t in {o.name_singular for o in schema.objects.values()}
-    }
-    return holder.name_plural, own[0], others
 
 
 def _targets_job(
@@ -504,7 +389,7 @@ def _make_stubs(
         frame = data.get(plural)
         taken = set(frame[ROW].tolist()) if frame is not None else set()
         made: dict[str, dict[str, Any]] = {}
-        for job in jobs:
+        for job in (j for j in jobs if j.natural_keys):
             counts = np.bincount(job.codes[job.codes >= 0], minlength=len(job.outcomes))
             keys = job.unique_keys()
             spelled = job.spellings()

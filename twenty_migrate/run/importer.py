@@ -92,7 +92,7 @@ class Importer:
         if int(max_in_flight) < 1:
             raise ValueError("max_in_flight must be at least 1")
         self.client = client
-        self.runs_dir = Path(runs_dir) if runs_dir is not None else _default_runs_dir(client)
+        self.runs_dir = Path(runs_dir) if runs_dir is not None else default_runs_dir(client)
         self.max_in_flight = int(max_in_flight)
         self.progress = progress
         self.clock = clock
@@ -322,7 +322,7 @@ def _open_checked(runs_dir: Path, run_id: str, plan: ImportPlan) -> RunJournal:
     return journal
 
 
-def _default_runs_dir(client: Any) -> Path:
+def default_runs_dir(client: Any) -> Path:
     runs_dir = getattr(getattr(client, "settings", None), "runs_dir", None)
     if runs_dir is None:
         from twenty_migrate.twenty.config import Settings

@@ -121,7 +121,9 @@ def _prepare(
     """Prepare a migration spec, print what was found and write the reports."""
     # A recurring run need not spend reads on keys it will compare with its journal.
     check = not getattr(args, "only_changed", False)
-    prepared = spec.prepare(client, schema=_schema_cache(args), check_existing=check)
+    prepared = spec.prepare(
+        client, schema=_schema_cache(args), check_existing=check, runs_dir=_runs_dir(args)
+    )
     print(prepared.summary())
     directory = Path(getattr(args, "output", None) or spec.base_dir / "validation")
     prepared.write_reports(directory)
@@ -155,6 +157,8 @@ def _cmd_import(args: argparse.Namespace) -> int:
             _check_workspace_has(client, plan, args)
         else:
             assert spec is not None  # not a plan, so it was read as a spec
+            if args.create_missing:
+                _create_spec_fields(client, spec)
             plan = _prepare(args, client, spec).plan
             if plan is None:
                 print("Nothing to import: every row was left out (see the reports above).")
@@ -169,6 +173,17 @@ def _cmd_import(args: argparse.Namespace) -> int:
             )
     print(result.summary())
     return 1 if result.has_failures else 0
+
+
+def _create_spec_fields(client: TwentyClient, spec: MigrationSpec) -> None:
+    """Create the fields a spec needs before it is prepared (its stored source ids)."""
+    from twenty_migrate.twenty.schema import fetch_schema
+
+    report = spec.preflight(fetch_schema(client))
+    if not report.ok:
+        print(report)
+        report.apply(client)
+        print(f"Created the {len(report.items)} missing items in the workspace.")
 
 
 def _check_workspace_has(client: TwentyClient, plan: ImportPlan, args: argparse.Namespace) -> None:
@@ -490,7 +505,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--create-missing",
         action="store_true",
         help="with a plan: create the objects, fields and options it writes that the "
-        "workspace lacks (else they are listed and nothing is sent)",
+        "workspace lacks (else they are listed and nothing is sent); with a spec: the "
+        "fields its stored source ids need",
     )
     run.set_defaults(handler=_cmd_import)
 

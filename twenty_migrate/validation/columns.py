@@ -58,7 +58,6 @@ if TYPE_CHECKING:
 
 #: The stable source-row id every row carries.
 ROW = "_row"
-_REF = "_ref."
 #: Prefix of a ``refs`` cell naming a record already in Twenty (``twenty:<id>``).
 EXISTING_PREFIX = "twenty:"
 #: Scalar types whose values are the composite sub-field's own type.
@@ -116,12 +115,13 @@ class ColumnPath:
 
 
 def resolve_paths(columns: list[str], obj: ObjectSchema) -> dict[str, ColumnPath]:
-    """The field path of each column (``_row`` and ``_ref.*`` columns aside)."""
+    """The field path of each column (``_row``, ``_ref.*`` and twenty_migrate's other own
+    columns aside: they start with ``_``, which no Twenty field name does)."""
     writable = {path: f for f in obj.fields.values() for path in f.paths()}
     paths: dict[str, ColumnPath] = {}
     unknown: list[str] = []
     for column in columns:
-        if column == ROW or column.startswith(_REF):
+        if column.startswith("_"):
             continue
         f = writable.get(column)
         if f is None:

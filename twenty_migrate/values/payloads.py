@@ -17,10 +17,13 @@ import json
 import math
 import uuid
 from collections.abc import Iterable, Mapping
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    pass
 
 __all__ = [
     "REF_KEY",
@@ -217,3 +220,20 @@ def check_paths(columns: Iterable[str]) -> None:
 def frame_cells(frame: pd.DataFrame) -> list[list[Any]]:
     """Converted cells, row by row, with ``None`` for empties (the saved-plan form)."""
     return [[_inner(v) for v in row] for row in frame.itertuples(index=False, name=None)]
+
+
+#: Prefix of the columns that hold natural keys of related records (see the module doc).
+REF_PREFIX = "_ref."
+
+
+#: Prefix of the columns that name related records by the source system's ids
+#: (:mod:`~twenty_migrate.relations.source_refs`): ``_sourceref.companyId``, ``_sourceref.targets``.
+SOURCE_REF_PREFIX = "_sourceref."
+
+
+#: Column of the mapped rows holding each row's own source id (:attr:`FieldMap.source_id`).
+SOURCE_ID_COLUMN = "_source_id"
+
+
+#: Key columns naming a task's or note's records (several source columns may feed them).
+TARGET_KEY_PATHS = frozenset({REF_PREFIX + "targets", SOURCE_REF_PREFIX + "targets"})
