@@ -138,6 +138,22 @@ def _twenty_phone(
     return national, country or inferred, calling or f"+{parsed.country_code}"
 
 
+def twenty_phone_verdict(
+    number: str, country: str | None, calling: str | None
+) -> tuple[str, str | None, str] | str:
+    """What Twenty stores for one phone input, or its refusal message.
+
+    Twenty's transform (transform-phones-value.util.ts) refuses only what libphonenumber-js
+    ``parsePhoneNumberWithError`` throws on (NOT_A_NUMBER, INVALID_COUNTRY, TOO_SHORT,
+    TOO_LONG: a national number of 2 to 17 digits is enough, valid or not) and its own
+    country / calling code checks.
+    """
+    try:
+        return _twenty_phone(number, country, calling)
+    except _PhoneError as exc:
+        return exc.message
+
+
 _PhoneVerdict = tuple[str, str | None, str] | _PhoneError | None
 
 
