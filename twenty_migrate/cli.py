@@ -16,6 +16,7 @@ finishes the run).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import shlex
 import sys
@@ -102,6 +103,13 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
     return report.exit_code
 
 
+#: Help of ``--strict``, the switch of :attr:`MigrationSpec.strict`.
+_STRICT_HELP = (
+    "set aside every row with an error, as Twenty would refuse it (default: a bad value in "
+    "an optional field only empties that cell; the row is imported and the cell reported)"
+)
+
+
 def _schema_cache(args: argparse.Namespace) -> WorkspaceSchema | None:
     from twenty_migrate.schema import WorkspaceSchema
 
@@ -118,6 +126,8 @@ def _prepare(
     args: argparse.Namespace, client: TwentyClient, spec: MigrationSpec
 ) -> PreparedMigration:
     """Prepare a migration spec, print what was found and write the reports."""
+    if getattr(args, "strict", False):
+        spec = dataclasses.replace(spec, strict=True)
     # A recurring run need not spend reads on keys it will compare with its journal.
     check = not getattr(args, "only_changed", False)
     prepared = spec.prepare(client, schema=_schema_cache(args), check_existing=check)
@@ -466,6 +476,7 @@ def build_parser() -> argparse.ArgumentParser:
         "-o", "--output", help="report folder (default: SPEC's folder/validation)"
     )
     validate.add_argument("--schema", help="use this schema cache instead of reading it")
+    validate.add_argument("--strict", action="store_true", help=_STRICT_HELP)
     validate.set_defaults(handler=_cmd_validate)
 
     run = add("import", "run a saved plan, or prepare and run a migration spec")
@@ -474,6 +485,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--schema", help="with a spec: use this schema cache")
     run.add_argument("-o", "--output", help="with a spec: validation report folder")
+    run.add_argument("--strict", action="store_true", help="with a spec: " + _STRICT_HELP)
     run.add_argument("--dry-run", action="store_true", help="print calls and duration only")
     run.add_argument("--test-batch", type=int, metavar="N", help="send only N records")
     run.add_argument(

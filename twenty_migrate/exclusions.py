@@ -1,9 +1,11 @@
 """Which rows stay out of a migration's plan, and why: :func:`keep_valid`.
 
-A row stays out when validation found an error in it, when it points at a row left out,
-or (tasks and notes) when one of its targets is left out; :func:`keep_valid` applies
-these rules until they settle and says why for each row. Re-exported by
-:mod:`twenty_migrate.project`.
+A row stays out when validation found an error in it that costs the row (a required or
+unique field, a rule about the whole record; every error with ``strict``), when it points
+at a row left out, or (tasks and notes) when one of its targets is left out; an error in
+an optional field only empties that cell (:mod:`twenty_migrate.cell_actions`).
+:func:`keep_valid` applies these rules until they settle and says why for each row.
+Re-exported by :mod:`twenty_migrate.project`.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from twenty_migrate.cell_actions import ACTION_ROW, empty_cells
 from twenty_migrate.payloads import ROW_COLUMN
 from twenty_migrate.plan import EXISTING_PREFIX
 
@@ -31,11 +34,23 @@ TARGETS_SUFFIX = "Targets"
 EXCLUDED_COLUMNS = ["object", "_row", "reason"]
 
 
-def blocking_failures(failures: pd.DataFrame, relation_rules: frozenset[str]) -> pd.DataFrame:
-    """The failures that keep a row out of the plan: errors, except relation problems unless
-    ``relation_rules`` names them (a record can be imported without an unresolved link)."""
+def blocking_failures(
+    failures: pd.DataFrame, relation_rules: frozenset[str] = frozenset(), *, strict: bool = False
+) -> pd.DataFrame:
+    """The failures that keep a row out of the plan.
+
+    Every error with ``strict``. Otherwise the errors whose ``action`` is ``row set
+    aside`` (an optional cell is emptied instead), and relation problems that
+    ``relation_rules`` names. Failures without an ``action`` column: every error except
+    relation problems not named (a record can be imported without an unresolved link).
+    """
     errors = failures["severity"] == "error"
-    relation = failures["rule"].isin(RELATION_RULES) & ~failures["rule"].isin(relation_rules)
+    if strict:
+        return failures[errors]
+    named = failures["rule"].isin(relation_rules)
+    if "action" in failures.columns:
+        return failures[errors & ((failures["action"] == ACTION_ROW) | named)]
+    relation = failures["rule"].isin(RELATION_RULES) & ~named
     return failures[errors & ~relation]
 
 
@@ -43,15 +58,21 @@ def keep_valid(
     relations: ResolvedRelations,
     reports: Mapping[str, ValidationReport],
     *,
+    strict: bool = False,
     strict_relations: bool = False,
 ) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
-    """The rows to import, and the rows left out with the reason for each.
+    """The rows to import, bad optional cells emptied, and the rows left out with the reason
+    for each.
 
+    An error in an optional field (``action`` ``cell emptied`` in the report) costs the
+    cell: the row is imported with that cell empty, and the problem stays in the report.
     A row is left out when:
 
-    * its validation report has an error for it (:func:`blocking_failures`): a missing or
-      ambiguous relation counts only with ``strict_relations``, otherwise the row is
-      imported with that link empty and the problem stays in the report;
+    * its validation report has an error for it that costs the row
+      (:func:`blocking_failures`: a required or unique field, a rule about the whole
+      record; every error with ``strict``); a missing or ambiguous relation counts only
+      with ``strict_relations`` or ``strict``, otherwise the row is imported with that
+      link empty;
     * it points at a row left out (a relation column holding that row's ``_row``), so a
       contact never loses the company it names; this applies transitively, until no kept
       row points at a row left out (cells naming records already in Twenty,
@@ -64,18 +85,21 @@ def keep_valid(
         relations: The resolved frames and their relation columns
             (:func:`~twenty_migrate.relations.resolve_relations`).
         reports: Per object, its validation report (:func:`~twenty_migrate.validation.validate`).
+        strict: Leave out every row with an error, as Twenty would refuse it (the reports'
+            ``action`` is overruled; validate with ``strict=True`` to have them agree).
         strict_relations: Leave out rows with an unresolved or ambiguous relation too.
 
     Returns:
         ``(frames, excluded)``: every object of ``relations.frames`` with only the rows to
-        import (index reset; an object may be left with no rows), and ``object, _row,
+        import, their bad optional cells emptied (index reset; an object may be left with no
+        rows), and ``object, _row,
         reason`` of each row left out, object by object.
 
     Example:
         frames, excluded = keep_valid(rel, reports)
         plan = plan_migration(replace(rel, frames=frames), schema)
     """
-    relation_rules = RELATION_RULES if strict_relations else frozenset()
+    relation_rules = RELATION_RULES if strict_relations or strict else frozenset()
     # object -> _row -> reason, in the order rows are left out
     why: dict[str, dict[Any, str]] = {obj: {} for obj in relations.frames}
 
@@ -85,7 +109,7 @@ def keep_valid(
             mine.setdefault(row, reason)
 
     for obj, report in reports.items():
-        bad = blocking_failures(report.failures, relation_rules)
+        bad = blocking_failures(report.failures, relation_rules, strict=strict)
         found = {}
         for row, group in bad.groupby(ROW_COLUMN, sort=False):
             first = group.iloc[0]
@@ -93,7 +117,11 @@ def keep_valid(
             if len(group) > 1:
                 found[row] += f" (and {len(group) - 1} more)"
         leave_out(obj, found, found.values())
-    frames = relations.frames
+    frames = dict(relations.frames)
+    if not strict:
+        for obj, report in reports.items():
+            if obj in frames:
+                frames[obj] = empty_cells(frames[obj], report.failures)
     changed = True
     while changed:  # until no kept row points at a row left out
         changed = False

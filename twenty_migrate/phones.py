@@ -237,7 +237,9 @@ def parse_phone(text: str, region: str | None = "US", *, strict: bool = False) -
     return PhoneResult(number, country, calling, extension or None)
 
 
-def _result(parsed: phonenumbers.PhoneNumber, country: str | None, region: str | None) -> PhoneResult:
+def _result(
+    parsed: phonenumbers.PhoneNumber, country: str | None, region: str | None
+) -> PhoneResult:
     if country in (None, "ZZ", "001"):
         regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(int(parsed.country_code or 0), ())
         country = region if region in regions else (regions[0] if len(regions) == 1 else None)

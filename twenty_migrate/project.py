@@ -25,9 +25,12 @@ lands on the record derived from it (:mod:`~twenty_migrate.record_ids`), run aft
 whatever else of the row is edited. Without one, a row is known by its unique key value,
 else by its identifying values (name, email, domain, phone, city).
 
-Rows that fail validation, and rows pointing at them, stay out of the plan and are listed
-in :attr:`PreparedMigration.excluded` (the rule is :func:`keep_valid`'s); fix them in the
-source and run again.
+A bad value in an optional field costs the cell, not the row: the row is imported with
+that cell empty, and the problem is in :attr:`PreparedMigration.failures` (``action``
+``cell emptied``) and in the run's fix-me file. Rows with an error in a required or unique
+field or about the whole record, and rows pointing at them, stay out of the plan and are
+listed in :attr:`PreparedMigration.excluded` (the rule is :func:`keep_valid`'s); fix them
+in the source and run again. ``"strict": true`` sets aside every row with an error.
 """
 
 from __future__ import annotations
@@ -42,6 +45,12 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from twenty_migrate.cell_actions import (
+    ACTION_CELL,
+    ACTION_ROW,
+    CELLS_EMPTIED_COLUMN,
+    cells_emptied_text,
+)
 from twenty_migrate.errors import ConfigError
 from twenty_migrate.exclusions import (
     EXCLUDED_COLUMNS,
@@ -116,6 +125,9 @@ class MigrationSpec:
             Twenty (see :func:`~twenty_migrate.relations.resolve_relations`).
         strict_relations: Leave out rows with a missing or ambiguous relation, instead of
             importing them with that link empty (the problem is reported either way).
+        strict: Leave out every row with an error, as Twenty would refuse it. By default a
+            bad value in an optional field costs the cell, not the row: the row is imported
+            with that cell empty (reported, and listed in the fix-me file).
         base_dir: Folder the paths are relative to (the spec file's folder when loaded).
     """
 
@@ -124,6 +136,7 @@ class MigrationSpec:
     keys: Mapping[str, str] = field(default_factory=dict)
     create_missing: bool = False
     strict_relations: bool = False
+    strict: bool = False
     base_dir: Path = field(default=Path("."), compare=False)
 
     def __post_init__(self) -> None:
@@ -146,6 +159,7 @@ class MigrationSpec:
         data.update(name=self.name, sources=sources, keys=dict(self.keys))
         data["create_missing"] = self.create_missing
         data["strict_relations"] = self.strict_relations
+        data["strict"] = self.strict
         return data
 
     @classmethod
@@ -179,6 +193,7 @@ class MigrationSpec:
             keys=dict(data.get("keys") or {}),
             create_missing=bool(data.get("create_missing", False)),
             strict_relations=bool(data.get("strict_relations", False)),
+            strict=_flag(data, "strict"),
             base_dir=Path(base_dir),
         )
 
@@ -298,7 +313,9 @@ class MigrationSpec:
         reports = self._validate(
             merged, data, relations, schema, client if check_existing else None
         )
-        frames, excluded = keep_valid(relations, reports, strict_relations=self.strict_relations)
+        frames, excluded = keep_valid(
+            relations, reports, strict=self.strict, strict_relations=self.strict_relations
+        )
         excluded = pd.concat(
             [pd.DataFrame(duplicates, columns=EXCLUDED_COLUMNS), excluded], ignore_index=True
         )
@@ -309,7 +326,7 @@ class MigrationSpec:
                 replace(relations, frames=frames),
                 schema,
                 keys=dict(self.keys) or None,
-                sources=sources,
+                sources=_with_cells_emptied(sources, reports),
                 name=self.name,
                 source_keys=source_keys,
             )
@@ -390,13 +407,44 @@ class MigrationSpec:
         reports: dict[str, ValidationReport] = {}
         for obj, mapped in merged.items():
             own = problems[problems["object"] == obj] if not problems.empty else problems
-            reports[obj] = validate(
+            report = validate(
                 replace(mapped, data=data[obj]),
                 schema.object(obj),
                 existing=client,
                 relations=own,
+                strict=self.strict,
             )
+            if self.strict_relations:  # an unmade link sets its row aside: say so
+                failures = report.failures.copy()
+                links = failures["rule"].isin(RELATION_RULES) & (failures["severity"] == "error")
+                failures.loc[links, "action"] = ACTION_ROW
+                report = replace(report, failures=failures)
+            reports[obj] = report
         return reports
+
+
+def _flag(data: Mapping[str, Any], key: str) -> bool:
+    value = data.get(key, False)
+    if not isinstance(value, bool):
+        raise ConfigError(f"{key!r} in the migration spec must be true or false, not {value!r}")
+    return value
+
+
+def _with_cells_emptied(
+    sources: Mapping[str, pd.DataFrame], reports: Mapping[str, ValidationReport]
+) -> dict[str, pd.DataFrame]:
+    """The source rows kept in the run's journal, naming the cells emptied on import
+    (``_cells_emptied``), so that the fix-me file lists those rows too."""
+    out = dict(sources)
+    for obj, report in reports.items():
+        if obj not in out or "action" not in report.failures.columns:
+            continue
+        texts = cells_emptied_text(report.failures)
+        if texts:
+            frame = out[obj].copy()
+            frame[CELLS_EMPTIED_COLUMN] = frame[ROW_COLUMN].map(texts)
+            out[obj] = frame
+    return out
 
 
 def _drop_duplicates(
@@ -453,6 +501,18 @@ class PreparedMigration:
         return self.excluded.empty
 
     @property
+    def cells_emptied(self) -> pd.DataFrame:
+        """The bad optional cells emptied in rows that are imported: ``object, _row,
+        column, value, message`` and the rest of :attr:`failures`."""
+        failures = self.failures
+        if failures.empty or "action" not in failures.columns:
+            return failures
+        cells = failures[failures["action"] == ACTION_CELL]
+        aside = set(zip(self.excluded["object"], self.excluded["_row"], strict=True))
+        kept = [(o, r) not in aside for o, r in zip(cells["object"], cells["_row"], strict=True)]
+        return cells[kept].reset_index(drop=True)
+
+    @property
     def failures(self) -> pd.DataFrame:
         """Every problem of every object, row by row (``object`` first)."""
         frames = [r.failures.assign(object=obj) for obj, r in self.reports.items()]
@@ -490,7 +550,8 @@ class PreparedMigration:
         lines = [
             f"Migration {self.spec.name!r}: "
             f"{self.plan.n_rows if self.plan is not None else 0} rows planned, "
-            f"{len(self.excluded)} left out"
+            f"{len(self.excluded)} left out, {len(self.cells_emptied)} bad optional cells "
+            "emptied"
         ]
         for c in self.counts().to_dict("records"):
             lines.append(
