@@ -199,6 +199,7 @@ def parse_phone(text: str, region: str | None = "US", *, strict: bool = False) -
         return PhoneResult(
             error="the number is in scientific notation; a spreadsheet lost its digits"
         )
+    typed = value
     if value.startswith("00"):
         value = "+" + value[2:]
     try:
@@ -228,6 +229,10 @@ def parse_phone(text: str, region: str | None = "US", *, strict: bool = False) -
         return PhoneResult(error=f"not a valid phone number for {where}")
     # What Twenty stores for the text: "+" numbers in their own country, others in region's.
     verdict = twenty_phone_verdict(value, None if value.startswith("+") else region, None)
+    if isinstance(verdict, str) and typed != value:
+        # "00" is not the international prefix everywhere (011 in North America): Twenty
+        # may read "0075..." as a national number
+        verdict = twenty_phone_verdict(typed, region, None)
     if isinstance(verdict, str):
         return PhoneResult(error=f"not a phone number Twenty accepts ({verdict})")
     number, country, calling = verdict
