@@ -504,9 +504,11 @@ class PreparedMigration:
     def cells_emptied(self) -> pd.DataFrame:
         """The bad optional cells emptied in rows that are imported: ``object, _row,
         column, value, message`` and the rest of :attr:`failures`."""
+        from twenty_migrate.validation import FAILURE_COLUMNS
+
         failures = self.failures
         if failures.empty or "action" not in failures.columns:
-            return failures
+            return pd.DataFrame(columns=["object", *FAILURE_COLUMNS])
         cells = failures[failures["action"] == ACTION_CELL]
         aside = set(zip(self.excluded["object"], self.excluded["_row"], strict=True))
         kept = [(o, r) not in aside for o, r in zip(cells["object"], cells["_row"], strict=True)]
