@@ -155,6 +155,7 @@ def cells_emptied_text(failures: pd.DataFrame) -> dict[Any, str]:
     for row, column, value, message in zip(
         cells[ROW_COLUMN], cells["column"], cells["value"], cells["message"], strict=True
     ):
-        shown = "" if value is None or value is pd.NA else f" {value!r}"
+        blank = value is None or value is pd.NA or (isinstance(value, float) and value != value)
+        shown = "" if blank else f" {value!r}"
         texts.setdefault(row, []).append(f"{column}{shown} emptied ({message})")
     return {row: "; ".join(parts) for row, parts in texts.items()}
