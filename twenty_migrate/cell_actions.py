@@ -12,7 +12,9 @@ and the row goes to the fix-me file), and only these set the row aside:
   holding the key when not upserting, several records matching one upsert;
 * a failure of the whole table, or of a column that is no field of the object.
 
-With ``strict`` every error sets its row aside, as Twenty itself would refuse it.
+With ``strict`` every row Twenty would refuse is set aside: every error but a relation
+that could not be made (Twenty takes a record without the link; ``strict_relations`` of
+:func:`~twenty_migrate.exclusions.keep_valid` sets those rows aside).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ __all__ = [
     "ACTION_NONE",
     "ACTION_ROW",
     "CELLS_EMPTIED_COLUMN",
+    "RELATION_RULES",
     "ROW_RULES",
     "cells_emptied_text",
     "empty_cells",
@@ -44,6 +47,9 @@ ACTION_CELL = "cell emptied"
 ACTION_ROW = "row set aside"
 #: ``action`` of a warning: the value is imported as it is.
 ACTION_NONE = "none"
+#: Relations by natural key that could not be made: the record is imported without the
+#: link unless relations are strict.
+RELATION_RULES = frozenset({"unresolved_relation", "ambiguous_relation"})
 #: Rules about the whole record: they set the row aside even in an optional field.
 ROW_RULES = frozenset({"required", "duplicate_in_file", "exists_in_twenty", "upsert_conflict"})
 #: Column of the source rows kept in a run's journal naming the cells emptied on import;
@@ -94,7 +100,7 @@ def failure_actions(
     Args:
         failures: Validation failures (``column``, ``rule``, ``severity``).
         obj: The object validated.
-        strict: Every error sets its row aside.
+        strict: Every error sets its row aside, but a relation that could not be made.
         row_rules: More rules that set the row aside (e.g. unresolved relations).
     """
     n = len(failures)
@@ -102,9 +108,10 @@ def failure_actions(
     if not n:
         return actions
     errors = (failures["severity"] == "error").to_numpy(dtype=bool)
+    links = failures["rule"].isin(RELATION_RULES).to_numpy(dtype=bool)
     if strict:
-        actions[errors] = ACTION_ROW
-        return actions
+        actions[errors & ~links] = ACTION_ROW
+        errors = errors & links  # a link is judged as when not strict
     unique = {path for group in obj.unique_keys for path in group} | {"id"}
     rules = failures["rule"].isin(ROW_RULES | set(row_rules)).to_numpy(dtype=bool)
     verdict = {c: _row_column(c, obj, unique) for c in dict.fromkeys(failures["column"])}

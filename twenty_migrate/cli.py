@@ -105,8 +105,8 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
 
 #: Help of ``--strict``, the switch of :attr:`MigrationSpec.strict`.
 _STRICT_HELP = (
-    "set aside every row with an error, as Twenty would refuse it (default: a bad value in "
-    "an optional field only empties that cell; the row is imported and the cell reported)"
+    "set aside every row Twenty would refuse (default: a bad value in an optional field "
+    "only empties that cell; the row is imported and the cell reported)"
 )
 
 

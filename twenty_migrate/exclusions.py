@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from twenty_migrate.cell_actions import ACTION_ROW, empty_cells
+from twenty_migrate.cell_actions import ACTION_ROW, RELATION_RULES, empty_cells
 from twenty_migrate.payloads import ROW_COLUMN
 from twenty_migrate.plan import EXISTING_PREFIX
 
@@ -25,9 +25,6 @@ if TYPE_CHECKING:
 
 __all__ = ["EXCLUDED_COLUMNS", "RELATION_RULES", "blocking_failures", "keep_valid"]
 
-#: Validation rules about relations by natural key. By default they do not keep a row out:
-#: it is imported with that link empty, and the problem stays in the report.
-RELATION_RULES = frozenset({"unresolved_relation", "ambiguous_relation"})
 #: Name ending of the objects linking a task or note to its records (``taskTargets``).
 TARGETS_SUFFIX = "Targets"
 #: Columns of :attr:`PreparedMigration.excluded`.
@@ -39,15 +36,16 @@ def blocking_failures(
 ) -> pd.DataFrame:
     """The failures that keep a row out of the plan.
 
-    Every error with ``strict``. Otherwise the errors whose ``action`` is ``row set
-    aside`` (an optional cell is emptied instead), and relation problems that
-    ``relation_rules`` names. Failures without an ``action`` column: every error except
-    relation problems not named (a record can be imported without an unresolved link).
+    With ``strict``, every error but relation problems not named. Otherwise the errors
+    whose ``action`` is ``row set aside`` (an optional cell is emptied instead), and
+    relation problems that ``relation_rules`` names. Failures without an ``action``
+    column: every error except relation problems not named (a record can be imported
+    without an unresolved link).
     """
     errors = failures["severity"] == "error"
-    if strict:
-        return failures[errors]
     named = failures["rule"].isin(relation_rules)
+    if strict:
+        return failures[errors & (named | ~failures["rule"].isin(RELATION_RULES))]
     if "action" in failures.columns:
         return failures[errors & ((failures["action"] == ACTION_ROW) | named)]
     relation = failures["rule"].isin(RELATION_RULES) & ~named
@@ -71,8 +69,7 @@ def keep_valid(
     * its validation report has an error for it that costs the row
       (:func:`blocking_failures`: a required or unique field, a rule about the whole
       record; every error with ``strict``); a missing or ambiguous relation counts only
-      with ``strict_relations`` or ``strict``, otherwise the row is imported with that
-      link empty;
+      with ``strict_relations``, otherwise the row is imported with that link empty;
     * it points at a row left out (a relation column holding that row's ``_row``), so a
       contact never loses the company it names; this applies transitively, until no kept
       row points at a row left out (cells naming records already in Twenty,
@@ -85,8 +82,9 @@ def keep_valid(
         relations: The resolved frames and their relation columns
             (:func:`~twenty_migrate.relations.resolve_relations`).
         reports: Per object, its validation report (:func:`~twenty_migrate.validation.validate`).
-        strict: Leave out every row with an error, as Twenty would refuse it (the reports'
-            ``action`` is overruled; validate with ``strict=True`` to have them agree).
+        strict: Leave out every row Twenty would refuse: every error but a relation that
+            could not be made (the reports' ``action`` is overruled; validate with
+            ``strict=True`` to have them agree).
         strict_relations: Leave out rows with an unresolved or ambiguous relation too.
 
     Returns:
@@ -99,7 +97,7 @@ def keep_valid(
         frames, excluded = keep_valid(rel, reports)
         plan = plan_migration(replace(rel, frames=frames), schema)
     """
-    relation_rules = RELATION_RULES if strict_relations or strict else frozenset()
+    relation_rules = RELATION_RULES if strict_relations else frozenset()
     # object -> _row -> reason, in the order rows are left out
     why: dict[str, dict[Any, str]] = {obj: {} for obj in relations.frames}
 

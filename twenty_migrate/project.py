@@ -30,7 +30,7 @@ that cell empty, and the problem is in :attr:`PreparedMigration.failures` (``act
 ``cell emptied``) and in the run's fix-me file. Rows with an error in a required or unique
 field or about the whole record, and rows pointing at them, stay out of the plan and are
 listed in :attr:`PreparedMigration.excluded` (the rule is :func:`keep_valid`'s); fix them
-in the source and run again. ``"strict": true`` sets aside every row with an error.
+in the source and run again. ``"strict": true`` sets aside every row Twenty would refuse.
 """
 
 from __future__ import annotations
@@ -125,7 +125,8 @@ class MigrationSpec:
             Twenty (see :func:`~twenty_migrate.relations.resolve_relations`).
         strict_relations: Leave out rows with a missing or ambiguous relation, instead of
             importing them with that link empty (the problem is reported either way).
-        strict: Leave out every row with an error, as Twenty would refuse it. By default a
+        strict: Leave out every row Twenty would refuse (a relation that cannot be made
+            still only empties the link: see ``strict_relations``). By default a
             bad value in an optional field costs the cell, not the row: the row is imported
             with that cell empty (reported, and listed in the fix-me file).
         base_dir: Folder the paths are relative to (the spec file's folder when loaded).
@@ -512,7 +513,7 @@ class PreparedMigration:
         cells = failures[failures["action"] == ACTION_CELL]
         aside = set(zip(self.excluded["object"], self.excluded["_row"], strict=True))
         kept = [(o, r) not in aside for o, r in zip(cells["object"], cells["_row"], strict=True)]
-        return cells[kept].reset_index(drop=True)
+        return cells[pd.Series(kept, index=cells.index, dtype=bool)].reset_index(drop=True)
 
     @property
     def failures(self) -> pd.DataFrame:

@@ -27,8 +27,8 @@ the map's warnings, failures of an expectation that allows some with ``mostly``)
 **What an error costs** (``action``): an error in an optional field costs the cell, not
 the row (``cell emptied``: :attr:`ValidationReport.valid` has the row with that cell
 empty); one in a required or unique field, or about the whole record, sets the row aside
-(``row set aside``). ``validate(..., strict=True)`` sets aside every row with an error
-(:mod:`twenty_migrate.cell_actions`).
+(``row set aside``). ``validate(..., strict=True)`` sets aside every row Twenty would
+refuse (:mod:`twenty_migrate.cell_actions`).
 
 **How.** Each value check is computed for a whole column at once (vectorised, and once
 per distinct value for the rest) into a ``_check.<path>`` column holding the rule a cell
@@ -683,10 +683,12 @@ def validate(
             taken from ``relations`` when it is a ``ResolvedRelations``.
         upsert: Whether the import upserts (the default): a row matching an existing record
             updates it (warning ``exists_in_twenty``); with False it is refused (error).
-        strict: Every error sets its row aside. By default an error in an optional field
-            only empties that cell (``action`` ``cell emptied``: :attr:`~ValidationReport.
-            valid` has the row without it); errors in required or unique fields and about
-            the whole record set the row aside (:mod:`twenty_migrate.cell_actions`).
+        strict: Every row Twenty would refuse is set aside: every error but an unmade
+            relation (Twenty takes the record without the link). By default an error in an
+            optional field only empties that cell (``action`` ``cell emptied``:
+            :attr:`~ValidationReport.valid` has the row without it); errors in required or
+            unique fields and about the whole record set the row aside
+            (:mod:`twenty_migrate.cell_actions`).
 
     Returns:
         A :class:`ValidationReport`.
