@@ -235,12 +235,26 @@ def test_each_rule_flags_the_row_with_twentys_message(gadgets, bad, column, rule
     report = validate(frame, gadgets)
     assert failures_of(report) == [(8, column, rule, message)]
     assert report.failures["severity"].tolist() == ["error"]
-    assert report.valid["_row"].tolist() == [7] and report.invalid["_row"].tolist() == [8]
+    assert report.invalid["_row"].tolist() == [8]
+    strict = validate(frame, gadgets, strict=True)
+    assert strict.valid["_row"].tolist() == [7] and strict.invalid["_row"].tolist() == [8]
+    assert strict.failures["action"].tolist() == ["row set aside"]
     # The oracle: the sandbox refuses the row with the same words, and takes the good one.
     sandbox = gadget_sandbox()
     rows = frame.to_dict("records")
     assert twenty_says(sandbox, "gadgets", [rows[1]]) == message
     assert twenty_says(sandbox, "gadgets", [rows[0]]) is None
+    # A bad optional cell costs the cell: the row is imported without it, and Twenty takes
+    # it; a required field, or a unique one (``id``, ``site``), sets the row aside.
+    unique = {path for group in gadgets.unique_keys for path in group}
+    if column in {"code", "id"} | unique:
+        assert report.failures["action"].tolist() == ["row set aside"]
+        assert report.valid["_row"].tolist() == [7]
+    else:
+        assert report.failures["action"].tolist() == ["cell emptied"]
+        assert report.valid["_row"].tolist() == [7, 8]
+        emptied = report.valid.astype(object).where(report.valid.notna(), None)
+        assert twenty_says(sandbox, "gadgets", [emptied.to_dict("records")[1]]) is None
 
 
 def test_unknown_currency_is_stricter_than_twenty(gadgets):
@@ -421,7 +435,10 @@ def test_a_user_expectation_applies(gadgets):
     assert set(report.failures.loc[report.failures["rule"] == "unusual_code", "severity"]) == {
         "warning"
     }
-    assert report.valid["_row"].tolist() == [3]
+    # The expectation on the required code sets row 2 aside; row 1's bad tier costs the cell.
+    assert report.valid["_row"].tolist() == [1, 3]
+    assert report.valid["tier"].isna().all()
+    assert report.set_aside["_row"].tolist() == [2]
 
 
 def test_gx_runs_the_suite_and_its_unexpected_rows_are_the_failures(gadgets):
@@ -495,10 +512,10 @@ def test_mapping_problems_are_failures(people):
     )
     mapped = FieldMap("people", {"Email": "emails.primaryEmail", "Name": "name"}).apply(raw, people)
     report = validate(mapped, people)
-    assert [(r, c, rule, s) for r, c, rule, s in report.failures.drop(
+    assert [(r, c, rule, s, a) for r, c, rule, s, a in report.failures.drop(
         columns=["value", "message"]).itertuples(index=False)] == [
-        (2, "emails.primaryEmail", "invalid_email", "error"),
-        (2, "name", "name_part_dropped", "warning"),
+        (2, "emails.primaryEmail", "invalid_email", "error", "row set aside"),  # unique
+        (2, "name", "name_part_dropped", "warning", "none"),
     ]  # fmt: skip
     assert "(source column 'Email')" in report.failures["message"].iloc[0]
     assert report.failures["value"].tolist() == ["not an email", "Dr. Bo Kim"]
@@ -625,7 +642,11 @@ def report(gadgets) -> ValidationReport:
 
 def test_report_summary_split_and_repr(report):
     assert not report.ok
-    assert report.valid["_row"].tolist() == [3] and report.invalid["_row"].tolist() == [1, 2]
+    assert report.invalid["_row"].tolist() == [1, 2]
+    # Both errors are in optional fields: the rows are imported without those cells.
+    assert report.valid["_row"].tolist() == [1, 2, 3] and report.set_aside.empty
+    assert report.valid["score"].tolist()[0] is None and report.valid["tier"].tolist()[1] is None
+    assert report.cells_emptied["_row"].tolist() == [1, 2]
     assert list(report.failures.columns) == FAILURE_COLUMNS
     summary = report.summary()
     assert list(summary.columns) == ["column", "rule", "severity", "rows", "example", "message"]

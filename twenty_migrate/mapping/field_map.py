@@ -378,6 +378,11 @@ class FieldMap:
         ctx = cv.Context(
             df, cv.Problems(rows), default_region.upper(), date_format, currency.upper(), notes
         )
+        ctx.address_countries = tuple(
+            t.source
+            for t in targets
+            if t.field is not None and t.field.type == "ADDRESS" and t.sub == "addressCountry"
+        )
         groups: dict[str, list[_Target]] = {}
         for target in targets:
             key = target.field.name if target.field is not None else target.path

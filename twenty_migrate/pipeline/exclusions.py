@@ -1,9 +1,11 @@
 """Which rows stay out of a migration's plan, and why: :func:`keep_valid`.
 
-A row stays out when validation found an error in it, when it points at a row left out,
-or (tasks and notes) when one of its targets is left out; :func:`keep_valid` applies
-these rules until they settle and says why for each row. Re-exported by
-:mod:`twenty_migrate.pipeline.spec`.
+A row stays out when validation found an error in it that costs the row (a required or
+unique field, a rule about the whole record; every error with ``strict``), when it points
+at a row left out, or (tasks and notes) when one of its targets is left out; an error in
+an optional field only empties that cell (:mod:`twenty_migrate.validation.cell_actions`).
+:func:`keep_valid` applies these rules until they settle and says why for each row.
+Re-exported by :mod:`twenty_migrate.pipeline.spec`.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from twenty_migrate.plan.steps import EXISTING_PREFIX
+from twenty_migrate.validation.cell_actions import ACTION_ROW, RELATION_RULES, empty_cells
 from twenty_migrate.values.payloads import ROW_COLUMN
 
 if TYPE_CHECKING:
@@ -22,9 +25,6 @@ if TYPE_CHECKING:
 
 __all__ = ["EXCLUDED_COLUMNS", "OWNER_RULES", "RELATION_RULES", "blocking_failures", "keep_valid"]
 
-#: Validation rules about relations by natural key. By default they do not keep a row out:
-#: it is imported with that link empty, and the problem stays in the report.
-RELATION_RULES = frozenset({"unresolved_relation", "ambiguous_relation"})
 #: Validation rule of an owner no workspace member matches (a warning): it keeps a row out
 #: only with ``strict_owners``.
 OWNER_RULES = frozenset({"unmatched_owner"})
@@ -34,31 +34,49 @@ TARGETS_SUFFIX = "Targets"
 EXCLUDED_COLUMNS = ["object", "_row", "reason"]
 
 
-def blocking_failures(failures: pd.DataFrame, relation_rules: frozenset[str]) -> pd.DataFrame:
-    """The failures that keep a row out of the plan: errors, except relation problems unless
-    ``relation_rules`` names them (a record can be imported without an unresolved link),
-    and the warnings of :data:`OWNER_RULES` that ``relation_rules`` names."""
+def blocking_failures(
+    failures: pd.DataFrame, relation_rules: frozenset[str] = frozenset(), *, strict: bool = False
+) -> pd.DataFrame:
+    """The failures that keep a row out of the plan.
+
+    With ``strict``, every error but relation problems not named. Otherwise the errors
+    whose ``action`` is ``row set aside`` (an optional cell is emptied instead), and
+    relation problems that ``relation_rules`` names. Failures without an ``action``
+    column: every error except relation problems not named (a record can be imported
+    without an unresolved link). The warnings of :data:`OWNER_RULES` count when
+    ``relation_rules`` names them (``strict_owners``).
+    """
     errors = failures["severity"] == "error"
     named = failures["rule"].isin(relation_rules)
+    owners = named & failures["rule"].isin(OWNER_RULES)
+    if strict:
+        return failures[(errors & (named | ~failures["rule"].isin(RELATION_RULES))) | owners]
+    if "action" in failures.columns:
+        return failures[(errors & ((failures["action"] == ACTION_ROW) | named)) | owners]
     relation = failures["rule"].isin(RELATION_RULES) & ~named
-    return failures[(errors & ~relation) | (named & failures["rule"].isin(OWNER_RULES))]
+    return failures[(errors & ~relation) | owners]
 
 
 def keep_valid(
     relations: ResolvedRelations,
     reports: Mapping[str, ValidationReport],
     *,
+    strict: bool = False,
     strict_relations: bool = False,
     strict_owners: bool = False,
 ) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
-    """The rows to import, and the rows left out with the reason for each.
+    """The rows to import, bad optional cells emptied, and the rows left out with the reason
+    for each.
 
+    An error in an optional field (``action`` ``cell emptied`` in the report) costs the
+    cell: the row is imported with that cell empty, and the problem stays in the report.
     A row is left out when:
 
-    * its validation report has an error for it (:func:`blocking_failures`): a missing or
-      ambiguous relation counts only with ``strict_relations``, otherwise the row is
-      imported with that link empty and the problem stays in the report; an owner matching
-      no workspace member (a warning) counts only with ``strict_owners``;
+    * its validation report has an error for it that costs the row
+      (:func:`blocking_failures`: a required or unique field, a rule about the whole
+      record; every error with ``strict``); a missing or ambiguous relation counts only
+      with ``strict_relations``, otherwise the row is imported with that link empty;
+      an owner matching no workspace member (a warning) counts only with ``strict_owners``;
     * it points at a row left out (a relation column holding that row's ``_row``), so a
       contact never loses the company it names; this applies transitively, until no kept
       row points at a row left out (cells naming records already in Twenty,
@@ -71,13 +89,17 @@ def keep_valid(
         relations: The resolved frames and their relation columns
             (:func:`~twenty_migrate.resolve_relations`).
         reports: Per object, its validation report (:func:`~twenty_migrate.validate`).
+        strict: Leave out every row Twenty would refuse: every error but a relation that
+            could not be made (the reports' ``action`` is overruled; validate with
+            ``strict=True`` to have them agree).
         strict_relations: Leave out rows with an unresolved or ambiguous relation too.
         strict_owners: Leave out rows whose owner matches no workspace member too
             (otherwise they are imported with the owner empty, and a warning).
 
     Returns:
         ``(frames, excluded)``: every object of ``relations.frames`` with only the rows to
-        import (index reset; an object may be left with no rows), and ``object, _row,
+        import, their bad optional cells emptied (index reset; an object may be left with no
+        rows), and ``object, _row,
         reason`` of each row left out, object by object.
 
     Example:
@@ -96,7 +118,7 @@ def keep_valid(
             mine.setdefault(row, reason)
 
     for obj, report in reports.items():
-        bad = blocking_failures(report.failures, relation_rules)
+        bad = blocking_failures(report.failures, relation_rules, strict=strict)
         found = {}
         for row, group in bad.groupby(ROW_COLUMN, sort=False):
             first = group.iloc[0]
@@ -104,7 +126,11 @@ def keep_valid(
             if len(group) > 1:
                 found[row] += f" (and {len(group) - 1} more)"
         leave_out(obj, found, found.values())
-    frames = relations.frames
+    frames = dict(relations.frames)
+    if not strict:
+        for obj, report in reports.items():
+            if obj in frames:
+                frames[obj] = empty_cells(frames[obj], report.failures)
     changed = True
     while changed:  # until no kept row points at a row left out
         changed = False

@@ -29,7 +29,13 @@ import pandas as pd
 from twenty_migrate.pipeline.exclusions import EXCLUDED_COLUMNS, keep_valid
 from twenty_migrate.plan.plan import ImportPlan
 from twenty_migrate.twenty.errors import ConfigError
-from twenty_migrate.values.payloads import ROW_COLUMN, SOURCE_ID_COLUMN
+from twenty_migrate.validation.cell_actions import (
+    ACTION_CELL,
+    ACTION_ROW,
+    RELATION_RULES,
+    cells_emptied_text,
+)
+from twenty_migrate.values.payloads import CELLS_EMPTIED_COLUMN, ROW_COLUMN, SOURCE_ID_COLUMN
 
 if TYPE_CHECKING:
     from twenty_migrate.mapping.field_map import FieldMap
@@ -62,6 +68,7 @@ def prepare(
     keys: Mapping[str, str] | None = None,
     create_missing: bool = False,
     strict_relations: bool = False,
+    strict: bool = False,
     user_map: UserMapSource | None = None,
     strict_owners: bool = False,
     check_existing: bool = True,
@@ -95,6 +102,9 @@ def prepare(
         create_missing: Add stub companies for names found neither in the frames nor in
             Twenty (:func:`~twenty_migrate.resolve_relations`).
         strict_relations: Leave out rows with a missing or ambiguous relation.
+        strict: Leave out every row Twenty would refuse. By default a bad value in an
+            optional field costs the cell, not the row: the row is imported with that cell
+            empty, reported (``action`` ``cell emptied``) and listed in the fix-me file.
         user_map: Source users -> workspace members' emails (a file, frame or dict:
             :func:`~twenty_migrate.load_user_map`), applied to owner columns first.
         strict_owners: Leave out rows whose owner matches no workspace member.
@@ -183,9 +193,21 @@ def prepare(
         runs_dir=runs_dir if runs_dir is not None else _default_runs_dir(client),
         source_id_field=_store_field(store_source_id),
     )
-    reports = _validate(merged, data, relations, schema, client if check_existing else None)
+    reports = _validate(
+        merged,
+        data,
+        relations,
+        schema,
+        client if check_existing else None,
+        strict=strict,
+        strict_relations=strict_relations,
+    )
     valid, excluded = keep_valid(
-        relations, reports, strict_relations=strict_relations, strict_owners=strict_owners
+        relations,
+        reports,
+        strict=strict,
+        strict_relations=strict_relations,
+        strict_owners=strict_owners,
     )
     excluded = pd.concat(
         [pd.DataFrame(duplicates, columns=EXCLUDED_COLUMNS), excluded], ignore_index=True
@@ -197,7 +219,7 @@ def prepare(
             replace(relations, frames=valid),
             schema,
             keys=dict(keys or {}) or None,
-            sources=sources,
+            sources=_with_cells_emptied(sources, reports),
             name=name,
             source_keys=source_keys,
         )
@@ -284,6 +306,9 @@ def _validate(
     relations: ResolvedRelations,
     schema: WorkspaceSchema,
     client: TwentyClient | None,
+    *,
+    strict: bool,
+    strict_relations: bool,
 ) -> dict[str, ValidationReport]:
     from twenty_migrate.validation.validate import validate
 
@@ -291,10 +316,37 @@ def _validate(
     reports: dict[str, ValidationReport] = {}
     for obj, result in merged.items():
         own = problems[problems["object"] == obj] if not problems.empty else problems
-        reports[obj] = validate(
-            replace(result, data=data[obj]), schema.object(obj), existing=client, relations=own
+        report = validate(
+            replace(result, data=data[obj]),
+            schema.object(obj),
+            existing=client,
+            relations=own,
+            strict=strict,
         )
+        if strict_relations:  # an unmade link sets its row aside: say so
+            failures = report.failures.copy()
+            links = failures["rule"].isin(RELATION_RULES) & (failures["severity"] == "error")
+            failures.loc[links, "action"] = ACTION_ROW
+            report = replace(report, failures=failures)
+        reports[obj] = report
     return reports
+
+
+def _with_cells_emptied(
+    sources: Mapping[str, pd.DataFrame], reports: Mapping[str, ValidationReport]
+) -> dict[str, pd.DataFrame]:
+    """The source rows kept in the run's journal, naming the cells emptied on import
+    (``_cells_emptied``), so that the fix-me file lists those rows too."""
+    out = dict(sources)
+    for obj, report in reports.items():
+        if obj not in out or "action" not in report.failures.columns:
+            continue
+        texts = cells_emptied_text(report.failures)
+        if texts:
+            frame = out[obj].copy()
+            frame[CELLS_EMPTIED_COLUMN] = frame[ROW_COLUMN].map(texts)
+            out[obj] = frame
+    return out
 
 
 def _drop_duplicates(
@@ -353,6 +405,20 @@ class PreparedMigration:
         return self.excluded.empty
 
     @property
+    def cells_emptied(self) -> pd.DataFrame:
+        """The bad optional cells emptied in rows that are imported: ``object, _row,
+        column, value, message`` and the rest of :attr:`failures`."""
+        from twenty_migrate.validation.validate import FAILURE_COLUMNS
+
+        failures = self.failures
+        if failures.empty or "action" not in failures.columns:
+            return pd.DataFrame(columns=["object", *FAILURE_COLUMNS])
+        cells = failures[failures["action"] == ACTION_CELL]
+        aside = set(zip(self.excluded["object"], self.excluded["_row"], strict=True))
+        kept = [(o, r) not in aside for o, r in zip(cells["object"], cells["_row"], strict=True)]
+        return cells[pd.Series(kept, index=cells.index, dtype=bool)].reset_index(drop=True)
+
+    @property
     def failures(self) -> pd.DataFrame:
         """Every problem of every object, row by row (``object`` first)."""
         frames = [r.failures.assign(object=obj) for obj, r in self.reports.items()]
@@ -390,7 +456,8 @@ class PreparedMigration:
         lines = [
             f"Migration {self.name!r}: "
             f"{self.plan.n_rows if self.plan is not None else 0} rows planned, "
-            f"{len(self.excluded)} left out"
+            f"{len(self.excluded)} left out, {len(self.cells_emptied)} bad optional cells "
+            "emptied"
         ]
         for c in self.counts().to_dict("records"):
             lines.append(

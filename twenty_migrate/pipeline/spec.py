@@ -25,9 +25,12 @@ lands on the record derived from it (:mod:`~twenty_migrate.plan.record_ids`), ru
 whatever else of the row is edited. Without one, a row is known by its unique key value,
 else by its identifying values (name, email, domain, phone, city).
 
-Rows that fail validation, and rows pointing at them, stay out of the plan and are listed
-in :attr:`PreparedMigration.excluded` (the rule is :func:`keep_valid`'s); fix them in the
-source and run again.
+A bad value in an optional field costs the cell, not the row: the row is imported with
+that cell empty, and the problem is in :attr:`PreparedMigration.failures` (``action``
+``cell emptied``) and in the run's fix-me file. Rows with an error in a required or unique
+field or about the whole record, and rows pointing at them, stay out of the plan and are
+listed in :attr:`PreparedMigration.excluded` (the rule is :func:`keep_valid`'s); fix them
+in the source and run again. ``"strict": true`` sets aside every row Twenty would refuse.
 """
 
 from __future__ import annotations
@@ -106,6 +109,10 @@ class MigrationSpec:
             Twenty (see :func:`~twenty_migrate.resolve_relations`).
         strict_relations: Leave out rows with a missing or ambiguous relation, instead of
             importing them with that link empty (the problem is reported either way).
+        strict: Leave out every row Twenty would refuse (a relation that cannot be made
+            still only empties the link: see ``strict_relations``). By default a
+            bad value in an optional field costs the cell, not the row: the row is imported
+            with that cell empty (reported, and listed in the fix-me file).
         user_map: A CSV or Excel file, relative to the spec file, of source users -> the
             workspace members' emails, applied to owner columns before email and name
             matching (see :func:`~twenty_migrate.load_user_map`).
@@ -123,6 +130,7 @@ class MigrationSpec:
     keys: Mapping[str, str] = field(default_factory=dict)
     create_missing: bool = False
     strict_relations: bool = False
+    strict: bool = False
     user_map: str | None = None
     strict_owners: bool = False
     store_source_id: bool | str = False
@@ -148,6 +156,7 @@ class MigrationSpec:
         data.update(name=self.name, sources=sources, keys=dict(self.keys))
         data["create_missing"] = self.create_missing
         data["strict_relations"] = self.strict_relations
+        data["strict"] = self.strict
         if self.user_map is not None:
             data["user_map"] = self.user_map
         if self.strict_owners:
@@ -187,6 +196,7 @@ class MigrationSpec:
             keys=dict(data.get("keys") or {}),
             create_missing=bool(data.get("create_missing", False)),
             strict_relations=bool(data.get("strict_relations", False)),
+            strict=_flag(data, "strict"),
             user_map=str(data["user_map"]) if data.get("user_map") else None,
             strict_owners=bool(data.get("strict_owners", False)),
             store_source_id=data.get("store_source_id") or False,
@@ -288,6 +298,7 @@ class MigrationSpec:
             keys=self.keys,
             create_missing=self.create_missing,
             strict_relations=self.strict_relations,
+            strict=self.strict,
             user_map=self.path(self.user_map) if self.user_map else None,
             strict_owners=self.strict_owners,
             store_source_id=self.store_source_id,
@@ -351,3 +362,10 @@ class MigrationSpec:
                 "notebook (FieldMap.save) or remove 'mapping' to use the suggestion"
             )
         return FieldMap.load(mapping_file)
+
+
+def _flag(data: Mapping[str, Any], key: str) -> bool:
+    value = data.get(key, False)
+    if not isinstance(value, bool):
+        raise ConfigError(f"{key!r} in the migration spec must be true or false, not {value!r}")
+    return value

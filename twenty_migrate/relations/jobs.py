@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from twenty_migrate.mapping.field_map import REF_PREFIX, SOURCE_REF_PREFIX
 from twenty_migrate.plan.steps import EXISTING_PREFIX, existing_ref
 from twenty_migrate.relations.matching import (
     ROW,
@@ -23,6 +22,7 @@ from twenty_migrate.relations.owners import (
 )
 from twenty_migrate.twenty.errors import SchemaError
 from twenty_migrate.twenty.schema import WorkspaceSchema
+from twenty_migrate.values.payloads import REF_PREFIX, SOURCE_REF_PREFIX
 
 if TYPE_CHECKING:
     pass

@@ -7,15 +7,15 @@ Connection settings come from ``TWENTY_API_URL`` / ``TWENTY_API_KEY`` (environme
 history.
 
 Exit codes: 0 done; 1 rows failed (or ``doctor`` found the workspace not ready); 2 a
-mistake the user can fix, told in one sentence with the next step (missing or malformed
-file, refused key, unreachable URL, unknown run, missing fields); 3 an internal error,
-with its traceback to report; 130 interrupted (the message names the command that
-finishes the run).
+mistake the user can fix, told with the next step (missing or malformed file, refused key,
+unreachable URL, unknown run, missing fields); 3 an internal error, with its traceback;
+130 interrupted (the message names the command that finishes the run).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import shlex
 import sys
@@ -103,6 +103,13 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
     return report.exit_code
 
 
+#: Help of ``--strict``, the switch of :attr:`MigrationSpec.strict`.
+_STRICT_HELP = (
+    "set aside every row Twenty would refuse (default: a bad value in an optional field "
+    "only empties that cell; the row is imported and the cell reported)"
+)
+
+
 def _schema_cache(args: argparse.Namespace) -> WorkspaceSchema | None:
     from twenty_migrate.twenty.schema import WorkspaceSchema
 
@@ -119,6 +126,8 @@ def _prepare(
     args: argparse.Namespace, client: TwentyClient, spec: MigrationSpec
 ) -> PreparedMigration:
     """Prepare a migration spec, print what was found and write the reports."""
+    if getattr(args, "strict", False):
+        spec = dataclasses.replace(spec, strict=True)
     # A recurring run need not spend reads on keys it will compare with its journal.
     check = not getattr(args, "only_changed", False)
     prepared = spec.prepare(
@@ -483,6 +492,7 @@ def build_parser() -> argparse.ArgumentParser:
         "-o", "--output", help="report folder (default: SPEC's folder/validation)"
     )
     validate.add_argument("--schema", help="use this schema cache instead of reading it")
+    validate.add_argument("--strict", action="store_true", help=_STRICT_HELP)
     validate.set_defaults(handler=_cmd_validate)
 
     run = add("import", "run a saved plan, or prepare and run a migration spec")
@@ -491,6 +501,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--schema", help="with a spec: use this schema cache")
     run.add_argument("-o", "--output", help="with a spec: validation report folder")
+    run.add_argument("--strict", action="store_true", help="with a spec: " + _STRICT_HELP)
     run.add_argument("--dry-run", action="store_true", help="print calls and duration only")
     run.add_argument("--test-batch", type=int, metavar="N", help="send only N records")
     run.add_argument(

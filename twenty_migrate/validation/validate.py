@@ -22,8 +22,13 @@ meant: duplicates within the file (Twenty refuses them in one batch and silently
 them across batches), an unknown currency code (Twenty stores it but cannot show the
 amount), a value the map could not convert (it would be lost), an unresolved relation.
 ``warning``: Twenty accepts the row as it is (an upsert that updates an existing record,
-the map's warnings, failures of an expectation that allows some with ``mostly``). Rows
-with only warnings are :attr:`ValidationReport.valid`.
+the map's warnings, failures of an expectation that allows some with ``mostly``).
+
+**What an error costs** (``action``): an error in an optional field costs the cell, not
+the row (``cell emptied``: :attr:`ValidationReport.valid` has the row with that cell
+empty); one in a required or unique field, or about the whole record, sets the row aside
+(``row set aside``). ``validate(..., strict=True)`` sets aside every row Twenty would
+refuse (:mod:`twenty_migrate.validation.cell_actions`).
 
 **How.** A great_expectations suite (:func:`build_suite`) says every rule: GX's own
 expectations where GX says it exactly (required fields not null, select values in the
@@ -51,6 +56,12 @@ import pandas as pd
 
 from twenty_migrate.twenty.errors import ConfigError, ValidationFailed
 from twenty_migrate.twenty.schema import ObjectSchema
+from twenty_migrate.validation.cell_actions import (
+    ACTION_CELL,
+    ACTION_ROW,
+    empty_cells,
+    failure_actions,
+)
 from twenty_migrate.validation.columns import (
     ROW,
     Prepared,
@@ -88,8 +99,10 @@ if TYPE_CHECKING:
 
     from twenty_migrate.mapping.mapped import MappedFrame
 
-#: Columns of :attr:`ValidationReport.failures`.
-FAILURE_COLUMNS = ["_row", "column", "rule", "value", "message", "severity"]
+#: Columns of :attr:`ValidationReport.failures`; ``action`` says what the failure costs
+#: (:mod:`~twenty_migrate.validation.cell_actions`): ``cell emptied``, ``row set aside``
+#: or ``none``.
+FAILURE_COLUMNS = ["_row", "column", "rule", "value", "message", "severity", "action"]
 #: Failure rows written by :meth:`ValidationReport.to_html` (the frame has them all).
 HTML_MAX_ROWS = 5000
 
@@ -246,7 +259,7 @@ def _user_failures(
 def _assemble(prepared: Prepared, parts: list[pd.DataFrame]) -> pd.DataFrame:
     parts = [p for p in parts if len(p)]
     if not parts:
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in FAILURE_COLUMNS})
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in FAILURE_COLUMNS[:-1]})
     frame = pd.concat(parts, ignore_index=True)
     marked = frame["message"].astype(str).str.contains(COMPOSITE_MARK, regex=False)
     positions = frame["pos"].to_numpy(dtype=np.int64)
@@ -262,7 +275,7 @@ def _assemble(prepared: Prepared, parts: list[pd.DataFrame]) -> pd.DataFrame:
     positions = frame["pos"].to_numpy(dtype=np.int64)
     named = [rows[p] if p >= 0 else None for p in positions.tolist()]
     frame[ROW] = pd.Series(named, dtype=object if None in named else prepared.data[ROW].dtype)
-    return frame[FAILURE_COLUMNS]
+    return frame[FAILURE_COLUMNS[:-1]]
 
 
 # --------------------------------------------------------------------------- the report
@@ -282,7 +295,8 @@ class ValidationReport:
     Attributes:
         data: The rows validated (as given, with ``_row``).
         failures: One row per failing cell: ``_row, column, rule, value, message,
-            severity``; ``_row`` is empty for a failure of the whole table.
+            severity, action``; ``_row`` is empty for a failure of the whole table;
+            ``action`` is what it costs: ``cell emptied``, ``row set aside`` or ``none``.
         suite: The great_expectations suite that ran.
         object_name: The Twenty object (``"people"``).
         gx_result: GX's ``ExpectationSuiteValidationResult``.
@@ -309,14 +323,35 @@ class ValidationReport:
         return self.data[ROW].isin(self.errors[ROW].dropna().unique())
 
     @property
+    def _aside_rows(self) -> pd.Series[Any]:
+        if "action" not in self.failures.columns:  # failures put together by hand
+            return self._bad_rows
+        aside = self.failures[self.failures["action"] == ACTION_ROW]
+        return self.data[ROW].isin(aside[ROW].dropna().unique())
+
+    @property
     def valid(self) -> pd.DataFrame:
-        """The rows without errors (warnings allowed): the ones to import."""
-        return self.data[~self._bad_rows.to_numpy(dtype=bool)]
+        """The rows to import: every row not set aside, its bad optional cells emptied
+        (``action`` ``cell emptied``; with ``strict``, only the rows without errors)."""
+        kept = self.data[~self._aside_rows.to_numpy(dtype=bool)]
+        return empty_cells(kept, self.failures)
 
     @property
     def invalid(self) -> pd.DataFrame:
-        """The rows with at least one error: the ones to fix."""
+        """The rows with at least one error, as given: the ones to fix."""
         return self.data[self._bad_rows.to_numpy(dtype=bool)]
+
+    @property
+    def set_aside(self) -> pd.DataFrame:
+        """The rows kept out of the import (``action`` ``row set aside``)."""
+        return self.data[self._aside_rows.to_numpy(dtype=bool)]
+
+    @property
+    def cells_emptied(self) -> pd.DataFrame:
+        """The failures whose cell is emptied while the row is imported."""
+        if "action" not in self.failures.columns:
+            return self.failures.iloc[0:0]
+        return self.failures[self.failures["action"] == ACTION_CELL]
 
     def summary(self) -> pd.DataFrame:
         """Failures per column and rule: rows, severity, an example value and message."""
@@ -480,6 +515,7 @@ def validate(
     relations: Any = None,
     refs: Mapping[str, str] | Collection[str] | None = None,
     upsert: bool = True,
+    strict: bool = False,
 ) -> ValidationReport:
     """Check rows against everything Twenty checks on write, before any call.
 
@@ -504,6 +540,12 @@ def validate(
             taken from ``relations`` when it is a ``ResolvedRelations``.
         upsert: Whether the import upserts (the default): a row matching an existing record
             updates it (warning ``exists_in_twenty``); with False it is refused (error).
+        strict: Every row Twenty would refuse is set aside: every error but an unmade
+            relation (Twenty takes the record without the link). By default an error in an
+            optional field only empties that cell (``action`` ``cell emptied``:
+            :attr:`~ValidationReport.valid` has the row without it); errors in required or
+            unique fields and about the whole record set the row aside
+            (:mod:`twenty_migrate.validation.cell_actions`).
 
     Returns:
         A :class:`ValidationReport`.
@@ -546,4 +588,5 @@ def validate(
     if existing is not None:
         parts.extend(existing_failures(prepared, existing, upsert))
     failures = _assemble(prepared, parts)
+    failures["action"] = failure_actions(failures, object_schema, strict=strict)
     return ValidationReport(original, failures, suite, object_schema.name_plural, result)

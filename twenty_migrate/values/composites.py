@@ -164,8 +164,9 @@ def phones_column(series: pd.Series[Any], regions: np.ndarray[Any, Any], strict:
             keys = (parts["area"] + parts["exchange"]).to_numpy(dtype=object)
             found = {key: nanp_lookup(key + "0000") for key in set(keys)}
             region_of = np.array([found[key][0] for key in keys], dtype=object)
-            ok = np.array([found[key][1] or not strict for key in keys], dtype=bool)
-            # Invalid numbers take the slow path, which also tries reading them as "+digits".
+            ok = np.array([found[key][1] for key in keys], dtype=bool)
+            # Invalid numbers take the slow path, which also tries reading them as "+digits",
+            # and else keeps them as Twenty does (ten digits in a NANP region: stored).
             positions = np.flatnonzero(nanp)[matched][ok]
             numbers = (parts["area"] + parts["exchange"] + parts["line"]).to_numpy(dtype=object)
             numbers = numbers[ok]
@@ -376,11 +377,20 @@ class _PhoneParser:
     kind = "phone"
     note_rule = "phone_extension_dropped"
 
-    def __init__(self, ctx: cv.Context, regions: np.ndarray[Any, Any], strict: bool) -> None:
-        self.ctx, self.regions, self.strict = ctx, regions, strict
+    def __init__(
+        self,
+        ctx: cv.Context,
+        regions: tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]],
+        strict: bool,
+    ) -> None:
+        self.ctx, self.strict = ctx, strict
+        self.regions, self.origins = regions
 
     def __call__(self, target: Target) -> Parsed:
-        return phones_column(self.ctx.df[target.source], self.regions, self.strict)
+        parsed = phones_column(self.ctx.df[target.source], self.regions, self.strict)
+        for position, error in parsed.errors.items():  # say which country the number was read in
+            parsed.errors[position] = f"{error}; read in {self.origins[position]}"
+        return parsed
 
 
 def emails(ctx: cv.Context, group: Sequence[Target]) -> dict[str, pd.Series[Any]]:
@@ -402,14 +412,18 @@ def phones(
 
     Numbers without ``+``/``00`` are read in the row's region: the ``region_column``
     transform or a column mapped to ``primaryPhoneCountryCode`` (country names or codes),
-    else the ``region`` transform, else ``default_region``. Extensions are dropped and
-    reported; invalid numbers are reported and left out.
+    else the ``region`` transform, else the record's address country, else
+    ``default_region`` (:func:`~twenty_migrate.values.convert.phone_regions`). Every number
+    Twenty would store is kept (fictional 555 numbers, unusual lengths); with the
+    ``strict`` transform only numbers valid for their country are. Extensions are dropped
+    and reported; numbers refused are reported, naming the country they were read in, and
+    left out.
     """
     name, subs, index = _name(group), _by_sub(group), ctx.df.index
     country_target = subs.get("primaryPhoneCountryCode", [])
     country_source = country_target[0].source if country_target else None
     regions = cv.phone_regions(ctx, spec, country_source)
-    parser = _PhoneParser(ctx, regions, bool(spec.get("strict", True)))
+    parser = _PhoneParser(ctx, regions, bool(spec.get("strict", False)))
     primary, extras = _gather(ctx, group, "primaryPhoneNumber", "additionalPhones", parser)
     additional = _merge_lists(primary, extras, lambda p: p)
     firsts = [p if p is not None else (None, None, None) for p in primary]

@@ -96,6 +96,8 @@ class Context:
     date_format: str | None = None
     currency: str = "USD"
     notes: list[str] = field(default_factory=list)
+    #: Source columns mapped to an address's ``addressCountry`` (a hint for phone regions).
+    address_countries: tuple[str, ...] = ()
 
 
 # --------------------------------------------------------------------------- helpers
@@ -445,16 +447,33 @@ def multi_select(
 # --------------------------------------------------------------------------- composites
 def phone_regions(
     ctx: Context, spec: Mapping[str, Any], country_source: str | None
-) -> np.ndarray[Any, Any]:
-    """The region of each row: a country column (names or codes), else the default."""
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """The region each row's numbers without ``+`` are read in, and where it came from.
+
+    A column is taken only when it is clearly the phone's country: the ``region_column``
+    transform, else the column mapped to ``primaryPhoneCountryCode`` (Twenty reads the
+    number in that country: transform-phones-value.util.ts). Then the ``region``
+    transform; then the record's address country when exactly one address country is
+    mapped (a company's or person's numbers are mostly local); else the default region.
+    A row whose column names no country Twenty knows takes the next hint.
+    """
     default = str(spec.get("region") or ctx.default_region).upper()
+    fallback = "the region transform" if spec.get("region") else "the default region"
     column = spec.get("region_column") or country_source
+    if column is None and not spec.get("region") and len(ctx.address_countries) == 1:
+        column = ctx.address_countries[0]
+    n = len(ctx.df)
+    regions = np.full(n, default, dtype=object)
+    origins = np.full(n, f"{default}, {fallback}", dtype=object)
     if column is None:
-        return np.full(len(ctx.df), default, dtype=object)
+        return regions, origins
     if column not in ctx.df.columns:
         raise MappingError(f"region_column {column!r} is not a column of the DataFrame")
     codes, _, _ = per_unique(ctx.df[column], lambda v: country_code(text_value(v)))
-    return np.array([c or default for c in codes], dtype=object)
+    found = np.array([c is not None for c in codes], dtype=bool)
+    regions[found] = codes[found]
+    origins[found] = [f"{c}, from column {column!r}" for c in codes[found]]
+    return regions, origins
 
 
 def links_cell(value: Any, scheme: str | None, handle_prefix: str | None) -> str:

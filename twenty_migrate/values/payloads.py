@@ -17,13 +17,10 @@ import json
 import math
 import uuid
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = [
     "REF_KEY",
@@ -237,3 +234,8 @@ SOURCE_ID_COLUMN = "_source_id"
 
 #: Key columns naming a task's or note's records (several source columns may feed them).
 TARGET_KEY_PATHS = frozenset({REF_PREFIX + "targets", SOURCE_REF_PREFIX + "targets"})
+
+
+#: Column of the source rows kept in a run's journal naming the cells emptied on import;
+#: the fix-me file lists those rows with it.
+CELLS_EMPTIED_COLUMN = "_cells_emptied"

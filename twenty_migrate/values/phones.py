@@ -21,6 +21,7 @@ import phonenumbers
 from phonenumbers.geodata.locale import LOCALE_DATA
 
 from twenty_migrate.values.parsing import fold_text, words
+from twenty_migrate.values.twenty_phones import twenty_phone_verdict
 
 __all__ = [
     "PhoneResult",
@@ -176,52 +177,80 @@ def nanp_lookup(national: str) -> tuple[str | None, bool]:
 _SCI_RE = re.compile(r"^\d(?:[.,]\d+)?e\+?\d+$", re.I)
 
 
-def parse_phone(text: str, region: str | None = "US", *, strict: bool = True) -> PhoneResult:
+def parse_phone(text: str, region: str | None = "US", *, strict: bool = False) -> PhoneResult:
     """Parse one phone number into Twenty's sub-fields.
+
+    A number valid for its country is read as libphonenumber reads it (a local number typed
+    without its ``+``, ``"4930123456"``, is tried as ``+4930123456`` too). Any other number
+    Twenty's own transform stores is accepted as Twenty would store it: Twenty parses with
+    libphonenumber-js, which refuses only a text with no number, no country to read it in,
+    or a national number shorter than 2 or longer than 17 digits; fictional ``555`` numbers
+    and lengths unusual for the country are stored (transform-phones-value.util.ts).
 
     Args:
         text: the number as typed (``"(415) 555-2671"``, ``"+44 20 7946 0958 x12"``,
             ``"0049 30 1234567"``).
         region: ISO country for numbers written without ``+`` or ``00``.
         strict: refuse numbers that are not valid for their country (libphonenumber's
-            ``is_valid_number``); otherwise only impossible lengths are refused.
+            ``is_valid_number``), which Twenty would store.
     """
     value = " ".join(text.split())
     if _SCI_RE.match(value):
         return PhoneResult(
             error="the number is in scientific notation; a spreadsheet lost its digits"
         )
+    typed = value
     if value.startswith("00"):
         value = "+" + value[2:]
     try:
-        parsed = phonenumbers.parse(value, region)
+        parsed: phonenumbers.PhoneNumber | None = phonenumbers.parse(value, region)
     except phonenumbers.NumberParseException:
-        return PhoneResult(error="not a phone number")
-    if not phonenumbers.is_possible_number(parsed):
-        return PhoneResult(error="not a possible phone number (wrong number of digits)")
-    national = phonenumbers.national_significant_number(parsed)
-    found = region_and_validity(int(parsed.country_code or 0), national)
-    if found is not None:
-        country, valid = found
-    else:
-        country = phonenumbers.region_code_for_number(parsed)
-        valid = phonenumbers.is_valid_number(parsed)
-    valid = valid or not strict
-    if strict and not valid:
-        digits = re.sub(r"[\s().\-/]", "", value)
-        if digits.isdigit() and len(digits) >= 8 and not digits.startswith("0"):
-            # "4930123456": an international number typed without its "+"
-            retry = parse_phone("+" + digits, region, strict=True)
-            if retry.valid:
-                return retry
+        parsed = None
+    if parsed is not None:
+        national = phonenumbers.national_significant_number(parsed)
+        found = region_and_validity(int(parsed.country_code or 0), national)
+        if found is not None:
+            country, valid = found
+        else:
+            country = phonenumbers.region_code_for_number(parsed)
+            valid = phonenumbers.is_valid_number(parsed)
+        if valid:
+            return _result(parsed, country, region)
+    digits = re.sub(r"[\s().\-/]", "", value)
+    if digits.isdigit() and len(digits) >= 8 and not digits.startswith("0"):
+        # "4930123456": an international number typed without its "+"
+        retry = parse_phone("+" + digits, region, strict=True)
+        if retry.valid:
+            return retry
+    if strict:
+        if parsed is None:
+            return PhoneResult(error="not a phone number")
         where = phonenumbers.region_code_for_country_code(int(parsed.country_code or 0))
         return PhoneResult(error=f"not a valid phone number for {where}")
+    # What Twenty stores for the text: "+" numbers in their own country, others in region's.
+    verdict = twenty_phone_verdict(value, None if value.startswith("+") else region, None)
+    if isinstance(verdict, str) and typed != value:
+        # "00" is not the international prefix everywhere (011 in North America): Twenty
+        # may read "0075..." as a national number
+        verdict = twenty_phone_verdict(typed, region, None)
+    if isinstance(verdict, str):
+        return PhoneResult(error=f"not a phone number Twenty accepts ({verdict})")
+    number, country, calling = verdict
+    regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(int(calling.lstrip("+")), ())
+    country = country or (region if region in regions else None)
+    extension = parsed.extension if parsed is not None else None
+    return PhoneResult(number, country, calling, extension or None)
+
+
+def _result(
+    parsed: phonenumbers.PhoneNumber, country: str | None, region: str | None
+) -> PhoneResult:
     if country in (None, "ZZ", "001"):
         regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(int(parsed.country_code or 0), ())
         country = region if region in regions else (regions[0] if len(regions) == 1 else None)
         country = None if country == "001" else country
     return PhoneResult(
-        number=national,
+        number=phonenumbers.national_significant_number(parsed),
         country=country,
         calling_code=f"+{parsed.country_code}",
         extension=parsed.extension or None,

@@ -5,9 +5,9 @@ Everything here starts from one of two sources of truth: the workspace itself
 
 * :func:`write_log` writes one line per source row (``_row``, object, Twenty id, status,
   Twenty's error message, attempts, timings) as CSV, JSONL, Excel or Parquet;
-* :func:`write_fixme` writes only the failed rows, in their original source columns plus
-  ``_row``, ``_object`` and ``_error``, ready to correct and re-import (:func:`read_fixme`
-  reads such a file back);
+* :func:`write_fixme` writes only the failed rows, and the rows imported with a bad
+  optional cell emptied, in their original source columns plus ``_row``, ``_object`` and
+  ``_error``, ready to correct and re-import (:func:`read_fixme` reads such a file back);
 * :func:`run_summary` / :func:`write_summary` give counts, duration, calls and the most
   common failure messages;
 * :func:`reconcile` checks that every record a run landed is in Twenty, once, and
@@ -42,7 +42,7 @@ import pandas as pd
 
 from twenty_migrate.run.journal import RunJournal
 from twenty_migrate.run.runs import ROW_COLUMNS
-from twenty_migrate.values.payloads import flatten
+from twenty_migrate.values.payloads import CELLS_EMPTIED_COLUMN, flatten
 from twenty_migrate.verify.rollbacks import (
     RollbackResult,
     RunRef,
@@ -117,6 +117,8 @@ _XLSX_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _INTERNAL_COLUMNS = ("sent_id", "step", "payload", "source")
 #: Columns a fix-me file adds to the source columns.
 _FIXME_EXTRA = ("_row", "_object", "_error")
+#: Source columns a fix-me file does not repeat (the emptied cells go to ``_error``).
+_FIXME_SKIPPED = (*_FIXME_EXTRA, CELLS_EMPTIED_COLUMN)
 #: Most frequent failure messages kept in a run summary.
 TOP_FAILURES = 10
 
@@ -328,21 +330,29 @@ def write_log(
 
 
 def fixme_frame(run: RunRef, *, runs_dir: str | os.PathLike[str] | None = None) -> pd.DataFrame:
-    """Failed rows in their original source columns, plus ``_row``, ``_object``, ``_error``."""
+    """Rows to correct in their original source columns, plus ``_row``, ``_object``,
+    ``_error``: the failed rows (Twenty's message), and the rows imported with a bad
+    optional cell emptied (which cells, their values and why)."""
     with open_run(run, runs_dir) as journal:
         rows = journal.rows_frame(payload=True, source=True)
         order = _source_columns(journal)
-    failed = rows[rows["status"] == "failed"]
+    emptied = rows["source"].map(
+        lambda v: v.get(CELLS_EMPTIED_COLUMN) if isinstance(v, dict) else None
+    )
+    wanted = (rows["status"] == "failed") | emptied.map(lambda v: isinstance(v, str) and bool(v))
     records: list[dict[str, Any]] = []
-    for row in failed.to_dict("records"):
+    for row, cells in zip(rows[wanted].to_dict("records"), emptied[wanted], strict=True):
         values = row["source"]
         if not isinstance(values, dict):
             # No source kept: fall back to the payload that was sent, flattened.
             values = flatten(row["payload"]) if isinstance(row["payload"], dict) else {}
         record: dict[str, Any] = {"_row": row["_row"]}
-        record.update((str(k), v) for k, v in values.items() if k not in _FIXME_EXTRA)
+        record.update((str(k), v) for k, v in values.items() if k not in _FIXME_SKIPPED)
         record["_object"] = row["object"]
-        record["_error"] = row["error"]
+        errors = [row["error"]] if row["status"] == "failed" and row["error"] else []
+        if isinstance(cells, str) and cells:
+            errors.append(f"imported without: {cells}")
+        record["_error"] = "; ".join(errors) or row["error"]
         records.append(record)
     if not records:
         return pd.DataFrame(columns=list(_FIXME_EXTRA))
@@ -350,7 +360,7 @@ def fixme_frame(run: RunRef, *, runs_dir: str | os.PathLike[str] | None = None) 
     # The journal stores each row's source with sorted keys: restore the file's order.
     ordered = [c for cols in order.values() for c in cols if c in frame.columns]
     middle = list(dict.fromkeys(ordered + [str(c) for c in frame.columns]))
-    middle = [c for c in middle if c not in _FIXME_EXTRA]
+    middle = [c for c in middle if c not in _FIXME_SKIPPED]
     return frame[["_row", *middle, "_object", "_error"]]
 
 
@@ -376,11 +386,13 @@ def _source_columns(journal: RunJournal) -> dict[str, list[str]]:
 def write_fixme(
     run: RunRef, path: str | os.PathLike[str], *, runs_dir: str | os.PathLike[str] | None = None
 ) -> Path:
-    """Write only the failed rows, in their original columns, to correct and re-import.
+    """Write the rows to correct, in their original columns, to correct and re-import.
 
-    The file has ``_row`` first, the source columns as they were read, then ``_object`` and
-    ``_error`` (Twenty's message). :func:`read_fixme` reads it back and undoes the formula
-    protection, so corrected rows can go through the same pipeline again.
+    These are the failed rows and the rows imported with a bad optional cell emptied. The
+    file has ``_row`` first, the source columns as they were read, then ``_object`` and
+    ``_error`` (Twenty's message, or the cells emptied: column, value and reason).
+    :func:`read_fixme` reads it back and undoes the formula protection, so corrected rows
+    can go through the same pipeline again.
 
     Args:
         run: A :class:`RunJournal`, a run id (with ``runs_dir``) or a run directory.
