@@ -31,13 +31,12 @@ import pandas as pd
 
 from twenty_migrate.pipeline.preflight import FieldSpec, PreflightItem, PreflightReport, preflight
 from twenty_migrate.plan.plan import DEFAULT_BATCH_SIZE, Api, ImportPlan
-from twenty_migrate.plan.steps import ObjectStep
+from twenty_migrate.plan.steps import ObjectStep, with_source_ids
 from twenty_migrate.relations.resolve import ResolvedRelations
 from twenty_migrate.twenty.errors import TwentyMigrateError
 from twenty_migrate.twenty.schema import WorkspaceSchema
 from twenty_migrate.values.payloads import (
     REF_PREFIX,
-    ROW_COLUMN,
     SOURCE_ID_COLUMN,
     SOURCE_REF_PREFIX,
 )
@@ -186,29 +185,11 @@ def _steps(
         source = (sources or {}).get(obj.name_plural)
         source_key = (source_keys or {}).get(obj.name_plural) or (source_keys or {}).get(name)
         if SOURCE_ID_COLUMN in frame.columns:  # the rows' source ids (FieldMap.source_id)
-            frame, source, source_key = _with_source_ids(frame, source, source_key)
+            frame, source, source_key = with_source_ids(frame, source, source_key)
         steps.append(
             ObjectStep(obj.name_plural, frame, key, upsert, source, target_refs, source_key)
         )
     return steps
-
-
-def _with_source_ids(
-    frame: pd.DataFrame, source: pd.DataFrame | None, source_key: str | None
-) -> tuple[pd.DataFrame, pd.DataFrame | None, str | None]:
-    """Records without their ``_source_id`` column, which becomes the step's source key
-    (kept with the source rows) unless one is named already."""
-    records = frame.drop(columns=[SOURCE_ID_COLUMN])
-    if source_key is not None:
-        return records, source, source_key
-    ids = frame[[ROW_COLUMN, SOURCE_ID_COLUMN]]
-    if source is None:
-        source = frame
-    else:
-        source = source.drop(columns=[SOURCE_ID_COLUMN], errors="ignore").merge(
-            ids, on=ROW_COLUMN, how="left"
-        )
-    return records, source, SOURCE_ID_COLUMN
 
 
 def order_steps(steps: Sequence[ObjectStep]) -> list[ObjectStep]:

@@ -6,7 +6,7 @@ import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
@@ -14,6 +14,7 @@ from twenty_migrate.values.payloads import (
     MISSING,
     REF_KEY,
     ROW_COLUMN,
+    SOURCE_ID_COLUMN,
     RowId,
     check_paths,
     frame_cells,
@@ -21,10 +22,6 @@ from twenty_migrate.values.payloads import (
     to_json_value,
     unflatten,
 )
-
-if TYPE_CHECKING:
-    pass
-
 
 #: Prefix of a ``refs`` cell naming a record already in Twenty (``"twenty:<uuid>"``).
 EXISTING_PREFIX = "twenty:"
@@ -338,3 +335,21 @@ def _payloads(paths: list[str], columns: list[list[Any]], n: int) -> list[dict[s
                 node[tail] = value
         payloads.append(payload)
     return payloads
+
+
+def with_source_ids(
+    frame: pd.DataFrame, source: pd.DataFrame | None, source_key: str | None
+) -> tuple[pd.DataFrame, pd.DataFrame | None, str | None]:
+    """Records without their ``_source_id`` column, which becomes the step's source key
+    (kept with the source rows) unless one is named already."""
+    records = frame.drop(columns=[SOURCE_ID_COLUMN])
+    if source_key is not None:
+        return records, source, source_key
+    ids = frame[[ROW_COLUMN, SOURCE_ID_COLUMN]]
+    if source is None:
+        source = frame
+    else:
+        source = source.drop(columns=[SOURCE_ID_COLUMN], errors="ignore").merge(
+            ids, on=ROW_COLUMN, how="left"
+        )
+    return records, source, SOURCE_ID_COLUMN
