@@ -160,15 +160,15 @@ CASES: list[tuple[str, str, dict[str, Any]]] = [
     ("pipedrive persons", "people", {
         "Person - ID": OWN, "Person - Name": "name", "Person - Email": "emails.primaryEmail",
         "Person - Phone": "phones.primaryPhoneNumber",
-        "Person - Organization": "_ref.companyId",
+        "Person - Organization": NONE,  # linked by its id instead
         "Organization - ID": "_sourceref.companyId", "Person - Owner": NONE,
     }),
     ("pipedrive deals", "opportunities", {
         "Deal - ID": OWN, "Deal - Title": "name", "Deal - Value": "amount.amountMicros",
         "Deal - Currency": "amount.currencyCode", "Deal - Stage": "stage",
         "Deal - Expected close date": "closeDate", "Deal - Owner": "_ref.ownerId",
-        "Deal - Status": NONE, "Organization - Name": "_ref.companyId",
-        "Organization - ID": "_sourceref.companyId", "Person - Email": "_ref.pointOfContactId",
+        "Deal - Status": NONE, "Organization - Name": NONE,  # linked by its id instead
+        "Organization - ID": "_sourceref.companyId", "Person - Email": NONE,
         "Person - ID": "_sourceref.pointOfContactId",
     }),
     ("pipedrive activities", "tasks", {

@@ -506,6 +506,7 @@ def suggest(df: pd.DataFrame, object_schema: ObjectSchema) -> FieldMap:
             )
             confidence = CONFIDENCE["unknown"]
         work.decide(Suggestion(column, None, reason, confidence, "unmapped"))
+    _links_by_id_win(work)
     work.add_stage_options()
     transforms = {**work.add_transforms(), **work.transforms}
     ordered = {c: work.mapping[c] for c in columns if c in work.mapping}
@@ -542,3 +543,20 @@ def suggest_mapping(df: pd.DataFrame, object_schema: ObjectSchema) -> FieldMap:
         fmap.review()        # least sure first, with reasons; edit with .with_column / .without
     """
     return suggest(df, object_schema)
+
+
+def _links_by_id_win(work: _Suggester) -> None:
+    """A related record named both by its source id and by name or email is linked by the
+    id: the name column is left out, so one link is not made twice, perhaps differently."""
+    by_id = {
+        path[len(SOURCE_REF_PREFIX) :]: column
+        for column, path in work.mapping.items()
+        if path.startswith(SOURCE_REF_PREFIX) and path not in TARGET_KEY_PATHS
+    }
+    for column, path in list(work.mapping.items()):
+        join = path[len(REF_PREFIX) :] if path.startswith(REF_PREFIX) else None
+        if join is not None and join in by_id:
+            reason = f"the record is linked by its source id in {by_id[join]!r} instead"
+            del work.mapping[column]
+            work.taken.pop(path, None)
+            work.decide(Suggestion(column, None, reason, CONFIDENCE["vendor"], "unmapped"))
