@@ -19,7 +19,7 @@ import pytest
 from twenty_migrate.mapping.field_map import FieldMap
 from twenty_migrate.sandbox.engine.phones import transform_phones
 from twenty_migrate.sandbox.errors import SandboxError
-from twenty_migrate.validation import validate
+from twenty_migrate.validation.validate import validate
 from twenty_migrate.values.phones import parse_phone
 
 #: (cell, country column) as found in Salesforce, HubSpot and Pipedrive exports.
