@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Protocol
 
 import pandas as pd
 
+from twenty_migrate.values import durations
+
 if TYPE_CHECKING:
     from twenty_migrate.plan.plan import ImportPlan
     from twenty_migrate.twenty.discovery import ServerTraits
@@ -95,18 +97,7 @@ def format_duration(seconds: float) -> str:
     """``"at least 2 min 05 s"``; the budget allows no faster."""
     if seconds < 1:
         return "under 1 s of rate budget"
-    return "at least " + _format_span(seconds)
-
-
-def _format_span(seconds: float) -> str:
-    seconds = int(math.ceil(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes, secs = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes} min {secs:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
+    return "at least " + durations.format_duration(seconds, round_up=True)
 
 
 def phase_seconds(calls: Sequence[int], rate_limit: RateBudget | None = None) -> list[float]:

@@ -33,6 +33,8 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeAlias, runtime_checkable
 
+from twenty_migrate.values.durations import format_duration
+
 if TYPE_CHECKING:
     from tqdm import tqdm as Tqdm
 
@@ -118,7 +120,7 @@ class _Tally:
         keys += sorted(k for k in self.counts if k not in STATUS_KEYS)
         shown: dict[str, Any] = {k: self.counts[k] for k in keys if self.counts[k]}
         if self.eta_s is not None:
-            shown["eta"] = _format_seconds(self.eta_s)
+            shown["eta"] = format_duration(self.eta_s, compact=True)
         return shown
 
     @property
@@ -126,24 +128,13 @@ class _Tally:
         """``"waiting for rate budget (12s)"`` while the next call waits a noticeable time."""
         if self.wait_s < SHOWN_WAIT_S:
             return None
-        return f"waiting for rate budget ({_format_seconds(self.wait_s)})"
+        return f"waiting for rate budget ({format_duration(self.wait_s, compact=True)})"
 
     def text(self) -> str:
         """The postfix as one line: counts, the ETA, and the wait for the budget."""
         parts = [f"{k}={v}" for k, v in self.postfix().items()]
         waiting = self.waiting
         return ", ".join([*parts, waiting] if waiting else parts)
-
-
-def _format_seconds(seconds: float) -> str:
-    seconds = max(0, int(round(seconds)))
-    if seconds < 60:
-        return f"{seconds}s"
-    minutes, secs = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes}m{secs:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m"
 
 
 def describe_per_call(records: int, calibrated: bool) -> str:
@@ -250,7 +241,9 @@ class LogProgress:
         was_waiting = tally.waiting is not None
         tally.wait_s = max(0.0, float(seconds))
         if tally.waiting is not None and not was_waiting:
-            eta = "" if tally.eta_s is None else f", eta={_format_seconds(tally.eta_s)}"
+            eta = (
+                "" if tally.eta_s is None else f", eta={format_duration(tally.eta_s, compact=True)}"
+            )
             self._log.info("%s: %s%s", object, tally.waiting, eta)
 
     def per_call(self, object: str, records: int, calibrated: bool) -> None:
