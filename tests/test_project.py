@@ -9,7 +9,8 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
-from twenty_migrate.pipeline.spec import MigrationSpec, SourceSpec, keep_valid
+from twenty_migrate.pipeline.exclusions import keep_valid
+from twenty_migrate.pipeline.spec import MigrationSpec, SourceSpec
 from twenty_migrate.plan.steps import existing_ref
 from twenty_migrate.relations.resolve import ResolvedRelations
 from twenty_migrate.run.importer import Importer

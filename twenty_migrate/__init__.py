@@ -81,6 +81,7 @@ if typing.TYPE_CHECKING:  # what the lazily served names are, for type checkers 
     from twenty_migrate.mapping.mapped import MappedFrame
     from twenty_migrate.mapping.suggest import suggest_mapping
     from twenty_migrate.mapping.suggestion import Suggestion
+    from twenty_migrate.pipeline.exclusions import keep_valid
     from twenty_migrate.pipeline.migration import (
         PreflightReport,
         RelationCycleError,
@@ -88,7 +89,7 @@ if typing.TYPE_CHECKING:  # what the lazily served names are, for type checkers 
         preflight,
     )
     from twenty_migrate.pipeline.prepare import PreparedMigration, prepare
-    from twenty_migrate.pipeline.spec import MigrationSpec, SourceSpec, keep_valid
+    from twenty_migrate.pipeline.spec import MigrationSpec, SourceSpec
     from twenty_migrate.relations.merging import MergedDuplicates, find_duplicates, merge_duplicates
     from twenty_migrate.relations.owners import fetch_members, load_user_map, suggest_user_map
     from twenty_migrate.relations.resolve import ResolvedRelations, resolve_relations
@@ -123,7 +124,7 @@ _LAZY = {
     "fetch_members": "twenty_migrate.relations.owners",
     "find_duplicate_records": "twenty_migrate.clean.duplicates",
     "find_duplicates": "twenty_migrate.relations.merging",
-    "keep_valid": "twenty_migrate.pipeline.spec",
+    "keep_valid": "twenty_migrate.pipeline.exclusions",
     "list_sheets": "twenty_migrate.loading.load",
     "load": "twenty_migrate.loading.load",
     "load_many": "twenty_migrate.loading.load",

@@ -44,7 +44,6 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from twenty_migrate.pipeline.exclusions import RELATION_RULES, blocking_failures, keep_valid
 from twenty_migrate.pipeline.prepare import PreparedMigration
 from twenty_migrate.twenty.errors import ConfigError
 from twenty_migrate.values.payloads import ROW_COLUMN, SOURCE_ID_COLUMN
@@ -55,15 +54,7 @@ if TYPE_CHECKING:
     from twenty_migrate.twenty.client import TwentyClient
     from twenty_migrate.twenty.schema import WorkspaceSchema
 
-__all__ = [
-    "RELATION_RULES",
-    "SPEC_FORMAT",
-    "MigrationSpec",
-    "PreparedMigration",
-    "SourceSpec",
-    "blocking_failures",
-    "keep_valid",
-]
+__all__ = ["SPEC_FORMAT", "MigrationSpec", "SourceSpec"]
 
 SPEC_FORMAT = "twenty_migrate.migration"
 SPEC_VERSION = 1
