@@ -31,13 +31,12 @@ import pandas as pd
 
 from twenty_migrate.pipeline.preflight import FieldSpec, PreflightItem, PreflightReport, preflight
 from twenty_migrate.plan.plan import DEFAULT_BATCH_SIZE, Api, ImportPlan
-from twenty_migrate.plan.steps import ObjectStep, with_source_ids
+from twenty_migrate.plan.steps import ObjectStep
 from twenty_migrate.relations.resolve import ResolvedRelations
 from twenty_migrate.twenty.errors import TwentyMigrateError
 from twenty_migrate.twenty.schema import WorkspaceSchema
 from twenty_migrate.values.payloads import (
     REF_PREFIX,
-    SOURCE_ID_COLUMN,
     SOURCE_REF_PREFIX,
 )
 
@@ -184,8 +183,6 @@ def _steps(
         target_refs = {c: schema.object(t).name_plural for c, t in object_refs.items()}
         source = (sources or {}).get(obj.name_plural)
         source_key = (source_keys or {}).get(obj.name_plural) or (source_keys or {}).get(name)
-        if SOURCE_ID_COLUMN in frame.columns:  # the rows' source ids (FieldMap.source_id)
-            frame, source, source_key = with_source_ids(frame, source, source_key)
         steps.append(
             ObjectStep(obj.name_plural, frame, key, upsert, source, target_refs, source_key)
         )

@@ -43,10 +43,9 @@ from twenty_migrate.plan.estimates import (
     estimate_steps,
 )
 from twenty_migrate.plan.record_ids import plan_identities, plan_record_ids
-from twenty_migrate.plan.steps import EXISTING_PREFIX, ObjectStep, with_source_ids
+from twenty_migrate.plan.steps import EXISTING_PREFIX, ObjectStep
 from twenty_migrate.twenty.files import write_text_atomically
 from twenty_migrate.values.payloads import (
-    SOURCE_ID_COLUMN,
     RowId,
     canonical_json,
 )
@@ -463,7 +462,5 @@ def build_plan(
         >>> plan.to_frame().head()
     """
     records = df if isinstance(df, pd.DataFrame) else df.data
-    if SOURCE_ID_COLUMN in records.columns:  # the rows' source ids (FieldMap.source_id)
-        records, source, source_key = with_source_ids(records, source, source_key)
     step = ObjectStep(object, records, key=key, upsert=upsert, source=source, source_key=source_key)
     return ImportPlan([step], batch_size=batch_size, api=api, name=name)

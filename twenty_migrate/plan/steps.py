@@ -114,6 +114,10 @@ class ObjectStep:
             )
         records = self.records.copy()
         records.columns = [str(c) for c in records.columns]
+        if SOURCE_ID_COLUMN in records.columns:  # the rows' source ids (FieldMap.source_id)
+            records, source, source_key = _split_source_ids(records, self.source, self.source_key)
+            object.__setattr__(self, "source", source)
+            object.__setattr__(self, "source_key", source_key)
         fields = [c for c in records.columns if c != ROW_COLUMN]
         check_paths(fields)
         if self.key is not None and self.key not in fields:
@@ -337,7 +341,7 @@ def _payloads(paths: list[str], columns: list[list[Any]], n: int) -> list[dict[s
     return payloads
 
 
-def with_source_ids(
+def _split_source_ids(
     frame: pd.DataFrame, source: pd.DataFrame | None, source_key: str | None
 ) -> tuple[pd.DataFrame, pd.DataFrame | None, str | None]:
     """Records without their ``_source_id`` column, which becomes the step's source key
