@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from twenty_migrate.mapping.field_map import FieldMap
-from twenty_migrate.pipeline.spec import MigrationSpec, keep_valid
+from twenty_migrate.pipeline.exclusions import keep_valid
+from twenty_migrate.pipeline.spec import MigrationSpec
 from twenty_migrate.relations.resolve import ResolvedRelations
 from twenty_migrate.run.importer import Importer
 from twenty_migrate.twenty.errors import ConfigError
