@@ -69,6 +69,7 @@ from twenty_migrate.values.payloads import (
     SOURCE_ID_COLUMN,
     SOURCE_REF_PREFIX,
     TARGET_KEY_PATHS,
+    source_id_field,
 )
 
 if TYPE_CHECKING:
@@ -223,7 +224,7 @@ class FieldMap:
         """The field the source id is stored in (:attr:`store_source_id`), if any."""
         if not self.store_source_id:
             return None
-        return self.store_source_id if isinstance(self.store_source_id, str) else "sourceId"
+        return source_id_field(self.store_source_id)
 
     # ------------------------------------------------------------------ files
     def to_dict(self) -> dict[str, Any]:

@@ -35,7 +35,12 @@ from twenty_migrate.validation.cell_actions import (
     RELATION_RULES,
     cells_emptied_text,
 )
-from twenty_migrate.values.payloads import CELLS_EMPTIED_COLUMN, ROW_COLUMN, SOURCE_ID_COLUMN
+from twenty_migrate.values.payloads import (
+    CELLS_EMPTIED_COLUMN,
+    ROW_COLUMN,
+    SOURCE_ID_COLUMN,
+    source_id_field,
+)
 
 if TYPE_CHECKING:
     from twenty_migrate.mapping.field_map import FieldMap
@@ -153,7 +158,7 @@ def prepare(
                 field_map = field_map.without(target_column)
             id_column = given_ids or field_map.source_id
             if id_column is not None:
-                frame = _with_source_ids(frame, id_column, requested)
+                frame = with_source_ids(frame, id_column, requested)
                 source_keys[plural] = SOURCE_ID_COLUMN
                 if id_column != SOURCE_ID_COLUMN:
                     store = field_map.store_source_id or store_source_id
@@ -191,7 +196,7 @@ def prepare(
         user_map=user_map,
         migration=name,
         runs_dir=runs_dir if runs_dir is not None else _default_runs_dir(client),
-        source_id_field=_store_field(store_source_id),
+        source_id_field=source_id_field(store_source_id),
     )
     reports = _validate(
         merged,
@@ -238,11 +243,6 @@ def prepare(
     )
 
 
-def _store_field(store_source_id: bool | str) -> str:
-    """The field source ids are stored in (and looked up by)."""
-    return store_source_id if isinstance(store_source_id, str) and store_source_id else "sourceId"
-
-
 def _check_store(field_map: FieldMap, schema: WorkspaceSchema) -> None:
     """Source ids are stored only in a field the workspace has: say how to make it."""
     stored = field_map.source_id_field
@@ -275,13 +275,14 @@ def _field_maps_for(
     return list(given)
 
 
-def _with_source_ids(frame: pd.DataFrame, column: str, obj: str) -> pd.DataFrame:
-    """``frame`` with :data:`SOURCE_ID_COLUMN`: the ids of ``column``, trimmed, blanks None."""
+def with_source_ids(frame: pd.DataFrame, column: str, obj: str, *, where: str = "") -> pd.DataFrame:
+    """``frame`` with :data:`SOURCE_ID_COLUMN`: the ids of ``column``, trimmed, blanks None
+    (``where``, e.g. the file, starts the error message of a missing column)."""
     if column == SOURCE_ID_COLUMN:
         return frame
     if column not in frame.columns:
         raise ConfigError(
-            f"no column {column!r} for the source ids of {obj} "
+            f"{where}no column {column!r} for the source ids of {obj} "
             f"(columns: {', '.join(map(str, frame.columns))})"
         )
     ids = frame[column].map(lambda v: v.strip() if isinstance(v, str) else v)

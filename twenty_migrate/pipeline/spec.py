@@ -44,9 +44,9 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from twenty_migrate.pipeline.prepare import PreparedMigration
+from twenty_migrate.pipeline.prepare import PreparedMigration, with_source_ids
 from twenty_migrate.twenty.errors import ConfigError
-from twenty_migrate.values.payloads import ROW_COLUMN, SOURCE_ID_COLUMN
+from twenty_migrate.values.payloads import ROW_COLUMN, SOURCE_ID_COLUMN, source_id_field
 
 if TYPE_CHECKING:
     from twenty_migrate.mapping.field_map import FieldMap
@@ -310,16 +310,13 @@ class MigrationSpec:
         if prefix:  # several files feed one object: row ids name their file
             frame[ROW_COLUMN] = [f"{file.name}:{row}" for row in frame[ROW_COLUMN]]
         if source.source_id:
-            if source.source_id not in frame.columns:
-                raise ConfigError(
-                    f"{source.file}: no column {source.source_id!r} for the source ids of "
-                    f"{source.object} (columns: {', '.join(map(str, frame.columns))})"
+            where = f"{source.file}: "
+            frame = with_source_ids(frame, source.source_id, source.object, where=where)
+            if prefix:  # named by their file too, as the rows are
+                ids = frame[SOURCE_ID_COLUMN]
+                frame[SOURCE_ID_COLUMN] = ids.map(
+                    lambda v: None if v is None else f"{file.name}:{v}"
                 )
-            ids = frame[source.source_id].map(lambda v: v.strip() if isinstance(v, str) else v)
-            ids = ids.where(ids.notna() & ids.ne(""), None)
-            if prefix:
-                ids = ids.map(lambda v: None if v is None else f"{file.name}:{v}")
-            frame[SOURCE_ID_COLUMN] = ids
         return frame
 
     def preflight(self, schema: WorkspaceSchema) -> PreflightReport:
@@ -331,8 +328,7 @@ class MigrationSpec:
         fields: dict[str, dict[str, FieldSpec | str]] = {}
         if self.store_source_id:
             spec = FieldSpec("TEXT", label="Source ID", unique=True)
-            store = self.store_source_id
-            name = store if isinstance(store, str) else "sourceId"
+            name = source_id_field(self.store_source_id)
             for source in self.sources:
                 field_map = self._field_map(source) if source.mapping else None
                 if source.source_id or (field_map is not None and field_map.source_id):

@@ -88,7 +88,7 @@ from twenty_migrate.relations.owners import (
     user_lookup,
 )
 from twenty_migrate.twenty.schema import WorkspaceSchema
-from twenty_migrate.values.payloads import REF_PREFIX
+from twenty_migrate.values.payloads import DEFAULT_SOURCE_ID_FIELD, REF_PREFIX
 
 if TYPE_CHECKING:
     from twenty_migrate.twenty.client import TwentyClient
@@ -210,7 +210,7 @@ def resolve_relations(
     user_map: UserMapSource | None = None,
     migration: str | None = None,
     runs_dir: str | os.PathLike[str] | None = None,
-    source_id_field: str | None = "sourceId",
+    source_id_field: str | None = DEFAULT_SOURCE_ID_FIELD,
 ) -> ResolvedRelations:
     """Resolve the natural keys of every ``_ref.*`` column (and task/note targets).
 

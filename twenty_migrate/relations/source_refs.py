@@ -39,8 +39,8 @@ object an id names is told by its key prefix (:func:`salesforce_object_for_id`):
 
 **Storing the source id.** ``FieldMap(..., source_id="Id", store_source_id=True)`` (or the
 spec's ``"store_source_id": "sourceId"``) also writes each row's source id to a unique
-TEXT field of its object (:data:`DEFAULT_SOURCE_ID_FIELD`), which
-:func:`~twenty_migrate.pipeline.migration.preflight` creates when missing. A unique field is how
+TEXT field of its object (``sourceId`` unless named), which
+:func:`~twenty_migrate.preflight` creates when missing. A unique field is how
 an external id is kept in Twenty: its records can be found by it, and an upsert matches
 on it (twenty-api.md §3), so later files and other migrations link to them.
 """
@@ -82,7 +82,6 @@ if TYPE_CHECKING:
     from twenty_migrate.twenty.schema import WorkspaceSchema
 
 __all__ = [
-    "DEFAULT_SOURCE_ID_FIELD",
     "SALESFORCE_KEY_PREFIXES",
     "SOURCE_ID_COLUMN",
     "SOURCE_REF_PREFIX",
@@ -97,7 +96,6 @@ __all__ = [
 #: Column of a task or note frame naming its records by source id (several ids allowed).
 SOURCE_TARGETS_COLUMN = SOURCE_REF_PREFIX + "targets"
 #: The TEXT field a row's source id is stored in when asked (``store_source_id=True``).
-DEFAULT_SOURCE_ID_FIELD = "sourceId"
 #: Separators of several ids in one cell.
 _ID_SPLIT = re.compile(r"\s*[;,|]\s*")
 _FLOAT_INT = re.compile(r"^\d+\.0$")

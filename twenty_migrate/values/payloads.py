@@ -230,6 +230,17 @@ SOURCE_REF_PREFIX = "_sourceref."
 
 #: Column of the mapped rows holding each row's own source id (:attr:`FieldMap.source_id`).
 SOURCE_ID_COLUMN = "_source_id"
+#: Twenty's field the source ids are stored in when ``store_source_id`` names none.
+DEFAULT_SOURCE_ID_FIELD = "sourceId"
+
+
+def source_id_field(store_source_id: bool | str) -> str:
+    """The field source ids are stored in (and looked up by): the one named, else the default."""
+    return (
+        store_source_id
+        if isinstance(store_source_id, str) and store_source_id
+        else (DEFAULT_SOURCE_ID_FIELD)
+    )
 
 
 #: Key columns naming a task's or note's records (several source columns may feed them).
